@@ -1,0 +1,174 @@
+#include "fileio/dest.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <xxhash.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "fileio/path.hpp"
+
+namespace ferry::fileio {
+namespace {
+
+std::error_code last_error() { return {errno, std::system_category()}; }
+
+timespec to_timespec(std::int64_t ns) {
+  timespec ts{};
+  ts.tv_sec = ns / 1'000'000'000;
+  ts.tv_nsec = ns % 1'000'000'000;
+  if (ts.tv_nsec < 0) {
+    ts.tv_nsec += 1'000'000'000;
+    ts.tv_sec -= 1;
+  }
+  return ts;
+}
+
+constexpr int dir_flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+
+// Opens `name` under `parent` as a directory, creating it first if asked.
+std::error_code open_dir_at(int parent, const std::string& name, bool create, unique_fd& out) {
+  int fd = ::openat(parent, name.c_str(), dir_flags);
+  if (fd < 0 && errno == ENOENT && create) {
+    if (::mkdirat(parent, name.c_str(), 0755) != 0 && errno != EEXIST) return last_error();
+    fd = ::openat(parent, name.c_str(), dir_flags);
+  }
+  if (fd < 0) return last_error();
+  out.reset(fd);
+  return {};
+}
+
+}  // namespace
+
+std::error_code dest_root::open(const std::string& dir, dest_root& out) {
+  // Create the receive directory itself like `mkdir -p`; the operator chose it.
+  std::string prefix;
+  std::size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = dir.find('/', pos + 1);
+    prefix = dir.substr(0, pos);
+    if (!prefix.empty() && ::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST)
+      return last_error();
+  }
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return last_error();
+  out.fd_.reset(fd);
+  out.path_ = dir;
+  return {};
+}
+
+std::error_code dest_root::open_parent(const std::vector<std::string>& components, bool create,
+                                       unique_fd& parent) const {
+  unique_fd cur(::dup(fd_.get()));
+  if (!cur) return last_error();
+  for (std::size_t i = 0; i + 1 < components.size(); ++i) {
+    unique_fd next;
+    if (auto ec = open_dir_at(cur.get(), components[i], create, next)) return ec;
+    cur = std::move(next);
+  }
+  parent = std::move(cur);
+  return {};
+}
+
+std::error_code dest_root::make_dirs(const std::vector<std::string>& components) const {
+  unique_fd parent;
+  if (auto ec = open_parent(components, true, parent)) return ec;
+  unique_fd leaf;
+  return open_dir_at(parent.get(), components.back(), true, leaf);
+}
+
+std::error_code dest_root::set_dir_attrs(const std::vector<std::string>& components,
+                                         std::uint32_t mode, std::int64_t mtime_ns) const {
+  unique_fd parent;
+  if (auto ec = open_parent(components, false, parent)) return ec;
+  unique_fd dir;
+  if (auto ec = open_dir_at(parent.get(), components.back(), false, dir)) return ec;
+  // Never hand out setuid/setgid/sticky bits from the network; keep the
+  // owner able to enter and write so later sessions can add to the tree.
+  if (::fchmod(dir.get(), (mode & 0777) | 0700) != 0) return last_error();
+  const timespec times[2] = {{0, UTIME_OMIT}, to_timespec(mtime_ns)};
+  if (::futimens(dir.get(), times) != 0) return last_error();
+  return {};
+}
+
+std::error_code stat_at(int parent, const std::string& name, existing_entry& out) {
+  struct stat st{};
+  out = {};
+  if (::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return {};
+    return last_error();
+  }
+  if (S_ISREG(st.st_mode))
+    out.kind = existing_entry::type::regular;
+  else if (S_ISDIR(st.st_mode))
+    out.kind = existing_entry::type::directory;
+  else
+    out.kind = existing_entry::type::other;
+  out.size = static_cast<std::uint64_t>(st.st_size);
+  out.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  return {};
+}
+
+std::string part_name_for(const std::string& final_name) {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx",
+                static_cast<unsigned long long>(XXH3_64bits(final_name.data(), final_name.size())));
+  return std::string(part_prefix) + hex;
+}
+
+std::error_code part_file::create(unique_fd parent, const std::string& final_name,
+                                  part_file& out) {
+  const std::string part = part_name_for(final_name);
+  const int fd = ::openat(parent.get(), part.c_str(),
+                          O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return last_error();
+  unique_fd file(fd);
+  if (::flock(file.get(), LOCK_EX | LOCK_NB) != 0) {
+    return errno == EWOULDBLOCK ? std::make_error_code(std::errc::device_or_resource_busy)
+                                : last_error();
+  }
+  // A stale part file from a crashed receiver is unlocked: start it afresh.
+  if (::ftruncate(file.get(), 0) != 0) return last_error();
+  out.discard();
+  out.parent_ = std::move(parent);
+  out.fd_ = std::move(file);
+  out.part_name_ = part;
+  out.final_name_ = final_name;
+  return {};
+}
+
+std::error_code part_file::write(std::span<const std::uint8_t> bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd_.get(), bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return last_error();
+    }
+    bytes = bytes.subspan(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+std::error_code part_file::commit(std::uint32_t mode, std::int64_t mtime_ns, bool fsync) {
+  if (::fchmod(fd_.get(), mode & 0777) != 0) return last_error();
+  const timespec times[2] = {{0, UTIME_OMIT}, to_timespec(mtime_ns)};
+  if (::futimens(fd_.get(), times) != 0) return last_error();
+  if (fsync && ::fsync(fd_.get()) != 0) return last_error();
+  if (::renameat(parent_.get(), part_name_.c_str(), parent_.get(), final_name_.c_str()) != 0)
+    return last_error();
+  if (fsync) ::fsync(parent_.get());
+  fd_.reset();
+  parent_.reset();
+  return {};
+}
+
+void part_file::discard() {
+  if (!fd_) return;
+  ::unlinkat(parent_.get(), part_name_.c_str(), 0);
+  fd_.reset();
+  parent_.reset();
+}
+
+}  // namespace ferry::fileio

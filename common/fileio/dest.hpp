@@ -1,0 +1,89 @@
+// The receive directory: every file-system operation the receiver performs
+// on behalf of a peer. All lookups walk from the root descriptor one
+// component at a time with O_NOFOLLOW, so a symlink inside the tree can
+// never lead a write outside it; content goes to a locked part file that is
+// renamed into place only by commit().
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "fileio/fd.hpp"
+
+namespace ferry::fileio {
+
+/// What sits at a destination name now (never following a symlink).
+struct existing_entry {
+  enum class type { none, regular, directory, other } kind = type::none;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+};
+
+class dest_root {
+ public:
+  /// Opens `dir`, creating it (and missing parents) when absent.
+  [[nodiscard]] static std::error_code open(const std::string& dir, dest_root& out);
+
+  /// Opens the directory that holds the last of `components`, creating
+  /// missing directories on the way when `create` is set. A symlink or a
+  /// non-directory on the way yields an error (ELOOP / ENOTDIR).
+  [[nodiscard]] std::error_code open_parent(const std::vector<std::string>& components,
+                                            bool create, unique_fd& parent) const;
+
+  /// Creates every component as a directory (mkdir -p inside the root).
+  [[nodiscard]] std::error_code make_dirs(const std::vector<std::string>& components) const;
+
+  /// Sets a directory's mode and mtime; used once its contents are written.
+  [[nodiscard]] std::error_code set_dir_attrs(const std::vector<std::string>& components,
+                                              std::uint32_t mode, std::int64_t mtime_ns) const;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  unique_fd fd_;
+  std::string path_;
+};
+
+/// Looks up `name` in the directory `parent` without following symlinks.
+[[nodiscard]] std::error_code stat_at(int parent, const std::string& name, existing_entry& out);
+
+/// A file being received. Its name is ".ferry-part-<hash of the final name>"
+/// in the final directory, held under an exclusive flock so two sessions
+/// cannot write the same destination at once (the second gets EBUSY).
+/// Destroying an uncommitted part file removes it.
+class part_file {
+ public:
+  part_file() = default;
+  ~part_file() { discard(); }
+  part_file(part_file&&) noexcept = default;
+  part_file& operator=(part_file&&) noexcept = default;
+
+  [[nodiscard]] static std::error_code create(unique_fd parent, const std::string& final_name,
+                                              part_file& out);
+
+  /// Appends all of `bytes`; ENOSPC, EDQUOT, EIO come back as they are.
+  [[nodiscard]] std::error_code write(std::span<const std::uint8_t> bytes);
+
+  /// Applies mode and mtime, optionally fsyncs, and renames over the final
+  /// name. After success the part file no longer exists.
+  [[nodiscard]] std::error_code commit(std::uint32_t mode, std::int64_t mtime_ns, bool fsync);
+
+  /// Removes the part file if it still exists.
+  void discard();
+
+  bool is_open() const { return static_cast<bool>(fd_); }
+
+ private:
+  unique_fd parent_;
+  unique_fd fd_;
+  std::string part_name_;
+  std::string final_name_;
+};
+
+/// Name of the part file for `final_name`.
+std::string part_name_for(const std::string& final_name);
+
+}  // namespace ferry::fileio

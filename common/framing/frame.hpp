@@ -1,0 +1,183 @@
+// The ferry v1 wire protocol as a pure codec: messages in, bytes out, and
+// back. No sockets, clocks, files or logs here. docs/protocol.md is the
+// byte-by-byte description; keep the two in step.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <system_error>
+#include <variant>
+
+#include "framing/bytes.hpp"
+#include "framing/error.hpp"
+
+namespace ferry::framing {
+
+// ---- Preamble -------------------------------------------------------------
+// Each side's first 8 bytes: "FERRY\0" then its protocol version (u16 BE).
+inline constexpr std::array<std::uint8_t, 6> magic = {'F', 'E', 'R', 'R', 'Y', 0};
+inline constexpr std::uint16_t protocol_version = 1;
+inline constexpr std::size_t preamble_size = 8;
+
+// ---- Frame header ----------------------------------------------------------
+// type:u8, length:u32 BE, then `length` payload bytes.
+inline constexpr std::size_t header_size = 5;
+/// Upper bound on any control frame payload; checked before allocating.
+inline constexpr std::uint32_t max_payload = 64 * 1024;
+/// Upper bound on the raw content that follows one DATA frame.
+inline constexpr std::uint32_t max_data_segment = 16 * 1024 * 1024;
+/// Bounds of text fields (bytes).
+inline constexpr std::size_t max_path_bytes = 4096;
+inline constexpr std::size_t max_text_bytes = 1024;
+
+enum class frame_type : std::uint8_t {
+  hello = 0x01,    // sender -> receiver, after the preamble
+  welcome = 0x02,  // receiver -> sender, answer to hello
+  offer = 0x10,    // sender: an entry it wants to send
+  answer = 0x11,   // receiver: what to do with an offer
+  data = 0x12,     // sender: `length` raw content bytes follow this frame
+  done = 0x13,     // sender: end of a file's content, with its hash
+  abort = 0x14,    // sender: gives up on a file it had started
+  verdict = 0x15,  // receiver: whether a file was stored
+  end = 0x20,      // sender: no more offers
+  bye = 0x21,      // receiver: every verdict sent; session over
+  error = 0x7f,    // either side: fatal session error, then close
+};
+
+/// XXH3-128 of a file, high half first on the wire (XXH128 canonical form).
+struct hash128 {
+  std::uint64_t high = 0;
+  std::uint64_t low = 0;
+  friend bool operator==(const hash128&, const hash128&) = default;
+};
+
+struct hello {
+  std::uint32_t features = 0;  // reserved, 0 in v1
+  std::string agent;           // e.g. "ferry-send/0.1.0", informational
+  friend bool operator==(const hello&, const hello&) = default;
+};
+
+struct welcome {
+  std::uint32_t features = 0;
+  std::uint64_t max_file_size = 0;  // 0 = no limit
+  std::string agent;
+  friend bool operator==(const welcome&, const welcome&) = default;
+};
+
+enum class entry_kind : std::uint8_t { file = 1, directory = 2 };
+
+struct offer {
+  std::uint32_t id = 0;  // sender-chosen, unique within the session
+  entry_kind kind = entry_kind::file;
+  bool size_known = true;  // false for streams of unknown length (stdin)
+  std::uint32_t mode = 0;  // permission bits (0..07777)
+  std::int64_t mtime_ns = 0;
+  std::uint64_t size = 0;  // bytes; meaningful when size_known
+  std::string path;        // relative, '/'-separated, UTF-8
+  friend bool operator==(const offer&, const offer&) = default;
+};
+
+enum class answer_kind : std::uint8_t {
+  accept = 0,  // send the whole content
+  skip = 1,    // receiver already has an identical file
+  resume = 2,  // send content from `offset`
+  reject = 3,  // refused by policy; `reason` says why
+};
+
+struct answer {
+  std::uint32_t id = 0;
+  answer_kind kind = answer_kind::accept;
+  std::uint64_t offset = 0;
+  std::string reason;
+  friend bool operator==(const answer&, const answer&) = default;
+};
+
+/// Header of one content segment; `length` raw bytes follow on the stream.
+struct data {
+  std::uint32_t id = 0;
+  std::uint32_t length = 0;
+  friend bool operator==(const data&, const data&) = default;
+};
+
+struct done {
+  std::uint32_t id = 0;
+  std::uint64_t size = 0;  // total file size, including a resumed prefix
+  hash128 hash;            // XXH3-128 of the whole file
+  friend bool operator==(const done&, const done&) = default;
+};
+
+struct abort_file {
+  std::uint32_t id = 0;
+  std::string reason;
+  friend bool operator==(const abort_file&, const abort_file&) = default;
+};
+
+enum class verdict_kind : std::uint8_t {
+  stored = 0,         // verified and renamed into place
+  hash_mismatch = 1,  // content did not match the sender's hash
+  size_mismatch = 2,  // fewer or more bytes than offered
+  io_error = 3,       // the receiver could not write it (reason says why)
+  too_large = 4,      // went over --max-file-size / --max-session-bytes
+  aborted = 5,        // the sender aborted the file
+};
+
+struct verdict {
+  std::uint32_t id = 0;
+  verdict_kind kind = verdict_kind::stored;
+  std::string reason;
+  friend bool operator==(const verdict&, const verdict&) = default;
+};
+
+struct end {
+  friend bool operator==(const end&, const end&) = default;
+};
+
+struct bye {
+  std::uint64_t files_stored = 0;
+  std::uint64_t bytes_stored = 0;
+  friend bool operator==(const bye&, const bye&) = default;
+};
+
+enum class error_code : std::uint16_t {
+  protocol = 1,          // peer broke the protocol
+  version_mismatch = 2,  // no common protocol version
+  limit = 3,             // a session limit was exceeded
+  timeout = 4,           // peer was silent too long
+  shutdown = 5,          // receiver is stopping
+  internal = 6,
+};
+
+struct error_frame {
+  error_code code = error_code::protocol;
+  std::string message;
+  friend bool operator==(const error_frame&, const error_frame&) = default;
+};
+
+using message = std::variant<hello, welcome, offer, answer, data, done, abort_file, verdict, end,
+                             bye, error_frame>;
+
+/// Appends the 8-byte preamble announcing `version`.
+void encode_preamble(byte_buffer& out, std::uint16_t version = protocol_version);
+
+/// Decodes a preamble. Returns need_more on a short prefix, bad_magic when the
+/// bytes are not ferry's; on success stores the peer's version.
+[[nodiscard]] std::error_code decode_preamble(std::span<const std::uint8_t> in,
+                                              std::uint16_t& version);
+
+/// Appends one complete frame. Text fields longer than their bound are cut
+/// to the bound (paths are checked by the caller before they get here).
+void encode(const message& msg, byte_buffer& out);
+
+/// Decodes one frame from the front of `in`. On success stores it in `msg`
+/// and the bytes used in `consumed`. Errors: need_more (valid prefix),
+/// unknown_type, frame_too_large (checked from the header alone, before any
+/// payload is buffered), malformed, string_too_long, bad_value.
+[[nodiscard]] std::error_code decode(std::span<const std::uint8_t> in, message& msg,
+                                     std::size_t& consumed);
+
+/// Name of a frame type for messages ("offer", "answer", ...).
+const char* type_name(const message& msg);
+
+}  // namespace ferry::framing

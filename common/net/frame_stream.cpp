@@ -1,0 +1,144 @@
+#include "net/frame_stream.hpp"
+
+#include <asio/experimental/as_tuple.hpp>
+
+#include "net/address.hpp"
+
+namespace ferry::net {
+namespace {
+
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr std::size_t buffer_size = 1 << 20;
+
+double seconds(frame_stream::clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+}  // namespace
+
+std::string to_string(const asio::ip::tcp::endpoint& ep) {
+  return net::to_string(host_port{ep.address().to_string(), ep.port()});
+}
+
+frame_stream::frame_stream(asio::ip::tcp::socket socket, clock::duration idle_timeout)
+    : socket_(std::move(socket)),
+      timer_(socket_.get_executor()),
+      idle_timeout_(idle_timeout),
+      last_progress_(clock::now()),
+      buf_(buffer_size) {
+  std::error_code ec;
+  const auto ep = socket_.remote_endpoint(ec);
+  peer_ = ec ? std::string("unknown peer") : to_string(ep);
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+}
+
+asio::awaitable<void> frame_stream::watchdog() {
+  while (socket_.is_open()) {
+    timer_.expires_at(last_progress_ + idle_timeout_);
+    auto [ec] = co_await timer_.async_wait(use_tuple);
+    if (ec == asio::error::operation_aborted) co_return;
+    if (clock::now() >= last_progress_ + idle_timeout_) {
+      timed_out_ = true;
+      close();
+      co_return;
+    }
+  }
+}
+
+void frame_stream::close() {
+  std::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+}
+
+void frame_stream::fail(const char* step, const std::error_code& ec) const {
+  if (timed_out_) {
+    throw session_error(exit_code::timeout,
+                        std::string(step) + ": timed out (peer silent for " +
+                            std::to_string(static_cast<int>(seconds(idle_timeout_))) + "s)");
+  }
+  if (ec == asio::error::eof)
+    throw session_error(exit_code::protocol, std::string(step) + ": connection closed by peer");
+  throw session_error(exit_code::protocol, std::string(step) + ": " + ec.message());
+}
+
+asio::awaitable<void> frame_stream::fill(const char* step) {
+  if (begin_ == end_) {
+    begin_ = end_ = 0;
+  } else if (end_ == buf_.size()) {
+    std::copy(buf_.begin() + static_cast<std::ptrdiff_t>(begin_),
+              buf_.begin() + static_cast<std::ptrdiff_t>(end_), buf_.begin());
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf_.data() + end_, buf_.size() - end_),
+                                                  use_tuple);
+  if (ec) fail(step, ec);
+  end_ += n;
+  progress();
+}
+
+asio::awaitable<std::uint16_t> frame_stream::read_preamble() {
+  while (true) {
+    std::uint16_t version = 0;
+    const auto ec = framing::decode_preamble({buf_.data() + begin_, end_ - begin_}, version);
+    if (!ec) {
+      begin_ += framing::preamble_size;
+      co_return version;
+    }
+    if (ec != framing::error::need_more)
+      throw session_error(exit_code::protocol, "handshake: " + ec.message());
+    co_await fill("handshake");
+  }
+}
+
+asio::awaitable<framing::message> frame_stream::read_frame(const char* step) {
+  while (true) {
+    framing::message msg;
+    std::size_t used = 0;
+    const auto ec = framing::decode({buf_.data() + begin_, end_ - begin_}, msg, used);
+    if (!ec) {
+      begin_ += used;
+      co_return msg;
+    }
+    if (ec != framing::error::need_more)
+      throw session_error(exit_code::protocol, std::string(step) + ": " + ec.message());
+    co_await fill(step);
+  }
+}
+
+asio::awaitable<std::span<const std::uint8_t>> frame_stream::read_raw(std::size_t max,
+                                                                     const char* step) {
+  if (begin_ == end_) co_await fill(step);
+  const std::size_t n = std::min(max, end_ - begin_);
+  std::span<const std::uint8_t> out(buf_.data() + begin_, n);
+  begin_ += n;
+  co_return out;
+}
+
+asio::awaitable<void> frame_stream::write(std::span<const std::uint8_t> a,
+                                          std::span<const std::uint8_t> b) {
+  // write_some in a loop rather than async_write, so that a slow but moving
+  // peer keeps the watchdog fed between partial writes.
+  const std::size_t total = a.size() + b.size();
+  std::size_t off = 0;
+  while (off < total) {
+    std::array<asio::const_buffer, 2> bufs;
+    if (off < a.size())
+      bufs = {asio::buffer(a.data() + off, a.size() - off), asio::buffer(b.data(), b.size())};
+    else
+      bufs = {asio::buffer(b.data() + (off - a.size()), total - off), asio::const_buffer()};
+    auto [ec, n] = co_await socket_.async_write_some(bufs, use_tuple);
+    if (ec) fail("send", ec);
+    off += n;
+    progress();
+  }
+}
+
+asio::awaitable<void> frame_stream::send(const framing::message& msg) {
+  out_.clear();
+  framing::encode(msg, out_);
+  co_await write(out_);
+}
+
+}  // namespace ferry::net

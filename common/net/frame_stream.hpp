@@ -1,0 +1,73 @@
+// A connected byte stream carrying ferry frames, with an idle watchdog: the
+// session fails with a timeout when neither direction makes progress for
+// the configured time. The stream is driven by coroutines on one strand.
+#pragma once
+
+#include <array>
+#include <asio.hpp>
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "framing/frame.hpp"
+#include "util/session_error.hpp"
+
+namespace ferry::net {
+
+class frame_stream {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  frame_stream(asio::ip::tcp::socket socket, clock::duration idle_timeout);
+
+  /// Runs until the stream has been idle for the timeout (then closes the
+  /// socket so pending operations fail) or until cancelled. Run it beside
+  /// the session: `co_await (session() || stream.watchdog())`.
+  asio::awaitable<void> watchdog();
+
+  /// Reads the peer's preamble; throws session_error(protocol) on bad magic.
+  asio::awaitable<std::uint16_t> read_preamble();
+
+  /// Reads one frame. `step` names what we were waiting for in errors.
+  asio::awaitable<framing::message> read_frame(const char* step);
+
+  /// Returns between 1 and `max` raw bytes that follow a DATA frame; the
+  /// span is valid until the next read.
+  asio::awaitable<std::span<const std::uint8_t>> read_raw(std::size_t max, const char* step);
+
+  /// Writes all of `a` then all of `b` (gathered into one system call).
+  asio::awaitable<void> write(std::span<const std::uint8_t> a,
+                              std::span<const std::uint8_t> b = {});
+
+  /// Encodes and writes one frame.
+  asio::awaitable<void> send(const framing::message& msg);
+
+  /// Closes the socket; pending operations complete with an error.
+  void close();
+
+  bool timed_out() const { return timed_out_; }
+  std::string peer() const { return peer_; }
+  asio::ip::tcp::socket& socket() { return socket_; }
+
+ private:
+  [[noreturn]] void fail(const char* step, const std::error_code& ec) const;
+  asio::awaitable<void> fill(const char* step);
+  void progress() { last_progress_ = clock::now(); }
+
+  asio::ip::tcp::socket socket_;
+  asio::steady_timer timer_;
+  clock::duration idle_timeout_;
+  clock::time_point last_progress_;
+  bool timed_out_ = false;
+  std::string peer_;
+  std::vector<std::uint8_t> buf_;
+  std::size_t begin_ = 0;
+  std::size_t end_ = 0;
+  framing::byte_buffer out_;
+};
+
+/// Formats an endpoint as "1.2.3.4:5" / "[::1]:5".
+std::string to_string(const asio::ip::tcp::endpoint& ep);
+
+}  // namespace ferry::net
