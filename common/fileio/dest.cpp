@@ -13,7 +13,9 @@
 namespace ferry::fileio {
 namespace {
 
-std::error_code last_error() { return {errno, std::system_category()}; }
+std::error_code last_error() {
+  return {errno, std::system_category()};
+}
 
 timespec to_timespec(std::int64_t ns) {
   timespec ts{};
@@ -94,7 +96,7 @@ std::error_code dest_root::set_dir_attrs(const std::vector<std::string>& compone
 }
 
 std::error_code stat_at(int parent, const std::string& name, existing_entry& out) {
-  struct stat st{};
+  struct stat st {};
   out = {};
   if (::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     if (errno == ENOENT) return {};
@@ -118,11 +120,10 @@ std::string part_name_for(const std::string& final_name) {
   return std::string(part_prefix) + hex;
 }
 
-std::error_code part_file::create(unique_fd parent, const std::string& final_name,
-                                  part_file& out) {
+std::error_code part_file::create(unique_fd parent, const std::string& final_name, part_file& out) {
   const std::string part = part_name_for(final_name);
-  const int fd = ::openat(parent.get(), part.c_str(),
-                          O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const int fd =
+      ::openat(parent.get(), part.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return last_error();
   unique_fd file(fd);
   if (::flock(file.get(), LOCK_EX | LOCK_NB) != 0) {
@@ -151,12 +152,15 @@ std::error_code part_file::write(std::span<const std::uint8_t> bytes) {
   return {};
 }
 
-std::error_code part_file::commit(std::uint32_t mode, std::int64_t mtime_ns, bool fsync) {
+std::error_code part_file::commit(std::uint32_t mode, std::int64_t mtime_ns, bool fsync,
+                                  bool replace) {
   if (::fchmod(fd_.get(), mode & 0777) != 0) return last_error();
   const timespec times[2] = {{0, UTIME_OMIT}, to_timespec(mtime_ns)};
   if (::futimens(fd_.get(), times) != 0) return last_error();
   if (fsync && ::fsync(fd_.get()) != 0) return last_error();
-  if (::renameat(parent_.get(), part_name_.c_str(), parent_.get(), final_name_.c_str()) != 0)
+  // RENAME_NOREPLACE closes the window between the offer's check and now.
+  if (::renameat2(parent_.get(), part_name_.c_str(), parent_.get(), final_name_.c_str(),
+                  replace ? 0u : RENAME_NOREPLACE) != 0)
     return last_error();
   if (fsync) ::fsync(parent_.get());
   fd_.reset();

@@ -30,8 +30,8 @@ class dest_root {
   /// Opens the directory that holds the last of `components`, creating
   /// missing directories on the way when `create` is set. A symlink or a
   /// non-directory on the way yields an error (ELOOP / ENOTDIR).
-  [[nodiscard]] std::error_code open_parent(const std::vector<std::string>& components,
-                                            bool create, unique_fd& parent) const;
+  [[nodiscard]] std::error_code open_parent(const std::vector<std::string>& components, bool create,
+                                            unique_fd& parent) const;
 
   /// Creates every component as a directory (mkdir -p inside the root).
   [[nodiscard]] std::error_code make_dirs(const std::vector<std::string>& components) const;
@@ -67,9 +67,11 @@ class part_file {
   /// Appends all of `bytes`; ENOSPC, EDQUOT, EIO come back as they are.
   [[nodiscard]] std::error_code write(std::span<const std::uint8_t> bytes);
 
-  /// Applies mode and mtime, optionally fsyncs, and renames over the final
-  /// name. After success the part file no longer exists.
-  [[nodiscard]] std::error_code commit(std::uint32_t mode, std::int64_t mtime_ns, bool fsync);
+  /// Applies mode and mtime, optionally fsyncs, and renames to the final
+  /// name. Unless `replace`, an existing final name is left alone and the
+  /// result is EEXIST. After success the part file no longer exists.
+  [[nodiscard]] std::error_code commit(std::uint32_t mode, std::int64_t mtime_ns, bool fsync,
+                                       bool replace);
 
   /// Removes the part file if it still exists.
   void discard();

@@ -20,7 +20,9 @@ hasher::~hasher() = default;
 hasher::hasher(hasher&&) noexcept = default;
 hasher& hasher::operator=(hasher&&) noexcept = default;
 
-void hasher::reset() { XXH3_128bits_reset(state_->s); }
+void hasher::reset() {
+  XXH3_128bits_reset(state_->s);
+}
 
 void hasher::update(std::span<const std::uint8_t> bytes) {
   XXH3_128bits_update(state_->s, bytes.data(), bytes.size());

@@ -8,14 +8,22 @@ class category final : public std::error_category {
   const char* name() const noexcept override { return "ferry.path"; }
   std::string message(int ev) const override {
     switch (static_cast<path_error>(ev)) {
-      case path_error::empty: return "empty path";
-      case path_error::absolute: return "absolute path";
-      case path_error::too_long: return "path too long";
-      case path_error::component_too_long: return "file name too long";
-      case path_error::empty_component: return "empty path component";
-      case path_error::dot_component: return "'.' or '..' component";
-      case path_error::control_char: return "control character in path";
-      case path_error::reserved_name: return "reserved file name";
+      case path_error::empty:
+        return "empty path";
+      case path_error::absolute:
+        return "absolute path";
+      case path_error::too_long:
+        return "path too long";
+      case path_error::component_too_long:
+        return "file name too long";
+      case path_error::empty_component:
+        return "empty path component";
+      case path_error::dot_component:
+        return "'.' or '..' component";
+      case path_error::control_char:
+        return "control character in path";
+      case path_error::reserved_name:
+        return "reserved file name";
     }
     return "bad path";
   }
@@ -40,8 +48,8 @@ std::error_code split_safe_path(std::string_view path, std::vector<std::string>&
   std::size_t start = 0;
   while (true) {
     const std::size_t slash = path.find('/', start);
-    const std::string_view name =
-        path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    const std::string_view name = path.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (name.empty()) return path_error::empty_component;
     if (name == "." || name == "..") return path_error::dot_component;
     if (name.size() > max_name_bytes) return path_error::component_too_long;

@@ -24,7 +24,7 @@ class walker {
   walker(bool follow, source_list& out) : follow_(follow), out_(out) {}
 
   void visit(const std::string& local, const std::string& remote) {
-    struct stat st{};
+    struct stat st {};
     if (::lstat(local.c_str(), &st) != 0) {
       out_.errors.push_back(local + ": " + std::strerror(errno));
       return;
@@ -78,7 +78,8 @@ class walker {
     ::closedir(d);
     std::sort(names.begin(), names.end());
     const std::string base = local.ends_with('/') ? local : local + "/";
-    for (const auto& name : names) visit(base + name, remote + "/" + name);
+    for (const auto& name : names)
+      visit(base + name, remote + "/" + name);
   }
 
   bool follow_;
@@ -90,7 +91,8 @@ class walker {
 
 std::string remote_name_for(const std::string& path) {
   std::string p = path;
-  while (p.size() > 1 && p.ends_with('/')) p.pop_back();
+  while (p.size() > 1 && p.ends_with('/'))
+    p.pop_back();
   std::string name = p.substr(p.rfind('/') + 1);
   if (name.empty() || name == "." || name == "..") {
     // "." and ".." name the directory they resolve to, as cp -r would.

@@ -23,7 +23,9 @@ class writer {
   void u32(std::uint32_t v) { be(v, 4); }
   void u64(std::uint64_t v) { be(v, 8); }
   void i64(std::int64_t v) { u64(static_cast<std::uint64_t>(v)); }
-  void raw(std::span<const std::uint8_t> bytes) { out_.insert(out_.end(), bytes.begin(), bytes.end()); }
+  void raw(std::span<const std::uint8_t> bytes) {
+    out_.insert(out_.end(), bytes.begin(), bytes.end());
+  }
   /// u16 length then bytes; the caller has bounded the length.
   void str16(std::string_view s) {
     u16(static_cast<std::uint16_t>(s.size()));
@@ -32,7 +34,8 @@ class writer {
 
  private:
   void be(std::uint64_t v, int n) {
-    for (int i = n - 1; i >= 0; --i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+    for (int i = n - 1; i >= 0; --i)
+      out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
   }
   byte_buffer& out_;
 };
@@ -79,7 +82,8 @@ class reader {
   std::uint64_t be(std::size_t n) {
     if (!take(n)) return 0;
     std::uint64_t v = 0;
-    for (std::size_t i = pos_ - n; i < pos_; ++i) v = (v << 8) | in_[i];
+    for (std::size_t i = pos_ - n; i < pos_; ++i)
+      v = (v << 8) | in_[i];
     return v;
   }
 

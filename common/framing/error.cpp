@@ -10,13 +10,20 @@ class category final : public std::error_category {
   const char* name() const noexcept override { return "ferry.framing"; }
   std::string message(int ev) const override {
     switch (static_cast<error>(ev)) {
-      case error::need_more: return "need more bytes";
-      case error::bad_magic: return "not a ferry peer (bad magic)";
-      case error::unknown_type: return "unknown frame type";
-      case error::frame_too_large: return "frame length over limit";
-      case error::malformed: return "malformed frame";
-      case error::string_too_long: return "text field over limit";
-      case error::bad_value: return "invalid field value";
+      case error::need_more:
+        return "need more bytes";
+      case error::bad_magic:
+        return "not a ferry peer (bad magic)";
+      case error::unknown_type:
+        return "unknown frame type";
+      case error::frame_too_large:
+        return "frame length over limit";
+      case error::malformed:
+        return "malformed frame";
+      case error::string_too_long:
+        return "text field over limit";
+      case error::bad_value:
+        return "invalid field value";
     }
     return "unknown framing error";
   }

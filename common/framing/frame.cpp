@@ -21,7 +21,9 @@ constexpr frame_type type_of() {
   if constexpr (std::is_same_v<T, error_frame>) return frame_type::error;
 }
 
-std::string_view clip(std::string_view s, std::size_t max) { return s.substr(0, max); }
+std::string_view clip(std::string_view s, std::size_t max) {
+  return s.substr(0, max);
+}
 
 void encode_payload(writer& w, const hello& m) {
   w.u32(m.features);
@@ -77,7 +79,9 @@ void encode_payload(writer& w, const error_frame& m) {
 }
 
 // Each decoder reads its fields; the caller checks r.ok() and r.at_end().
-bool valid_kind(std::uint8_t v) { return v == 1 || v == 2; }
+bool valid_kind(std::uint8_t v) {
+  return v == 1 || v == 2;
+}
 
 std::error_code decode_payload(reader& r, frame_type t, message& out) {
   switch (t) {
@@ -251,9 +255,8 @@ std::error_code decode(std::span<const std::uint8_t> in, message& msg, std::size
 }
 
 const char* type_name(const message& msg) {
-  static constexpr const char* names[] = {"hello",   "welcome", "offer", "answer",
-                                          "data",    "done",    "abort", "verdict",
-                                          "end",     "bye",     "error"};
+  static constexpr const char* names[] = {"hello", "welcome", "offer", "answer", "data", "done",
+                                          "abort", "verdict", "end",   "bye",    "error"};
   return names[msg.index()];
 }
 

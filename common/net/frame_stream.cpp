@@ -63,6 +63,7 @@ void frame_stream::fail(const char* step, const std::error_code& ec) const {
 }
 
 asio::awaitable<void> frame_stream::fill(const char* step) {
+  co_await flush();
   if (begin_ == end_) {
     begin_ = end_ = 0;
   } else if (end_ == buf_.size()) {
@@ -71,8 +72,8 @@ asio::awaitable<void> frame_stream::fill(const char* step) {
     end_ -= begin_;
     begin_ = 0;
   }
-  auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf_.data() + end_, buf_.size() - end_),
-                                                  use_tuple);
+  auto [ec, n] = co_await socket_.async_read_some(
+      asio::buffer(buf_.data() + end_, buf_.size() - end_), use_tuple);
   if (ec) fail(step, ec);
   end_ += n;
   progress();
@@ -108,7 +109,7 @@ asio::awaitable<framing::message> frame_stream::read_frame(const char* step) {
 }
 
 asio::awaitable<std::span<const std::uint8_t>> frame_stream::read_raw(std::size_t max,
-                                                                     const char* step) {
+                                                                      const char* step) {
   if (begin_ == end_) co_await fill(step);
   const std::size_t n = std::min(max, end_ - begin_);
   std::span<const std::uint8_t> out(buf_.data() + begin_, n);
@@ -122,6 +123,11 @@ asio::awaitable<void> frame_stream::write(std::span<const std::uint8_t> a,
   // peer keeps the watchdog fed between partial writes.
   const std::size_t total = a.size() + b.size();
   std::size_t off = 0;
+  writing_ = true;
+  struct reset_flag {
+    bool& f;
+    ~reset_flag() { f = false; }
+  } guard{writing_};
   while (off < total) {
     std::array<asio::const_buffer, 2> bufs;
     if (off < a.size())
@@ -135,10 +141,12 @@ asio::awaitable<void> frame_stream::write(std::span<const std::uint8_t> a,
   }
 }
 
-asio::awaitable<void> frame_stream::send(const framing::message& msg) {
-  out_.clear();
-  framing::encode(msg, out_);
+asio::awaitable<void> frame_stream::flush() {
+  // A reader may flush while another coroutine is mid-write on the same
+  // socket; that writer's data must not be interleaved, so leave it be.
+  if (out_.empty() || writing_) co_return;
   co_await write(out_);
+  out_.clear();
 }
 
 }  // namespace ferry::net

@@ -5,20 +5,22 @@
 namespace ferry {
 
 enum class exit_code : int {
-  ok = 0,              // everything offered was stored (or already there)
-  partial = 1,         // some files were rejected or skipped by policy
-  usage = 2,           // bad command line
-  connect = 3,         // could not reach the peer / bind the listen address
-  proxy = 4,           // SOCKS5 proxy failure
-  protocol = 5,        // peer broke the protocol or speaks another version
-  integrity = 6,       // a file failed its hash (or size) check
-  local_io = 7,        // a local file could not be read or written
-  timeout = 8,         // a peer was silent longer than --timeout
-  remote_io = 9,       // the receiver could not store a file (disk full, ...)
-  interrupted = 128,   // plus the signal number: 130 SIGINT, 143 SIGTERM
+  ok = 0,             // everything offered was stored (or already there)
+  partial = 1,        // some files were rejected or skipped by policy
+  usage = 2,          // bad command line
+  connect = 3,        // could not reach the peer / bind the listen address
+  proxy = 4,          // SOCKS5 proxy failure
+  protocol = 5,       // peer broke the protocol or speaks another version
+  integrity = 6,      // a file failed its hash (or size) check
+  local_io = 7,       // a local file could not be read or written
+  timeout = 8,        // a peer was silent longer than --timeout
+  remote_io = 9,      // the receiver could not store a file (disk full, ...)
+  interrupted = 128,  // plus the signal number: 130 SIGINT, 143 SIGTERM
 };
 
-inline constexpr int to_int(exit_code c) { return static_cast<int>(c); }
+inline constexpr int to_int(exit_code c) {
+  return static_cast<int>(c);
+}
 
 /// Help text block listing every code, used by both programs' --help.
 inline constexpr const char* exit_code_help =
@@ -38,15 +40,23 @@ inline constexpr const char* exit_code_help =
 /// When several things went wrong, the most severe code wins.
 inline int severity(exit_code c) {
   switch (c) {
-    case exit_code::ok: return 0;
-    case exit_code::partial: return 1;
-    case exit_code::remote_io: return 2;
-    case exit_code::local_io: return 3;
-    case exit_code::integrity: return 4;
-    default: return 5;
+    case exit_code::ok:
+      return 0;
+    case exit_code::partial:
+      return 1;
+    case exit_code::remote_io:
+      return 2;
+    case exit_code::local_io:
+      return 3;
+    case exit_code::integrity:
+      return 4;
+    default:
+      return 5;
   }
 }
 
-inline exit_code worse(exit_code a, exit_code b) { return severity(b) > severity(a) ? b : a; }
+inline exit_code worse(exit_code a, exit_code b) {
+  return severity(b) > severity(a) ? b : a;
+}
 
 }  // namespace ferry

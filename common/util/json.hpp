@@ -15,7 +15,9 @@ class json_line {
   json_line& str(std::string_view key, std::string_view value);
   json_line& num(std::string_view key, std::uint64_t value);
   json_line& num(std::string_view key, std::int64_t value);
-  json_line& num(std::string_view key, int value) { return num(key, static_cast<std::int64_t>(value)); }
+  json_line& num(std::string_view key, int value) {
+    return num(key, static_cast<std::int64_t>(value));
+  }
   json_line& real(std::string_view key, double value);
   json_line& boolean(std::string_view key, bool value);
 

@@ -53,16 +53,25 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || ptr == text.data()) return std::nullopt;
   std::string_view suffix(ptr, static_cast<std::size_t>(text.data() + text.size() - ptr));
-  if (suffix.ends_with("iB")) suffix.remove_suffix(2);
-  else if (suffix.size() > 1 && suffix.ends_with('B')) suffix.remove_suffix(1);
+  if (suffix.ends_with("iB"))
+    suffix.remove_suffix(2);
+  else if (suffix.size() > 1 && suffix.ends_with('B'))
+    suffix.remove_suffix(1);
   int shift = 0;
-  if (suffix.empty() || suffix == "B") shift = 0;
-  else if (suffix == "K" || suffix == "k") shift = 10;
-  else if (suffix == "M" || suffix == "m") shift = 20;
-  else if (suffix == "G" || suffix == "g") shift = 30;
-  else if (suffix == "T" || suffix == "t") shift = 40;
-  else return std::nullopt;
-  if (shift > 0 && value > (std::numeric_limits<std::uint64_t>::max() >> shift)) return std::nullopt;
+  if (suffix.empty() || suffix == "B")
+    shift = 0;
+  else if (suffix == "K" || suffix == "k")
+    shift = 10;
+  else if (suffix == "M" || suffix == "m")
+    shift = 20;
+  else if (suffix == "G" || suffix == "g")
+    shift = 30;
+  else if (suffix == "T" || suffix == "t")
+    shift = 40;
+  else
+    return std::nullopt;
+  if (shift > 0 && value > (std::numeric_limits<std::uint64_t>::max() >> shift))
+    return std::nullopt;
   return value << shift;
 }
 

@@ -1,0 +1,26 @@
+#include "util/log.hpp"
+
+#include <cstdio>
+
+namespace ferry {
+
+void logger::info(std::string_view text) {
+  if (quiet_) return;
+  warn(text);
+}
+
+void logger::warn(std::string_view text) {
+  const std::string line = program_ + ": " + std::string(text) + "\n";
+  std::lock_guard lock(mu_);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+void logger::event(const json_line& line) {
+  if (!json_) return;
+  const std::string s = line.finish();
+  std::lock_guard lock(mu_);
+  std::fwrite(s.data(), 1, s.size(), stdout);
+  std::fflush(stdout);
+}
+
+}  // namespace ferry

@@ -1,0 +1,39 @@
+// Output of both programs: human lines on stderr ("ferry-recv: ..."), NDJSON
+// events on stdout when --json is on. Safe to call from several threads.
+#pragma once
+
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "util/json.hpp"
+
+namespace ferry {
+
+class logger {
+ public:
+  logger(std::string program, bool json, bool quiet)
+      : program_(std::move(program)), json_(json), quiet_(quiet) {}
+
+  /// A line for people; suppressed by --quiet.
+  void info(std::string_view text);
+  /// Warnings, errors and the few lines a script needs; always shown.
+  void warn(std::string_view text);
+  /// An NDJSON event; written only in --json mode.
+  void event(const json_line& line);
+
+  bool json() const { return json_; }
+  bool quiet() const { return quiet_; }
+  const std::string& program() const { return program_; }
+
+  /// Serialises other writers to stderr (the progress line).
+  std::mutex& stderr_mutex() { return mu_; }
+
+ private:
+  std::string program_;
+  bool json_;
+  bool quiet_;
+  std::mutex mu_;
+};
+
+}  // namespace ferry

@@ -1,0 +1,93 @@
+#include "receiver/options.hpp"
+
+#include <cxxopts.hpp>
+
+#include "util/exit_codes.hpp"
+#include "util/units.hpp"
+
+namespace ferry::recv {
+namespace {
+
+early_exit usage_error(const std::string& msg) {
+  return {to_int(exit_code::usage), "ferry-recv: " + msg + "\nTry 'ferry-recv --help'.\n"};
+}
+
+}  // namespace
+
+std::variant<options, early_exit> parse_options(int argc, const char* const* argv) {
+  cxxopts::Options spec("ferry-recv", "Receive files sent by ferry-send into a directory.");
+  spec.custom_help("[OPTIONS]");
+  // clang-format off
+  spec.add_options()
+    ("l,listen", "Address to listen on: HOST:PORT, [V6]:PORT or :PORT "
+                 "(default: all addresses, port 7070; port 0 picks a free one)",
+                 cxxopts::value<std::string>(), "ADDR")
+    ("d,dir", "Directory to store received files in (created if missing)",
+              cxxopts::value<std::string>()->default_value("."), "DIR")
+    ("once", "Serve one session, then exit with its status")
+    ("overwrite", "Existing different file: never (reject), always, newer (replace if the "
+                  "incoming mtime is newer)",
+                  cxxopts::value<std::string>()->default_value("never"), "POLICY")
+    ("max-file-size", "Reject files larger than SIZE (K/M/G/T suffixes; 0 = no limit)",
+                      cxxopts::value<std::string>()->default_value("0"), "SIZE")
+    ("max-session-bytes", "Stop accepting content past SIZE in one session (0 = no limit)",
+                          cxxopts::value<std::string>()->default_value("0"), "SIZE")
+    ("max-sessions", "Concurrent sessions; more are refused",
+                     cxxopts::value<std::size_t>()->default_value("64"), "N")
+    ("timeout", "Drop a session whose peer is silent this long (s, ms, m suffixes)",
+                cxxopts::value<std::string>()->default_value("30"), "SECONDS")
+    ("fsync", "fsync each file before renaming it into place")
+    ("json", "NDJSON events on stdout, one object per line")
+    ("q,quiet", "No per-file log lines on stderr")
+    ("V,version", "Print the version and exit")
+    ("h,help", "Print this help and exit");
+  // clang-format on
+  try {
+    const auto args = spec.parse(argc, argv);
+    if (args.count("help")) return early_exit{0, spec.help() + "\n" + exit_code_help};
+    if (args.count("version")) return early_exit{0, "ferry-recv 0.1.0 (protocol 1)\n"};
+    if (!args.unmatched().empty())
+      return usage_error("unexpected argument '" + args.unmatched().front() + "'");
+
+    options o;
+    if (args.count("listen")) {
+      const auto hp = net::parse_host_port(args["listen"].as<std::string>());
+      if (!hp)
+        return usage_error("--listen: expected HOST:PORT, got '" +
+                           args["listen"].as<std::string>() + "'");
+      o.listen = *hp;
+    }
+    o.dir = args["dir"].as<std::string>();
+    if (o.dir.empty()) return usage_error("--dir must not be empty");
+    o.once = args.count("once") > 0;
+    const auto pol = args["overwrite"].as<std::string>();
+    if (pol == "never")
+      o.overwrite = overwrite_policy::never;
+    else if (pol == "always")
+      o.overwrite = overwrite_policy::always;
+    else if (pol == "newer")
+      o.overwrite = overwrite_policy::newer;
+    else
+      return usage_error("--overwrite: expected never, always or newer, got '" + pol + "'");
+    for (const auto& [name, field] : {std::pair{"max-file-size", &o.max_file_size},
+                                      std::pair{"max-session-bytes", &o.max_session_bytes}}) {
+      const auto text = args[name].as<std::string>();
+      const auto v = parse_size(text);
+      if (!v) return usage_error(std::string("--") + name + ": bad size '" + text + "'");
+      *field = *v;
+    }
+    o.max_sessions = args["max-sessions"].as<std::size_t>();
+    if (o.max_sessions == 0) return usage_error("--max-sessions must be at least 1");
+    const auto t = parse_seconds(args["timeout"].as<std::string>());
+    if (!t) return usage_error("--timeout: expected a positive duration");
+    o.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(*t * 1000));
+    o.fsync = args.count("fsync") > 0;
+    o.json = args.count("json") > 0;
+    o.quiet = args.count("quiet") > 0;
+    return o;
+  } catch (const cxxopts::exceptions::exception& e) {
+    return usage_error(e.what());
+  }
+}
+
+}  // namespace ferry::recv

@@ -1,0 +1,40 @@
+// ferry-recv's command line, parsed without touching the process so that
+// tests can call it directly.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include "net/address.hpp"
+
+namespace ferry::recv {
+
+enum class overwrite_policy { never, always, newer };
+
+struct options {
+  net::host_port listen{"", net::default_port};  // empty host: all addresses
+  std::string dir = ".";
+  bool once = false;
+  overwrite_policy overwrite = overwrite_policy::never;
+  std::uint64_t max_file_size = 0;      // 0: unlimited
+  std::uint64_t max_session_bytes = 0;  // 0: unlimited
+  std::size_t max_sessions = 64;
+  std::chrono::milliseconds timeout{30'000};
+  std::chrono::milliseconds grace{3'000};
+  bool fsync = false;
+  bool json = false;
+  bool quiet = false;
+};
+
+/// What parsing decided: run with options, or print `text` and exit `code`
+/// (help and version exit 0, errors exit 2).
+struct early_exit {
+  int code = 0;
+  std::string text;
+};
+
+std::variant<options, early_exit> parse_options(int argc, const char* const* argv);
+
+}  // namespace ferry::recv

@@ -1,0 +1,202 @@
+#include "receiver/server.hpp"
+
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <csignal>
+#include <thread>
+
+#include "framing/frame.hpp"
+#include "receiver/session.hpp"
+#include "util/units.hpp"
+
+namespace ferry::recv {
+namespace {
+
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+asio::ip::tcp::endpoint listen_endpoint(const net::host_port& hp) {
+  if (hp.host.empty()) return {asio::ip::tcp::v6(), hp.port};
+  std::error_code ec;
+  const auto addr = asio::ip::make_address(hp.host, ec);
+  if (ec)
+    throw session_error(exit_code::usage,
+                        "--listen: '" + hp.host + "' is not an IP address (use a literal)");
+  return {addr, hp.port};
+}
+
+}  // namespace
+
+server::server(asio::io_context& ctx, const options& opts, const fileio::dest_root& root,
+               logger& log)
+    : ctx_(ctx),
+      opts_(opts),
+      root_(root),
+      log_(log),
+      strand_(asio::make_strand(ctx)),
+      acceptor_(strand_),
+      signals_(strand_, SIGINT, SIGTERM),
+      grace_timer_(strand_) {}
+
+void server::start() {
+  auto ep = listen_endpoint(opts_.listen);
+  std::error_code ec;
+  auto open_and_bind = [&](const asio::ip::tcp::endpoint& e) {
+    acceptor_.close(ec);
+    acceptor_.open(e.protocol(), ec);
+    if (ec) return;
+    acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    // The default [::] listens for IPv4 too.
+    if (e.protocol() == asio::ip::tcp::v6() && opts_.listen.host.empty())
+      acceptor_.set_option(asio::ip::v6_only(false), ec);
+    acceptor_.bind(e, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  };
+  open_and_bind(ep);
+  if (ec && opts_.listen.host.empty()) {  // a host without IPv6
+    ep = {asio::ip::tcp::v4(), opts_.listen.port};
+    open_and_bind(ep);
+  }
+  if (ec)
+    throw session_error(exit_code::connect,
+                        "listen on " + net::to_string(ep) + ": " + ec.message());
+  const auto bound = acceptor_.local_endpoint();
+  log_.warn("listening on " + net::to_string(bound) + ", storing into " + root_.path());
+  log_.event(json_line("listening")
+                 .str("address", bound.address().to_string())
+                 .num("port", static_cast<std::uint64_t>(bound.port()))
+                 .str("dir", root_.path()));
+  signals_.async_wait([this](const std::error_code& e, int signo) {
+    if (!e) on_signal(signo);
+  });
+  asio::co_spawn(strand_, accept_loop(), asio::detached);
+}
+
+asio::awaitable<void> server::accept_loop() {
+  while (acceptor_.is_open()) {
+    auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(ctx_), use_tuple);
+    if (ec) {
+      if (!acceptor_.is_open()) break;
+      // Out of descriptors and the like: report, back off briefly, go on.
+      log_.warn("accept: " + ec.message());
+      asio::steady_timer pause(strand_, std::chrono::milliseconds(100));
+      co_await pause.async_wait(use_tuple);
+      continue;
+    }
+    if (opts_.once) {
+      std::error_code ignored;
+      acceptor_.close(ignored);
+      signals_.cancel();
+    }
+    auto exec = socket.get_executor();
+    asio::co_spawn(exec, serve(std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<void> server::serve(asio::ip::tcp::socket socket) {
+  auto stream = std::make_shared<net::frame_stream>(std::move(socket), opts_.timeout);
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || sessions_.size() >= opts_.max_sessions) {
+      framing::byte_buffer out;
+      framing::encode_preamble(out);
+      framing::encode(framing::error_frame{framing::error_code::limit,
+                                           stopping_ ? "receiver is shutting down"
+                                                     : "receiver is busy (too many sessions)"},
+                      out);
+      std::error_code ignored;
+      asio::write(stream->socket(), asio::buffer(out), ignored);
+      log_.warn(stream->peer() + ": refused, too many sessions");
+      co_return;
+    }
+    sessions_.insert(stream);
+  }
+  const auto peer = stream->peer();
+  const auto start = std::chrono::steady_clock::now();
+  log_.event(json_line("session_start").str("peer", peer));
+
+  using namespace asio::experimental::awaitable_operators;
+  auto outcome = co_await (run_session(*stream, opts_, root_, log_) || stream->watchdog());
+  session_result result;
+  if (outcome.index() == 0) {
+    result = std::get<0>(std::move(outcome));
+  } else {
+    result.code = exit_code::timeout;
+    result.message = "timed out";
+  }
+  stream->close();
+
+  bool cut = false;
+  {
+    std::lock_guard lock(mu_);
+    sessions_.erase(stream);
+    cut = stopping_ && result.code != exit_code::ok && result.message.size() > 0;
+    if (cut) cut_sessions_ = true;
+    if (stopping_ && sessions_.empty()) asio::post(strand_, [this] { grace_timer_.cancel(); });
+  }
+  if (cut) result.message = "cut short by shutdown: " + result.message;
+
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::string line = peer + ": session ";
+  line += result.message.empty() ? "done" : "failed: " + result.message;
+  line += ", " + std::to_string(result.files_stored) + " files, " +
+          format_bytes(result.bytes_stored) + " stored";
+  if (result.message.empty())
+    log_.info(line);
+  else
+    log_.warn(line);
+  log_.event(json_line("session_end")
+                 .str("peer", peer)
+                 .num("files", result.files_stored)
+                 .num("bytes", result.bytes_stored)
+                 .num("rejected", result.files_rejected)
+                 .num("failed", result.files_failed)
+                 .real("seconds", secs)
+                 .num("exit_code", to_int(result.code))
+                 .str("error", result.message));
+
+  if (opts_.once) {
+    std::lock_guard lock(mu_);
+    status_ = stop_signal_ != 0 ? 128 + stop_signal_ : to_int(result.code);
+    asio::post(strand_, [this] {
+      signals_.cancel();
+      grace_timer_.cancel();
+    });
+  }
+}
+
+void server::on_signal(int signo) {
+  std::error_code ignored;
+  acceptor_.close(ignored);
+  std::size_t open = 0;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    stop_signal_ = signo;
+    open = sessions_.size();
+    if (opts_.once && open == 0) status_ = 128 + signo;
+  }
+  log_.info(std::string("caught ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") + ", stopping" +
+            (open > 0 ? " (waiting for " + std::to_string(open) + " sessions)" : ""));
+  if (open == 0) return;
+  grace_timer_.expires_after(opts_.grace);
+  grace_timer_.async_wait([this](const std::error_code& e) {
+    if (!e) shut_down_sessions();
+  });
+  // A second signal stops at once.
+  signals_.async_wait([this](const std::error_code& e, int) {
+    if (!e) shut_down_sessions();
+  });
+}
+
+void server::shut_down_sessions() {
+  std::lock_guard lock(mu_);
+  cut_sessions_ = cut_sessions_ || !sessions_.empty();
+  for (const auto& s : sessions_) {
+    // Each stream belongs to its session's strand; close it there.
+    asio::post(s->socket().get_executor(), [s] { s->close(); });
+  }
+  if (!opts_.once || status_ == 0) status_ = 128 + stop_signal_;
+}
+
+}  // namespace ferry::recv

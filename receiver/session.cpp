@@ -1,0 +1,381 @@
+#include "receiver/session.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "fileio/hash.hpp"
+#include "fileio/path.hpp"
+#include "util/units.hpp"
+
+namespace ferry::recv {
+namespace {
+
+using namespace framing;
+using clock = std::chrono::steady_clock;
+
+/// More accepted-but-unsent offers than this is a peer trying to make us
+/// hold memory; a well-behaved sender keeps far fewer in flight.
+constexpr std::size_t max_pending_offers = 8192;
+
+struct accepted_file {
+  offer o;
+  std::vector<std::string> components;
+  bool replace = false;  // may the final name be replaced?
+};
+
+struct current_file {
+  accepted_file f;
+  fileio::part_file part;
+  fileio::hasher hash;
+  std::uint64_t received = 0;
+  bool failed = false;  // a verdict was sent early; drain until done/abort
+  clock::time_point start = clock::now();
+};
+
+class receiver_session {
+ public:
+  receiver_session(net::frame_stream& s, const options& o, const fileio::dest_root& r, logger& l)
+      : stream_(s), opts_(o), root_(r), log_(l) {}
+
+  asio::awaitable<void> run() {
+    const auto version = co_await stream_.read_preamble();
+    byte_buffer pre;
+    encode_preamble(pre);
+    if (version != protocol_version) {
+      encode(error_frame{error_code::version_mismatch,
+                         "protocol version mismatch: receiver speaks " +
+                             std::to_string(protocol_version) + ", sender speaks " +
+                             std::to_string(version)},
+             pre);
+      co_await stream_.write(pre);
+      throw session_error(exit_code::protocol,
+                          "handshake: sender speaks protocol " + std::to_string(version));
+    }
+    co_await stream_.write(pre);
+    auto first = co_await stream_.read_frame("handshake");
+    if (!std::holds_alternative<hello>(first))
+      protocol_error(std::string("handshake: expected hello, got ") + type_name(first));
+    stream_.queue(welcome{0, opts_.max_file_size, "ferry-recv/0.1.0"});
+    co_await stream_.flush();
+
+    while (true) {
+      auto msg = co_await stream_.read_frame("waiting for the sender");
+      if (auto* m = std::get_if<offer>(&msg)) {
+        on_offer(*m);
+      } else if (auto* d = std::get_if<data>(&msg)) {
+        co_await on_data(*d);
+      } else if (auto* dn = std::get_if<done>(&msg)) {
+        co_await on_done(*dn);
+      } else if (auto* a = std::get_if<abort_file>(&msg)) {
+        co_await on_abort(*a);
+      } else if (std::holds_alternative<end>(msg)) {
+        co_await on_end();
+        co_return;
+      } else if (auto* e = std::get_if<error_frame>(&msg)) {
+        throw session_error(exit_code::protocol, "sender reported an error: " + e->message);
+      } else {
+        protocol_error(std::string("unexpected ") + type_name(msg) + " frame");
+      }
+    }
+  }
+
+  session_result& result() { return result_; }
+
+ private:
+  // ---- offers -------------------------------------------------------------
+  void on_offer(const offer& o) {
+    if (accepted_.contains(o.id) || (cur_ && cur_->f.o.id == o.id))
+      protocol_error("duplicate offer id " + std::to_string(o.id));
+    if (accepted_.size() >= max_pending_offers) protocol_error("too many offers in flight");
+    answer a = decide(o);
+    if (a.kind == answer_kind::reject) {
+      ++result_.files_rejected;
+      result_.code = worse(result_.code, exit_code::partial);
+      log_file(o.path, 0, 0, "rejected", a.reason);
+    } else if (a.kind == answer_kind::skip) {
+      log_file(o.path, 0, 0, "skipped", a.reason);
+    }
+    stream_.queue(a);
+  }
+
+  answer decide(const offer& o) {
+    answer a{o.id, answer_kind::accept, 0, {}};
+    auto reject = [&](std::string why) {
+      a.kind = answer_kind::reject;
+      a.reason = std::move(why);
+      return a;
+    };
+    std::vector<std::string> comps;
+    if (auto ec = fileio::split_safe_path(o.path, comps))
+      return reject("unsafe path: " + ec.message());
+
+    fileio::unique_fd parent;
+    if (auto ec = root_.open_parent(comps, true, parent))
+      return reject("cannot create parent directory: " + describe(ec));
+    fileio::existing_entry have;
+    if (auto ec = fileio::stat_at(parent.get(), comps.back(), have))
+      return reject("cannot inspect destination: " + ec.message());
+
+    if (o.kind == entry_kind::directory) {
+      if (have.kind != fileio::existing_entry::type::none &&
+          have.kind != fileio::existing_entry::type::directory)
+        return reject("a non-directory exists at this path");
+      if (auto ec = root_.make_dirs(comps))
+        return reject("cannot create directory: " + describe(ec));
+      dirs_.push_back({o, std::move(comps), false});
+      return a;
+    }
+
+    if (o.size_known && opts_.max_file_size != 0 && o.size > opts_.max_file_size)
+      return reject("file too large (" + format_bytes(o.size) + " > limit " +
+                    format_bytes(opts_.max_file_size) + ")");
+    if (o.size_known && opts_.max_session_bytes != 0 &&
+        committed_bytes_ + o.size > opts_.max_session_bytes)
+      return reject("session byte limit reached (" + format_bytes(opts_.max_session_bytes) + ")");
+
+    bool replace = false;
+    using type = fileio::existing_entry::type;
+    if (have.kind == type::directory || have.kind == type::other)
+      return reject("a directory or special file exists at this path");
+    if (have.kind == type::regular) {
+      if (o.size_known && have.size == o.size && have.mtime_ns == o.mtime_ns) {
+        a.kind = answer_kind::skip;
+        a.reason = "identical file exists (same size and mtime)";
+        return a;
+      }
+      switch (opts_.overwrite) {
+        case overwrite_policy::never:
+          return reject("a different file exists (receiver's --overwrite is never)");
+        case overwrite_policy::newer:
+          if (o.mtime_ns <= have.mtime_ns)
+            return reject("the existing file is newer or as new (receiver's --overwrite is newer)");
+          break;
+        case overwrite_policy::always:
+          break;
+      }
+      replace = true;
+    }
+    if (o.size_known) committed_bytes_ += o.size;
+    accepted_.emplace(o.id, accepted_file{o, std::move(comps), replace});
+    return a;
+  }
+
+  // ---- content ------------------------------------------------------------
+  // Makes `id` the file in progress, opening its part file. Returns false
+  // when the file failed (a verdict has then been queued).
+  asio::awaitable<void> begin_file(std::uint32_t id) {
+    if (cur_) {
+      if (cur_->f.o.id == id) co_return;
+      protocol_error("content for file " + std::to_string(id) + " while file " +
+                     std::to_string(cur_->f.o.id) + " is unfinished");
+    }
+    const auto it = accepted_.find(id);
+    if (it == accepted_.end())
+      protocol_error("content for file " + std::to_string(id) + " that was not accepted");
+    cur_.emplace();
+    cur_->f = std::move(it->second);
+    accepted_.erase(it);
+    fileio::unique_fd parent;
+    std::error_code ec = root_.open_parent(cur_->f.components, true, parent);
+    if (!ec)
+      ec = fileio::part_file::create(std::move(parent), cur_->f.components.back(), cur_->part);
+    if (ec) {
+      const std::string why = ec == std::errc::device_or_resource_busy
+                                  ? "another session is receiving this file"
+                                  : "cannot create part file: " + describe(ec);
+      fail_current(verdict_kind::io_error, why);
+    }
+  }
+
+  asio::awaitable<void> on_data(const data& d) {
+    co_await begin_file(d.id);
+    std::uint32_t left = d.length;
+    while (left > 0) {
+      const auto chunk = co_await stream_.read_raw(left, "receiving file content");
+      left -= static_cast<std::uint32_t>(chunk.size());
+      if (cur_->failed) continue;
+      const auto& o = cur_->f.o;
+      const std::uint64_t after = cur_->received + chunk.size();
+      if (o.size_known && after > o.size) {
+        fail_current(verdict_kind::size_mismatch,
+                     "more content than the offered " + std::to_string(o.size) + " bytes");
+        continue;
+      }
+      if (opts_.max_file_size != 0 && after > opts_.max_file_size) {
+        fail_current(verdict_kind::too_large,
+                     "file exceeds the receiver's limit of " + format_bytes(opts_.max_file_size));
+        continue;
+      }
+      if (!o.size_known && opts_.max_session_bytes != 0 &&
+          committed_bytes_ + after > opts_.max_session_bytes) {
+        fail_current(verdict_kind::too_large, "session byte limit reached");
+        continue;
+      }
+      cur_->hash.update(chunk);
+      if (auto ec = cur_->part.write(chunk)) {
+        fail_current(verdict_kind::io_error, "write failed: " + describe(ec));
+        continue;
+      }
+      cur_->received = after;
+    }
+  }
+
+  asio::awaitable<void> on_done(const done& d) {
+    co_await begin_file(d.id);
+    if (cur_->failed) {
+      cur_.reset();
+      co_return;
+    }
+    const auto& o = cur_->f.o;
+    verdict v{d.id, verdict_kind::stored, {}};
+    if ((o.size_known && cur_->received != o.size) || d.size != cur_->received) {
+      v.kind = verdict_kind::size_mismatch;
+      v.reason = "received " + std::to_string(cur_->received) + " bytes, expected " +
+                 std::to_string(o.size_known ? o.size : d.size);
+    } else if (cur_->hash.digest() != d.hash) {
+      v.kind = verdict_kind::hash_mismatch;
+      v.reason = "XXH3-128 mismatch: got " + fileio::to_hex(cur_->hash.digest()) + ", sender has " +
+                 fileio::to_hex(d.hash);
+    } else if (auto ec = cur_->part.commit(o.mode, o.mtime_ns, opts_.fsync, cur_->f.replace)) {
+      v.kind = verdict_kind::io_error;
+      v.reason = ec == std::errc::file_exists ? "a file appeared at this path meanwhile"
+                                              : "cannot store file: " + describe(ec);
+    }
+    if (v.kind == verdict_kind::stored) {
+      ++result_.files_stored;
+      result_.bytes_stored += cur_->received;
+      if (!o.size_known) committed_bytes_ += cur_->received;
+      log_file(o.path, cur_->received, seconds_since(cur_->start), "stored", {});
+      stream_.queue(v);
+      cur_.reset();
+    } else {
+      fail_current(v.kind, v.reason);
+      cur_.reset();
+    }
+    co_return;
+  }
+
+  asio::awaitable<void> on_abort(const abort_file& a) {
+    if (!cur_ || cur_->f.o.id != a.id) {
+      const auto it = accepted_.find(a.id);
+      if (it == accepted_.end())
+        protocol_error("abort for file " + std::to_string(a.id) + " that was not accepted");
+      log_file(it->second.o.path, 0, 0, "aborted", a.reason);
+      stream_.queue(verdict{a.id, verdict_kind::aborted, "aborted by sender: " + a.reason});
+      accepted_.erase(it);
+      co_return;
+    }
+    if (!cur_->failed) {
+      log_file(cur_->f.o.path, cur_->received, seconds_since(cur_->start), "aborted", a.reason);
+      stream_.queue(verdict{a.id, verdict_kind::aborted, "aborted by sender: " + a.reason});
+    }
+    cur_.reset();  // removes the part file
+  }
+
+  asio::awaitable<void> on_end() {
+    if (cur_) protocol_error("end of session while a file is unfinished");
+    // Directory times last, deepest first, so writing their files does not
+    // disturb them.
+    std::sort(dirs_.begin(), dirs_.end(), [](const auto& a, const auto& b) {
+      return a.components.size() > b.components.size();
+    });
+    for (const auto& d : dirs_) {
+      if (auto ec = root_.set_dir_attrs(d.components, d.o.mode, d.o.mtime_ns))
+        log_.warn(stream_.peer() + " " + d.o.path +
+                  ": cannot set directory mode/mtime: " + ec.message());
+    }
+    stream_.queue(bye{result_.files_stored, result_.bytes_stored});
+    co_await stream_.flush();
+  }
+
+  // ---- helpers ------------------------------------------------------------
+  void fail_current(verdict_kind kind, const std::string& why) {
+    cur_->failed = true;
+    cur_->part.discard();
+    ++result_.files_failed;
+    const bool integrity =
+        kind == verdict_kind::hash_mismatch || kind == verdict_kind::size_mismatch;
+    result_.code = worse(result_.code, integrity                        ? exit_code::integrity
+                                       : kind == verdict_kind::io_error ? exit_code::local_io
+                                                                        : exit_code::partial);
+    log_file(cur_->f.o.path, cur_->received, seconds_since(cur_->start), "failed", why);
+    // Sent at once so the sender can stop streaming a file we cannot keep.
+    stream_.queue(verdict{cur_->f.o.id, kind, why});
+  }
+
+  // Queues an error frame for the peer (run_session flushes it) and ends
+  // the session.
+  [[noreturn]] void protocol_error(const std::string& why) {
+    stream_.queue(error_frame{error_code::protocol, why});
+    throw session_error(exit_code::protocol, why);
+  }
+
+  static std::string describe(const std::error_code& ec) {
+    if (ec == std::errc::too_many_symbolic_link_levels) return "symlink in the destination path";
+    if (ec == std::errc::not_a_directory) return "a file is in the way of the directory path";
+    return ec.message();
+  }
+
+  static double seconds_since(clock::time_point t) {
+    return std::chrono::duration<double>(clock::now() - t).count();
+  }
+
+  void log_file(const std::string& path, std::uint64_t bytes, double secs, const char* verdict_text,
+                const std::string& reason) {
+    std::string line = stream_.peer() + " " + path + ": " + verdict_text;
+    if (bytes > 0 || std::string_view(verdict_text) == "stored")
+      line += ", " + format_bytes(bytes) + " in " + std::to_string(secs).substr(0, 5) + "s (" +
+              format_rate(secs > 0 ? static_cast<double>(bytes) / secs : 0) + ")";
+    if (!reason.empty()) line += " (" + reason + ")";
+    log_.info(line);
+    log_.event(json_line("file")
+                   .str("peer", stream_.peer())
+                   .str("path", path)
+                   .str("verdict", verdict_text)
+                   .num("bytes", bytes)
+                   .real("seconds", secs)
+                   .str("reason", reason));
+  }
+
+  net::frame_stream& stream_;
+  const options& opts_;
+  const fileio::dest_root& root_;
+  logger& log_;
+  session_result result_;
+  std::unordered_map<std::uint32_t, accepted_file> accepted_;
+  std::optional<current_file> cur_;
+  std::vector<accepted_file> dirs_;
+  std::uint64_t committed_bytes_ = 0;  // bytes of accepted known-size files
+};
+
+}  // namespace
+
+asio::awaitable<session_result> run_session(net::frame_stream& stream, const options& opts,
+                                            const fileio::dest_root& root, logger& log) {
+  receiver_session s(stream, opts, root, log);
+  bool failed = false;
+  try {
+    co_await s.run();
+  } catch (const session_error& e) {
+    s.result().code = worse(s.result().code, e.code());
+    s.result().message = e.what();
+    failed = true;
+  } catch (const std::system_error& e) {
+    s.result().code = worse(s.result().code, exit_code::protocol);
+    s.result().message = e.what();
+    failed = true;
+  }
+  if (failed && !stream.timed_out()) {
+    // Best effort: tell the peer why (a queued error frame), then close.
+    try {
+      co_await stream.flush();
+    } catch (const session_error&) {
+    }
+  }
+  co_return s.result();
+}
+
+}  // namespace ferry::recv

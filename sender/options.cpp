@@ -1,0 +1,105 @@
+#include "sender/options.hpp"
+
+#include <algorithm>
+#include <cxxopts.hpp>
+
+#include "util/exit_codes.hpp"
+#include "util/units.hpp"
+
+namespace ferry::send {
+namespace {
+
+early_exit usage_error(const std::string& msg) {
+  return {to_int(exit_code::usage), "ferry-send: " + msg + "\nTry 'ferry-send --help'.\n"};
+}
+
+}  // namespace
+
+std::vector<std::string> split_path_list(const std::string& text, bool null_separated) {
+  std::vector<std::string> out;
+  const char sep = null_separated ? '\0' : '\n';
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t stop = text.find(sep, start);
+    if (stop == std::string::npos) stop = text.size();
+    std::string item = text.substr(start, stop - start);
+    if (!null_separated && item.ends_with('\r')) item.pop_back();
+    if (!item.empty()) out.push_back(std::move(item));
+    start = stop + 1;
+  }
+  return out;
+}
+
+std::variant<options, early_exit> parse_options(int argc, const char* const* argv) {
+  cxxopts::Options spec("ferry-send", "Send files and directories to a ferry-recv.");
+  spec.custom_help("[OPTIONS] HOST[:PORT] [PATH...]");
+  spec.positional_help("");
+  // clang-format off
+  spec.add_options()
+    ("files-from", "Read more paths from FILE, one per line ('-' = stdin)",
+                   cxxopts::value<std::string>(), "FILE")
+    ("0,null", "--files-from list is NUL-separated (find -print0)")
+    ("name", "Name on the receiver for content read from stdin ('-' path)",
+             cxxopts::value<std::string>(), "NAME")
+    ("follow-symlinks", "Send what symlinks point to (default: skip them with a warning)")
+    ("json", "NDJSON events on stdout, one object per line")
+    ("q,quiet", "No progress and no summary on stderr (warnings and errors still shown)")
+    ("connect-timeout", "Give up connecting after this long (s, ms, m suffixes)",
+                        cxxopts::value<std::string>()->default_value("10"), "SECONDS")
+    ("timeout", "Give up when the receiver is silent this long while we wait",
+                cxxopts::value<std::string>()->default_value("30"), "SECONDS")
+    ("V,version", "Print the version and exit")
+    ("h,help", "Print this help and exit")
+    ("dest", "", cxxopts::value<std::string>())
+    ("paths", "", cxxopts::value<std::vector<std::string>>());
+  // clang-format on
+  spec.parse_positional({"dest", "paths"});
+  try {
+    const auto args = spec.parse(argc, argv);
+    if (args.count("help"))
+      return early_exit{0, spec.help({""}) +
+                               "\nA directory argument is sent recursively under its own name "
+                               "(photos/ arrives as photos/...).\n'-' as a PATH streams stdin "
+                               "(needs --name).\n\n" +
+                               exit_code_help};
+    if (args.count("version")) return early_exit{0, "ferry-send 0.1.0 (protocol 1)\n"};
+    if (!args.count("dest")) return usage_error("missing destination HOST[:PORT]");
+
+    options o;
+    const auto dest_text = args["dest"].as<std::string>();
+    const auto hp = net::parse_host_port(dest_text);
+    if (!hp || hp->host.empty() || hp->port == 0)
+      return usage_error("bad destination '" + dest_text + "' (expected HOST[:PORT])");
+    o.dest = *hp;
+    if (args.count("paths")) o.paths = args["paths"].as<std::vector<std::string>>();
+    if (args.count("files-from")) o.files_from = args["files-from"].as<std::string>();
+    o.null_separated = args.count("null") > 0;
+    if (o.null_separated && o.files_from.empty()) return usage_error("-0 needs --files-from");
+    if (args.count("name")) o.stdin_name = args["name"].as<std::string>();
+    o.follow_symlinks = args.count("follow-symlinks") > 0;
+    o.json = args.count("json") > 0;
+    o.quiet = args.count("quiet") > 0;
+
+    const auto dashes = std::count(o.paths.begin(), o.paths.end(), "-");
+    if (dashes > 1) return usage_error("'-' (stdin) may be given only once");
+    if (dashes == 1 && o.files_from == "-")
+      return usage_error("stdin cannot be both content ('-') and --files-from -");
+    if (dashes == 1 && o.stdin_name.empty())
+      return usage_error("streaming stdin ('-') needs --name NAME for the receiver");
+    if (dashes == 0 && !o.stdin_name.empty()) return usage_error("--name applies only to '-'");
+    if (o.paths.empty() && o.files_from.empty())
+      return usage_error("nothing to send (give paths or --files-from)");
+
+    for (const auto& [name, field] :
+         {std::pair{"connect-timeout", &o.connect_timeout}, std::pair{"timeout", &o.timeout}}) {
+      const auto v = parse_seconds(args[name].as<std::string>());
+      if (!v) return usage_error(std::string("--") + name + ": expected a positive duration");
+      *field = std::chrono::milliseconds(static_cast<std::int64_t>(*v * 1000));
+    }
+    return o;
+  } catch (const cxxopts::exceptions::exception& e) {
+    return usage_error(e.what());
+  }
+}
+
+}  // namespace ferry::send

@@ -1,0 +1,418 @@
+#include "sender/session.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <unordered_map>
+
+#include "fileio/fd.hpp"
+#include "fileio/hash.hpp"
+#include "net/frame_stream.hpp"
+#include "util/units.hpp"
+
+namespace ferry::send {
+namespace {
+
+using namespace framing;
+using namespace asio::experimental::awaitable_operators;
+using clock = std::chrono::steady_clock;
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr std::size_t chunk_size = 1 << 20;
+
+const char* kind_text(entry_kind k) {
+  return k == entry_kind::directory ? "directory" : "file";
+}
+
+const char* verdict_text(verdict_kind k) {
+  switch (k) {
+    case verdict_kind::stored:
+      return "stored";
+    case verdict_kind::hash_mismatch:
+      return "hash_mismatch";
+    case verdict_kind::size_mismatch:
+      return "size_mismatch";
+    case verdict_kind::io_error:
+      return "receiver_io_error";
+    case verdict_kind::too_large:
+      return "too_large";
+    case verdict_kind::aborted:
+      return "aborted";
+  }
+  return "unknown";
+}
+
+double since(clock::time_point t) {
+  return std::chrono::duration<double>(clock::now() - t).count();
+}
+
+// Connects to the first reachable address of host:port within `limit`.
+asio::awaitable<asio::ip::tcp::socket> connect(const net::host_port& dest,
+                                               std::chrono::milliseconds limit) {
+  auto ex = co_await asio::this_coro::executor;
+  const std::string where = "connect to " + net::to_string(dest);
+  asio::steady_timer timer(ex, limit);
+  asio::ip::tcp::resolver resolver(ex);
+  const std::string service = std::to_string(dest.port);
+  auto resolved = co_await (resolver.async_resolve(dest.host, service, use_tuple) ||
+                            timer.async_wait(use_tuple));
+  if (resolved.index() == 1)
+    throw session_error(exit_code::timeout, where + ": name resolution timed out");
+  auto [rec, endpoints] = std::get<0>(resolved);
+  if (rec)
+    throw session_error(exit_code::connect, where + ": cannot resolve host: " + rec.message());
+
+  asio::ip::tcp::socket socket(ex);
+  auto connected =
+      co_await (asio::async_connect(socket, endpoints, use_tuple) || timer.async_wait(use_tuple));
+  if (connected.index() == 1)
+    throw session_error(exit_code::timeout,
+                        where + ": timed out after " +
+                            format_duration(std::chrono::duration<double>(limit).count()));
+  auto [cec, ep] = std::get<0>(connected);
+  if (cec) throw session_error(exit_code::connect, where + ": " + cec.message());
+  co_return socket;
+}
+
+class sender_session {
+ public:
+  sender_session(const options& o, const std::vector<fileio::source_entry>& e, logger& l,
+                 progress_meter& p, net::frame_stream& s)
+      : opts_(o),
+        entries_(e),
+        log_(l),
+        progress_(p),
+        stream_(s),
+        wake_(s.socket().get_executor()),
+        answers_(e.size()),
+        verdicts_(e.size()) {
+    wake_.expires_at(clock::time_point::max());
+  }
+
+  asio::awaitable<void> run() {
+    byte_buffer out;
+    encode_preamble(out);
+    encode(hello{0, "ferry-send/0.1.0"}, out);
+    co_await stream_.write(out);
+    const auto version = co_await stream_.read_preamble();
+    auto first = co_await stream_.read_frame("handshake");
+    if (auto* e = std::get_if<error_frame>(&first))
+      throw session_error(exit_code::protocol, "handshake: receiver refused: " + e->message);
+    if (version != protocol_version)
+      throw session_error(exit_code::protocol, "handshake: protocol version mismatch: we speak " +
+                                                   std::to_string(protocol_version) +
+                                                   ", receiver speaks " + std::to_string(version));
+    if (!std::holds_alternative<welcome>(first))
+      throw session_error(exit_code::protocol,
+                          std::string("handshake: expected welcome, got ") + type_name(first));
+    co_await (writer() && reader());
+  }
+
+  send_result& result() { return result_; }
+
+ private:
+  // ---- writer: offers ahead, content for accepted files in order -----------
+  asio::awaitable<void> writer() {
+    try {
+      std::size_t next_offer = 0;
+      for (std::size_t i = 0; i < entries_.size(); ++i) {
+        for (; next_offer < entries_.size() && next_offer < i + offer_window; ++next_offer)
+          queue_offer(next_offer);
+        co_await stream_.flush();
+        while (!answers_[i])
+          co_await wait();
+        const answer& a = *answers_[i];
+        if (entries_[i].kind == entry_kind::file &&
+            (a.kind == answer_kind::accept || a.kind == answer_kind::resume))
+          co_await send_content(i, a.kind == answer_kind::resume ? a.offset : 0);
+      }
+      stream_.queue(end{});
+      co_await stream_.flush();
+    } catch (const session_error&) {
+      // A write failed: the reader is about to see why (an error frame or
+      // the close), and its message is the better one; let it report.
+      if (reader_done_) throw;
+    }
+  }
+
+  void queue_offer(std::size_t i) {
+    const auto& e = entries_[i];
+    stream_.queue(offer{static_cast<std::uint32_t>(i), e.kind, e.size_known, e.mode, e.mtime_ns,
+                        e.size, e.remote_path});
+    log_.event(json_line("file_offered")
+                   .num("id", static_cast<std::uint64_t>(i))
+                   .str("path", e.remote_path)
+                   .str("kind", kind_text(e.kind))
+                   .num("size", e.size));
+  }
+
+  asio::awaitable<void> send_content(std::size_t i, std::uint64_t offset) {
+    const auto& e = entries_[i];
+    const auto id = static_cast<std::uint32_t>(i);
+    const auto start = clock::now();
+    sending_ = i;
+    fileio::unique_fd fd(e.local_path.empty() ? ::dup(STDIN_FILENO)
+                                              : ::open(e.local_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+      co_await abort_file_(i, std::strerror(errno));
+      co_return;
+    }
+    ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    fileio::hasher hash;
+    buf_.resize(chunk_size);
+    progress_.start_file(e.remote_path, e.size, e.size_known);
+
+    // A resumed file's hash still covers the whole file: hash the prefix.
+    std::uint64_t pos = 0;
+    while (pos < offset) {
+      const auto n = read_some(fd.get(), std::min<std::uint64_t>(chunk_size, offset - pos));
+      if (n <= 0) {
+        co_await abort_file_(i,
+                             n == 0 ? "file shrank below the resume offset" : std::strerror(errno));
+        co_return;
+      }
+      hash.update({buf_.data(), static_cast<std::size_t>(n)});
+      pos += static_cast<std::uint64_t>(n);
+    }
+
+    while (true) {
+      if (cancelled_) {
+        // The receiver already gave its verdict (disk full, limit, ...).
+        stream_.queue(abort_file{id, "receiver refused the file"});
+        co_await stream_.flush();
+        sending_.reset();
+        cancelled_ = false;
+        co_return;
+      }
+      const std::uint64_t want =
+          e.size_known ? std::min<std::uint64_t>(chunk_size, e.size - pos) : chunk_size;
+      if (want == 0) break;
+      const auto n = read_some(fd.get(), want);
+      stream_.touch();  // waiting on our own disk or pipe is not the peer's silence
+      if (n < 0) {
+        co_await abort_file_(i, std::strerror(errno));
+        co_return;
+      }
+      if (n == 0) {
+        if (e.size_known) {
+          co_await abort_file_(i, "file shrank while being sent");
+          co_return;
+        }
+        break;
+      }
+      const std::span<const std::uint8_t> chunk(buf_.data(), static_cast<std::size_t>(n));
+      hash.update(chunk);
+      byte_buffer header;
+      encode(data{id, static_cast<std::uint32_t>(n)}, header);
+      co_await stream_.write(header, chunk);
+      pos += static_cast<std::uint64_t>(n);
+      result_.bytes += static_cast<std::uint64_t>(n);
+      progress_.add(static_cast<std::uint64_t>(n));
+    }
+    const auto digest = hash.digest();
+    stream_.queue(done{id, pos, digest});
+    co_await stream_.flush();
+    sent_[id] = sent_info{pos, fileio::to_hex(digest), since(start)};
+    sending_.reset();
+  }
+
+  std::int64_t read_some(int fd, std::uint64_t want) {
+    while (true) {
+      const auto n = ::read(fd, buf_.data(), static_cast<std::size_t>(want));
+      if (n < 0 && errno == EINTR) continue;
+      return n;
+    }
+  }
+
+  // Takes a C string: a std::string temporary in a co_await expression is
+  // destroyed twice by GCC 12's coroutine lowering.
+  asio::awaitable<void> abort_file_(std::size_t i, const char* why) {
+    const auto& e = entries_[i];
+    progress_.clear();
+    log_.warn((e.local_path.empty() ? std::string("stdin") : e.local_path) + ": " + why +
+              " (not sent)");
+    const std::string reason = why;
+    result_.code = worse(result_.code, exit_code::local_io);
+    stream_.queue(abort_file{static_cast<std::uint32_t>(i), reason});
+    co_await stream_.flush();
+    sending_.reset();
+    cancelled_ = false;
+  }
+
+  // ---- reader: answers and verdicts ---------------------------------------
+  asio::awaitable<void> reader() {
+    try {
+      co_await read_loop();
+    } catch (...) {
+      reader_done_ = true;
+      throw;
+    }
+    reader_done_ = true;
+  }
+
+  asio::awaitable<void> read_loop() {
+    while (true) {
+      auto msg = co_await stream_.read_frame("waiting for the receiver");
+      if (auto* a = std::get_if<answer>(&msg)) {
+        on_answer(std::move(*a));
+      } else if (auto* v = std::get_if<verdict>(&msg)) {
+        on_verdict(std::move(*v));
+      } else if (std::holds_alternative<bye>(msg)) {
+        for (std::size_t i = 0; i < entries_.size(); ++i) {
+          if (!answers_[i] || (expects_verdict(i) && !verdicts_[i]))
+            throw session_error(
+                exit_code::protocol,
+                "receiver ended the session without deciding on " + entries_[i].remote_path);
+        }
+        co_return;
+      } else if (auto* e = std::get_if<error_frame>(&msg)) {
+        throw session_error(
+            e->code == error_code::timeout ? exit_code::timeout : exit_code::protocol,
+            "receiver reported an error: " + e->message);
+      } else {
+        throw session_error(exit_code::protocol,
+                            std::string("unexpected ") + type_name(msg) + " from the receiver");
+      }
+    }
+  }
+
+  bool expects_verdict(std::size_t i) const {
+    return entries_[i].kind == entry_kind::file && answers_[i] &&
+           (answers_[i]->kind == answer_kind::accept || answers_[i]->kind == answer_kind::resume);
+  }
+
+  void on_answer(answer a) {
+    if (a.id >= entries_.size() || answers_[a.id])
+      throw session_error(exit_code::protocol,
+                          "receiver answered unknown or repeated offer " + std::to_string(a.id));
+    if (a.kind == answer_kind::resume &&
+        (entries_[a.id].kind != entry_kind::file || !entries_[a.id].size_known ||
+         a.offset > entries_[a.id].size))
+      throw session_error(exit_code::protocol,
+                          "receiver asked to resume past the end of " + entries_[a.id].remote_path);
+    const auto& e = entries_[a.id];
+    json_line ev("file_accepted");
+    switch (a.kind) {
+      case answer_kind::accept:
+      case answer_kind::resume:
+        if (e.kind == entry_kind::directory) ++result_.stored;
+        ev.num("id", static_cast<std::uint64_t>(a.id))
+            .str("path", e.remote_path)
+            .num("offset", a.offset);
+        break;
+      case answer_kind::skip:
+        ++result_.skipped;
+        ev = json_line("file_skipped");
+        ev.num("id", static_cast<std::uint64_t>(a.id))
+            .str("path", e.remote_path)
+            .str("reason", a.reason);
+        break;
+      case answer_kind::reject:
+        ++result_.rejected;
+        result_.code = worse(result_.code, exit_code::partial);
+        progress_.clear();
+        log_.warn(e.remote_path + ": rejected by receiver: " + a.reason);
+        ev = json_line("file_rejected");
+        ev.num("id", static_cast<std::uint64_t>(a.id))
+            .str("path", e.remote_path)
+            .str("reason", a.reason);
+        break;
+    }
+    log_.event(ev);
+    answers_[a.id] = std::move(a);
+    wake_.cancel();
+  }
+
+  void on_verdict(verdict v) {
+    if (v.id >= entries_.size() || !expects_verdict(v.id) || verdicts_[v.id])
+      throw session_error(exit_code::protocol,
+                          "receiver sent a verdict for unknown file " + std::to_string(v.id));
+    const auto& e = entries_[v.id];
+    const auto it = sent_.find(v.id);
+    const sent_info info = it != sent_.end() ? it->second : sent_info{};
+    if (v.kind == verdict_kind::stored) {
+      ++result_.stored;
+    } else {
+      ++result_.failed;
+      exit_code c = exit_code::partial;
+      if (v.kind == verdict_kind::hash_mismatch || v.kind == verdict_kind::size_mismatch)
+        c = exit_code::integrity;
+      else if (v.kind == verdict_kind::io_error)
+        c = exit_code::remote_io;
+      else if (v.kind == verdict_kind::aborted)
+        c = exit_code::local_io;
+      result_.code = worse(result_.code, c);
+      if (v.kind != verdict_kind::aborted) {
+        progress_.clear();
+        log_.warn(e.remote_path + ": not stored by receiver: " + v.reason);
+      }
+      if (sending_ && *sending_ == v.id) cancelled_ = true;
+    }
+    log_.event(json_line("file_done")
+                   .num("id", static_cast<std::uint64_t>(v.id))
+                   .str("path", e.remote_path)
+                   .str("status", verdict_text(v.kind))
+                   .num("bytes", info.bytes)
+                   .str("hash", info.hash)
+                   .real("seconds", info.seconds)
+                   .str("reason", v.reason));
+    if (it != sent_.end()) sent_.erase(it);
+    verdicts_[v.id] = true;
+  }
+
+  asio::awaitable<void> wait() {
+    wake_.expires_at(clock::time_point::max());
+    co_await wake_.async_wait(use_tuple);
+  }
+
+  struct sent_info {
+    std::uint64_t bytes = 0;
+    std::string hash;
+    double seconds = 0;
+  };
+
+  const options& opts_;
+  const std::vector<fileio::source_entry>& entries_;
+  logger& log_;
+  progress_meter& progress_;
+  net::frame_stream& stream_;
+  asio::steady_timer wake_;  // writer waits here; the reader cancels it
+  std::vector<std::optional<answer>> answers_;
+  std::vector<bool> verdicts_;
+  std::unordered_map<std::uint32_t, sent_info> sent_;
+  std::optional<std::size_t> sending_;
+  bool cancelled_ = false;
+  bool reader_done_ = false;
+  std::vector<std::uint8_t> buf_;
+  send_result result_;
+};
+
+}  // namespace
+
+asio::awaitable<send_result> run_send(const options& opts,
+                                      const std::vector<fileio::source_entry>& entries, logger& log,
+                                      progress_meter& progress) {
+  auto socket = co_await connect(opts.dest, opts.connect_timeout);
+  net::frame_stream stream(std::move(socket), opts.timeout);
+  std::uint64_t total = 0;
+  for (const auto& e : entries)
+    total += e.size;
+  log.event(json_line("session_start")
+                .str("peer", stream.peer())
+                .num("entries", static_cast<std::uint64_t>(entries.size()))
+                .num("bytes", total)
+                .num("protocol", static_cast<std::uint64_t>(protocol_version)));
+  sender_session s(opts, entries, log, progress, stream);
+  auto outcome = co_await (s.run() || stream.watchdog());
+  if (outcome.index() == 1)
+    throw session_error(exit_code::timeout,
+                        "timed out: receiver silent for " +
+                            format_duration(std::chrono::duration<double>(opts.timeout).count()));
+  co_return s.result();
+}
+
+}  // namespace ferry::send

@@ -1,0 +1,38 @@
+// The sender's side of protocol v1: connect, handshake, then offers kept in
+// flight by a writer while a reader collects answers and verdicts.
+#pragma once
+
+#include <asio.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "fileio/tree.hpp"
+#include "sender/options.hpp"
+#include "sender/progress.hpp"
+#include "util/exit_codes.hpp"
+#include "util/log.hpp"
+
+namespace ferry::send {
+
+struct send_result {
+  exit_code code = exit_code::ok;
+  std::uint64_t stored = 0;
+  std::uint64_t skipped = 0;
+  std::uint64_t rejected = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t bytes = 0;  // content bytes put on the wire
+};
+
+/// Offers at most this many entries ahead of the one whose content is being
+/// sent; answers for them flow back while content streams.
+inline constexpr std::size_t offer_window = 256;
+
+/// Sends `entries` to opts.dest. Throws session_error for failures that end
+/// the session (connect, protocol, timeout); per-file outcomes are logged,
+/// emitted as events and summarised in the result.
+asio::awaitable<send_result> run_send(const options& opts,
+                                      const std::vector<fileio::source_entry>& entries, logger& log,
+                                      progress_meter& progress);
+
+}  // namespace ferry::send
