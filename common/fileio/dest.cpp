@@ -37,7 +37,15 @@ std::error_code open_dir_at(int parent, const std::string& name, bool create, un
     if (::mkdirat(parent, name.c_str(), 0755) != 0 && errno != EEXIST) return last_error();
     fd = ::openat(parent, name.c_str(), dir_flags);
   }
-  if (fd < 0) return last_error();
+  if (fd < 0) {
+    const auto ec = last_error();
+    // O_DIRECTORY|O_NOFOLLOW on a symlink fails with ENOTDIR; say what it is.
+    struct stat st {};
+    if (errno == ENOTDIR && ::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISLNK(st.st_mode))
+      return std::make_error_code(std::errc::too_many_symbolic_link_levels);
+    return ec;
+  }
   out.reset(fd);
   return {};
 }

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what ferry needs to build, test, demo and benchmark, from Debian's
+# packages, when it is missing. Uses sudo when not root. Idempotent.
+set -euo pipefail
+
+packages=(
+  # build
+  g++ cmake make pkg-config
+  libasio-dev libcxxopts-dev libxxhash-dev libgtest-dev
+  # tests, demo, batch helper
+  jq iproute2 procps xxhash util-linux
+  # benchmarks (peers measured in the same run)
+  netcat-openbsd socat
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "setup: installing ${missing[*]}" >&2
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+  as_root=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

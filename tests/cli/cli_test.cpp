@@ -1,0 +1,160 @@
+// Command-line parsing of both programs, without a process.
+#include <gtest/gtest.h>
+
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "receiver/options.hpp"
+#include "sender/options.hpp"
+
+namespace ferry {
+namespace {
+
+// argv for the parsers, with the program name in front.
+class argv {
+ public:
+  argv(std::initializer_list<std::string> args) : store_(args) {
+    store_.insert(store_.begin(), "prog");
+    for (auto& s : store_)
+      ptrs_.push_back(s.c_str());
+  }
+  int argc() const { return static_cast<int>(ptrs_.size()); }
+  const char* const* get() const { return ptrs_.data(); }
+
+ private:
+  std::vector<std::string> store_;
+  std::vector<const char*> ptrs_;
+};
+
+send::options parse_send(std::initializer_list<std::string> args) {
+  argv a(args);
+  auto r = send::parse_options(a.argc(), a.get());
+  if (auto* e = std::get_if<send::early_exit>(&r)) ADD_FAILURE() << e->text;
+  return std::get<send::options>(r);
+}
+
+int send_exit(std::initializer_list<std::string> args) {
+  argv a(args);
+  auto r = send::parse_options(a.argc(), a.get());
+  const auto* e = std::get_if<send::early_exit>(&r);
+  return e != nullptr ? e->code : -1;
+}
+
+TEST(SendCli, DestinationAndPaths) {
+  const auto o = parse_send({"host:7071", "a.txt", "photos/"});
+  EXPECT_EQ(o.dest.host, "host");
+  EXPECT_EQ(o.dest.port, 7071);
+  EXPECT_EQ(o.paths, (std::vector<std::string>{"a.txt", "photos/"}));
+  EXPECT_EQ(o.connect_timeout.count(), 10'000);
+  EXPECT_EQ(o.timeout.count(), 30'000);
+  EXPECT_FALSE(o.json);
+}
+
+TEST(SendCli, DefaultPortAndIpv6) {
+  EXPECT_EQ(parse_send({"host", "a"}).dest.port, 7070);
+  const auto o = parse_send({"[::1]:9000", "a"});
+  EXPECT_EQ(o.dest.host, "::1");
+  EXPECT_EQ(o.dest.port, 9000);
+}
+
+TEST(SendCli, StdinStreamNeedsAName) {
+  const auto o = parse_send({"h:1", "-", "--name", "data.tar"});
+  EXPECT_EQ(o.paths, (std::vector<std::string>{"-"}));
+  EXPECT_EQ(o.stdin_name, "data.tar");
+  EXPECT_EQ(send_exit({"h:1", "-"}), 2);
+  EXPECT_EQ(send_exit({"h:1", "-", "-", "--name", "x"}), 2);
+  EXPECT_EQ(send_exit({"h:1", "a", "--name", "x"}), 2);
+  EXPECT_EQ(send_exit({"h:1", "-", "--name", "x", "--files-from", "-"}), 2);
+}
+
+TEST(SendCli, FilesFromAndNul) {
+  const auto o = parse_send({"h:1", "--files-from", "list.txt", "-0"});
+  EXPECT_EQ(o.files_from, "list.txt");
+  EXPECT_TRUE(o.null_separated);
+  EXPECT_EQ(send_exit({"h:1", "a", "-0"}), 2);
+}
+
+TEST(SendCli, TimeoutsAndFlags) {
+  const auto o = parse_send({"--connect-timeout", "500ms", "--timeout", "2m", "--json", "-q",
+                             "--follow-symlinks", "h:1", "a"});
+  EXPECT_EQ(o.connect_timeout.count(), 500);
+  EXPECT_EQ(o.timeout.count(), 120'000);
+  EXPECT_TRUE(o.json && o.quiet && o.follow_symlinks);
+  EXPECT_EQ(send_exit({"--timeout", "0", "h:1", "a"}), 2);
+}
+
+TEST(SendCli, UsageErrorsExitTwo) {
+  EXPECT_EQ(send_exit({}), 2);
+  EXPECT_EQ(send_exit({"h:1"}), 2);       // nothing to send
+  EXPECT_EQ(send_exit({"h:", "a"}), 2);   // bad port
+  EXPECT_EQ(send_exit({"h:0", "a"}), 2);  // port 0
+  EXPECT_EQ(send_exit({"--bogus", "h:1", "a"}), 2);
+  EXPECT_EQ(send_exit({"--help"}), 0);
+  EXPECT_EQ(send_exit({"--version"}), 0);
+}
+
+TEST(SendCli, HelpListsExitCodes) {
+  argv a({"--help"});
+  auto r = send::parse_options(a.argc(), a.get());
+  const auto& text = std::get<send::early_exit>(r).text;
+  EXPECT_NE(text.find("Exit codes"), std::string::npos);
+  EXPECT_NE(text.find("--files-from"), std::string::npos);
+}
+
+TEST(SendCli, PathListSplitting) {
+  EXPECT_EQ(send::split_path_list("a\nb c\r\n\n", false), (std::vector<std::string>{"a", "b c"}));
+  EXPECT_EQ(send::split_path_list(std::string("a\nb\0c\0", 6), true),
+            (std::vector<std::string>{"a\nb", "c"}));
+}
+
+recv::options parse_recv(std::initializer_list<std::string> args) {
+  argv a(args);
+  auto r = recv::parse_options(a.argc(), a.get());
+  if (auto* e = std::get_if<recv::early_exit>(&r)) ADD_FAILURE() << e->text;
+  return std::get<recv::options>(r);
+}
+
+int recv_exit(std::initializer_list<std::string> args) {
+  argv a(args);
+  auto r = recv::parse_options(a.argc(), a.get());
+  const auto* e = std::get_if<recv::early_exit>(&r);
+  return e != nullptr ? e->code : -1;
+}
+
+TEST(RecvCli, Defaults) {
+  const auto o = parse_recv({});
+  EXPECT_EQ(o.listen.host, "");
+  EXPECT_EQ(o.listen.port, 7070);
+  EXPECT_EQ(o.dir, ".");
+  EXPECT_EQ(o.overwrite, recv::overwrite_policy::never);
+  EXPECT_FALSE(o.once);
+  EXPECT_EQ(o.max_file_size, 0u);
+}
+
+TEST(RecvCli, AllOptions) {
+  const auto o = parse_recv({"--listen", "[::1]:0", "--dir", "inbox", "--once", "--overwrite",
+                             "newer", "--max-file-size", "10M", "--max-session-bytes", "1G",
+                             "--timeout", "5", "--json", "--fsync", "--max-sessions", "3"});
+  EXPECT_EQ(o.listen.host, "::1");
+  EXPECT_EQ(o.listen.port, 0);
+  EXPECT_EQ(o.dir, "inbox");
+  EXPECT_TRUE(o.once && o.json && o.fsync);
+  EXPECT_EQ(o.overwrite, recv::overwrite_policy::newer);
+  EXPECT_EQ(o.max_file_size, 10u << 20);
+  EXPECT_EQ(o.max_session_bytes, 1ull << 30);
+  EXPECT_EQ(o.timeout.count(), 5000);
+  EXPECT_EQ(o.max_sessions, 3u);
+}
+
+TEST(RecvCli, UsageErrorsExitTwo) {
+  EXPECT_EQ(recv_exit({"--overwrite", "sometimes"}), 2);
+  EXPECT_EQ(recv_exit({"--max-file-size", "lots"}), 2);
+  EXPECT_EQ(recv_exit({"--listen", "host:"}), 2);
+  EXPECT_EQ(recv_exit({"stray"}), 2);
+  EXPECT_EQ(recv_exit({"--max-sessions", "0"}), 2);
+  EXPECT_EQ(recv_exit({"--help"}), 0);
+}
+
+}  // namespace
+}  // namespace ferry

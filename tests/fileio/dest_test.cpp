@@ -1,0 +1,136 @@
+// The receive directory against a real file system: confinement with
+// symlinks planted inside it, part-file locking, no-replace commits.
+#include "fileio/dest.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "../support/temp_dir.hpp"
+
+namespace ferry::fileio {
+namespace {
+
+namespace fs = std::filesystem;
+using test::temp_dir;
+
+std::span<const std::uint8_t> bytes(const std::string& s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+TEST(DestRoot, CreatesTheDirectoryAndParents) {
+  temp_dir t;
+  dest_root root;
+  ASSERT_FALSE(dest_root::open((t / "a/b/inbox").string(), root));
+  EXPECT_TRUE(fs::is_directory(t / "a/b/inbox"));
+}
+
+TEST(DestRoot, NeverFollowsASymlinkInsideTheTreeOutOfIt) {
+  temp_dir t;
+  fs::create_directories(t / "inbox");
+  fs::create_directories(t / "outside");
+  fs::create_directory_symlink(t / "outside", t / "inbox/evil");
+  dest_root root;
+  ASSERT_FALSE(dest_root::open((t / "inbox").string(), root));
+  unique_fd parent;
+  const auto ec = root.open_parent({"evil", "x.txt"}, true, parent);
+  EXPECT_EQ(ec, std::errc::too_many_symbolic_link_levels);
+  EXPECT_EQ(root.make_dirs({"evil", "sub"}), std::errc::too_many_symbolic_link_levels);
+  EXPECT_FALSE(fs::exists(t / "outside/sub"));
+}
+
+TEST(DestRoot, AFileInTheWayOfADirectoryIsAnError) {
+  temp_dir t;
+  test::write_file(t / "inbox/photos", "not a dir");
+  dest_root root;
+  ASSERT_FALSE(dest_root::open((t / "inbox").string(), root));
+  unique_fd parent;
+  EXPECT_EQ(root.open_parent({"photos", "a.jpg"}, true, parent), std::errc::not_a_directory);
+}
+
+TEST(PartFile, CommitRenamesOnlyThen) {
+  temp_dir t;
+  dest_root root;
+  ASSERT_FALSE(dest_root::open((t / "inbox").string(), root));
+  unique_fd parent;
+  ASSERT_FALSE(root.open_parent({"d", "f.txt"}, true, parent));
+  part_file part;
+  ASSERT_FALSE(part_file::create(std::move(parent), "f.txt", part));
+  ASSERT_FALSE(part.write(bytes("hello")));
+  EXPECT_FALSE(fs::exists(t / "inbox/d/f.txt"));
+  EXPECT_TRUE(fs::exists(t / "inbox/d" / part_name_for("f.txt")));
+  ASSERT_FALSE(part.commit(0640, 1'000'000'000'000'000'123, false, false));
+  EXPECT_EQ(test::read_file(t / "inbox/d/f.txt"), "hello");
+  EXPECT_FALSE(fs::exists(t / "inbox/d" / part_name_for("f.txt")));
+  struct stat st {};
+  ASSERT_EQ(::stat((t / "inbox/d/f.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1'000'000'000);
+  EXPECT_EQ(st.st_mtim.tv_nsec, 123);
+}
+
+TEST(PartFile, DiscardedWhenDestroyedUncommitted) {
+  temp_dir t;
+  dest_root root;
+  ASSERT_FALSE(dest_root::open((t / "inbox").string(), root));
+  {
+    unique_fd parent;
+    ASSERT_FALSE(root.open_parent({"f"}, true, parent));
+    part_file part;
+    ASSERT_FALSE(part_file::create(std::move(parent), "f", part));
+    ASSERT_FALSE(part.write(bytes("partial")));
+  }
+  EXPECT_TRUE(fs::is_empty(t / "inbox"));
+}
+
+TEST(PartFile, SecondWriterOfTheSameNameIsBusy) {
+  temp_dir t;
+  dest_root root;
+  ASSERT_FALSE(dest_root::open((t / "inbox").string(), root));
+  unique_fd p1, p2;
+  ASSERT_FALSE(root.open_parent({"f"}, true, p1));
+  ASSERT_FALSE(root.open_parent({"f"}, true, p2));
+  part_file a, b;
+  ASSERT_FALSE(part_file::create(std::move(p1), "f", a));
+  EXPECT_EQ(part_file::create(std::move(p2), "f", b), std::errc::device_or_resource_busy);
+}
+
+TEST(PartFile, NoReplaceCommitKeepsAFileThatAppearedMeanwhile) {
+  temp_dir t;
+  dest_root root;
+  ASSERT_FALSE(dest_root::open((t / "inbox").string(), root));
+  unique_fd parent;
+  ASSERT_FALSE(root.open_parent({"f"}, true, parent));
+  part_file part;
+  ASSERT_FALSE(part_file::create(std::move(parent), "f", part));
+  ASSERT_FALSE(part.write(bytes("new")));
+  test::write_file(t / "inbox/f", "theirs");
+  EXPECT_EQ(part.commit(0644, 0, false, false), std::errc::file_exists);
+  EXPECT_EQ(test::read_file(t / "inbox/f"), "theirs");
+  ASSERT_FALSE(part.commit(0644, 0, false, true));
+  EXPECT_EQ(test::read_file(t / "inbox/f"), "new");
+}
+
+TEST(StatAt, ReportsWhatIsThereWithoutFollowing) {
+  temp_dir t;
+  test::write_file(t / "f", "abc");
+  fs::create_directory(t / "d");
+  fs::create_symlink("/etc/passwd", t / "l");
+  unique_fd dir(::open(t.path().c_str(), O_RDONLY | O_DIRECTORY));
+  existing_entry e;
+  ASSERT_FALSE(stat_at(dir.get(), "f", e));
+  EXPECT_EQ(e.kind, existing_entry::type::regular);
+  EXPECT_EQ(e.size, 3u);
+  ASSERT_FALSE(stat_at(dir.get(), "d", e));
+  EXPECT_EQ(e.kind, existing_entry::type::directory);
+  ASSERT_FALSE(stat_at(dir.get(), "l", e));
+  EXPECT_EQ(e.kind, existing_entry::type::other);
+  ASSERT_FALSE(stat_at(dir.get(), "missing", e));
+  EXPECT_EQ(e.kind, existing_entry::type::none);
+}
+
+}  // namespace
+}  // namespace ferry::fileio

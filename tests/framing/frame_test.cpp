@@ -1,0 +1,196 @@
+// Codec tests: every message round-trips, every truncated prefix is
+// need_more, and over-limit or malformed input is refused without
+// buffering the payload.
+#include "framing/frame.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace ferry::framing {
+namespace {
+
+std::vector<message> samples() {
+  return {
+      hello{0, "ferry-send/0.1.0"},
+      welcome{7, 1ull << 40, "ferry-recv/0.1.0"},
+      offer{1, entry_kind::file, true, 0644, 1'600'000'000'123'456'789, 5'000'000,
+            "photos/a b/é.jpg"},
+      offer{2, entry_kind::directory, true, 0755, -5, 0, "empty"},
+      offer{3, entry_kind::file, false, 0600, 0, 0, "stdin.tar"},
+      answer{1, answer_kind::accept, 0, ""},
+      answer{2, answer_kind::skip, 0, "identical"},
+      answer{3, answer_kind::resume, 4096, ""},
+      answer{4, answer_kind::reject, 0, "exists"},
+      data{9, max_data_segment},
+      done{9, 123, hash128{0x0123456789abcdefull, 0xfedcba9876543210ull}},
+      abort_file{9, "read error"},
+      verdict{9, verdict_kind::hash_mismatch, "mismatch"},
+      end{},
+      bye{10, 1ull << 33},
+      error_frame{error_code::version_mismatch, "version"},
+  };
+}
+
+TEST(Frame, EveryMessageRoundTrips) {
+  for (const auto& msg : samples()) {
+    byte_buffer buf;
+    encode(msg, buf);
+    message out;
+    std::size_t used = 0;
+    ASSERT_FALSE(decode(buf, out, used)) << type_name(msg);
+    EXPECT_EQ(used, buf.size()) << type_name(msg);
+    EXPECT_EQ(out, msg) << type_name(msg);
+  }
+}
+
+TEST(Frame, BackToBackFramesDecodeInOrder) {
+  byte_buffer buf;
+  const auto all = samples();
+  for (const auto& m : all)
+    encode(m, buf);
+  std::span<const std::uint8_t> rest(buf);
+  for (const auto& expected : all) {
+    message out;
+    std::size_t used = 0;
+    ASSERT_FALSE(decode(rest, out, used));
+    EXPECT_EQ(out, expected);
+    rest = rest.subspan(used);
+  }
+  EXPECT_TRUE(rest.empty());
+}
+
+TEST(Frame, EveryTruncatedPrefixNeedsMore) {
+  for (const auto& msg : samples()) {
+    byte_buffer buf;
+    encode(msg, buf);
+    for (std::size_t n = 0; n < buf.size(); ++n) {
+      message out;
+      std::size_t used = 99;
+      const auto ec = decode(std::span(buf).first(n), out, used);
+      EXPECT_EQ(ec, error::need_more) << type_name(msg) << " prefix " << n;
+      EXPECT_EQ(used, 0u);
+    }
+  }
+}
+
+TEST(Frame, UnknownTypeIsRefusedFromTheFirstByte) {
+  for (const int t : {0x00, 0x03, 0x16, 0x47, 0x7e, 0xff}) {
+    const byte_buffer buf = {static_cast<std::uint8_t>(t)};
+    message out;
+    std::size_t used = 0;
+    EXPECT_EQ(decode(buf, out, used), error::unknown_type) << int(t);
+  }
+}
+
+TEST(Frame, OverLimitLengthIsRefusedFromTheHeaderAlone) {
+  // Only the five header bytes are present: the decoder must not wait for
+  // (or allocate) a 4 GiB payload.
+  for (const std::uint32_t len : {max_payload + 1, 0x7fffffffu, 0xffffffffu}) {
+    byte_buffer buf = {static_cast<std::uint8_t>(frame_type::offer)};
+    for (int i = 3; i >= 0; --i)
+      buf.push_back(static_cast<std::uint8_t>(len >> (8 * i)));
+    message out;
+    std::size_t used = 0;
+    EXPECT_EQ(decode(buf, out, used), error::frame_too_large) << len;
+  }
+}
+
+TEST(Frame, OverLimitDataSegmentIsRefused) {
+  byte_buffer buf;
+  encode(data{1, 0}, buf);
+  const std::uint32_t len = max_data_segment + 1;
+  for (std::size_t i = 0; i < 4; ++i)
+    buf[buf.size() - 4 + i] = static_cast<std::uint8_t>(len >> (8 * (3 - i)));
+  message out;
+  std::size_t used = 0;
+  EXPECT_EQ(decode(buf, out, used), error::frame_too_large);
+}
+
+TEST(Frame, OverlongPathIsRefused) {
+  offer o{1, entry_kind::file, true, 0644, 0, 1, std::string(max_path_bytes, 'a')};
+  byte_buffer buf;
+  encode(o, buf);
+  message out;
+  std::size_t used = 0;
+  ASSERT_FALSE(decode(buf, out, used));  // exactly at the bound is fine
+  // Hand-craft one byte more than the bound.
+  byte_buffer bad = {static_cast<std::uint8_t>(frame_type::offer), 0, 0, 0, 0};
+  writer w(bad);
+  w.u32(1);
+  w.u8(1);
+  w.u8(1);
+  w.u32(0644);
+  w.i64(0);
+  w.u64(1);
+  w.u16(static_cast<std::uint16_t>(max_path_bytes + 1));
+  bad.resize(bad.size() + max_path_bytes + 1, 'a');
+  const auto len = static_cast<std::uint32_t>(bad.size() - header_size);
+  for (std::size_t i = 0; i < 4; ++i)
+    bad[1 + i] = static_cast<std::uint8_t>(len >> (8 * (3 - i)));
+  EXPECT_EQ(decode(bad, out, used), error::string_too_long);
+}
+
+TEST(Frame, PayloadLongerOrShorterThanItsFieldsIsMalformed) {
+  byte_buffer buf;
+  encode(bye{1, 2}, buf);
+  // One byte more in the payload than a bye holds.
+  buf.push_back(0);
+  buf[4] = static_cast<std::uint8_t>(buf[4] + 1);
+  message out;
+  std::size_t used = 0;
+  EXPECT_EQ(decode(buf, out, used), error::malformed);
+  // A string length pointing past the payload end.
+  byte_buffer b2;
+  encode(abort_file{1, "abc"}, b2);
+  b2[4] = static_cast<std::uint8_t>(b2[4] - 1);  // payload cut by one
+  b2.pop_back();
+  EXPECT_EQ(decode(b2, out, used), error::malformed);
+}
+
+TEST(Frame, BadEnumValuesAreRefused) {
+  auto patch = [](const message& m, std::size_t offset, std::uint8_t v) {
+    byte_buffer buf;
+    encode(m, buf);
+    buf[header_size + offset] = v;
+    message out;
+    std::size_t used = 0;
+    return decode(buf, out, used);
+  };
+  const offer o{1, entry_kind::file, true, 0644, 0, 1, "a"};
+  EXPECT_EQ(patch(o, 4, 0), error::bad_value);     // kind 0
+  EXPECT_EQ(patch(o, 4, 3), error::bad_value);     // kind 3
+  EXPECT_EQ(patch(o, 5, 2), error::bad_value);     // flags
+  EXPECT_EQ(patch(o, 6, 0x01), error::bad_value);  // mode > 07777
+  EXPECT_EQ(patch(answer{1, answer_kind::accept, 0, ""}, 4, 4), error::bad_value);
+  EXPECT_EQ(patch(verdict{1, verdict_kind::stored, ""}, 4, 6), error::bad_value);
+}
+
+TEST(Preamble, RoundTripAndVersion) {
+  byte_buffer buf;
+  encode_preamble(buf, 3);
+  ASSERT_EQ(buf.size(), preamble_size);
+  std::uint16_t v = 0;
+  ASSERT_FALSE(decode_preamble(buf, v));
+  EXPECT_EQ(v, 3);
+  for (std::size_t n = 0; n < buf.size(); ++n)
+    EXPECT_EQ(decode_preamble(std::span(buf).first(n), v), error::need_more) << n;
+}
+
+TEST(Preamble, WrongMagicIsRefusedAtTheFirstWrongByte) {
+  const std::string http = "GET / HTTP/1.1\r\n";
+  std::uint16_t v = 0;
+  EXPECT_EQ(decode_preamble({reinterpret_cast<const std::uint8_t*>(http.data()), 1}, v),
+            error::bad_magic);
+  const byte_buffer almost = {'F', 'E', 'R', 'R', 'X'};
+  EXPECT_EQ(decode_preamble(almost, v), error::bad_magic);
+}
+
+TEST(Frame, ErrorMessagesAreShortAndLowercase) {
+  EXPECT_EQ(make_error_code(error::frame_too_large).message(), "frame length over limit");
+  EXPECT_STREQ(framing_category().name(), "ferry.framing");
+}
+
+}  // namespace
+}  // namespace ferry::framing
