@@ -1,7 +1,6 @@
 #include "receiver/server.hpp"
 
 #include <asio/experimental/as_tuple.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
 #include <csignal>
 #include <thread>
 
@@ -114,15 +113,7 @@ asio::awaitable<void> server::serve(asio::ip::tcp::socket socket) {
   const auto start = std::chrono::steady_clock::now();
   log_.event(json_line("session_start").str("peer", peer));
 
-  using namespace asio::experimental::awaitable_operators;
-  auto outcome = co_await (run_session(*stream, opts_, root_, log_) || stream->watchdog());
-  session_result result;
-  if (outcome.index() == 0) {
-    result = std::get<0>(std::move(outcome));
-  } else {
-    result.code = exit_code::timeout;
-    result.message = "timed out";
-  }
+  session_result result = co_await run_session(*stream, opts_, root_, log_);
   stream->close();
 
   bool cut = false;
@@ -131,7 +122,12 @@ asio::awaitable<void> server::serve(asio::ip::tcp::socket socket) {
     sessions_.erase(stream);
     cut = stopping_ && result.code != exit_code::ok && result.message.size() > 0;
     if (cut) cut_sessions_ = true;
-    if (stopping_ && sessions_.empty()) asio::post(strand_, [this] { grace_timer_.cancel(); });
+    // The last session out lets the process end: nothing else may wait.
+    if (stopping_ && sessions_.empty())
+      asio::post(strand_, [this] {
+        grace_timer_.cancel();
+        signals_.cancel();
+      });
   }
   if (cut) result.message = "cut short by shutdown: " + result.message;
 

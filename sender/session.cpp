@@ -1,10 +1,10 @@
 #include "sender/session.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <asio/experimental/as_tuple.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
 #include <chrono>
 #include <cstring>
 #include <optional>
@@ -19,7 +19,6 @@ namespace ferry::send {
 namespace {
 
 using namespace framing;
-using namespace asio::experimental::awaitable_operators;
 using clock = std::chrono::steady_clock;
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t chunk_size = 1 << 20;
@@ -50,30 +49,54 @@ double since(clock::time_point t) {
   return std::chrono::duration<double>(clock::now() - t).count();
 }
 
+// Bounds one connection attempt: when the deadline passes before done(),
+// it cancels the resolver and closes the socket. Shared with the timer
+// callback, which may run after the coroutine has moved on.
+struct connect_deadline {
+  asio::ip::tcp::resolver* resolver = nullptr;
+  asio::ip::tcp::socket* socket = nullptr;
+  bool expired = false;
+  bool finished = false;
+};
+
 // Connects to the first reachable address of host:port within `limit`.
 asio::awaitable<asio::ip::tcp::socket> connect(const net::host_port& dest,
                                                std::chrono::milliseconds limit) {
   auto ex = co_await asio::this_coro::executor;
   const std::string where = "connect to " + net::to_string(dest);
-  asio::steady_timer timer(ex, limit);
   asio::ip::tcp::resolver resolver(ex);
+  asio::ip::tcp::socket socket(ex);
+  auto deadline = std::make_shared<connect_deadline>();
+  deadline->resolver = &resolver;
+  deadline->socket = &socket;
+  asio::steady_timer timer(ex, limit);
+  timer.async_wait([deadline](const std::error_code& ec) {
+    if (ec || deadline->finished) return;
+    deadline->expired = true;
+    deadline->resolver->cancel();
+    std::error_code ignored;
+    deadline->socket->close(ignored);
+  });
+  struct finish {
+    connect_deadline& d;
+    asio::steady_timer& t;
+    ~finish() {
+      d.finished = true;
+      t.cancel();
+    }
+  } finish_guard{*deadline, timer};
+
   const std::string service = std::to_string(dest.port);
-  auto resolved = co_await (resolver.async_resolve(dest.host, service, use_tuple) ||
-                            timer.async_wait(use_tuple));
-  if (resolved.index() == 1)
+  auto [rec, endpoints] = co_await resolver.async_resolve(dest.host, service, use_tuple);
+  if (deadline->expired)
     throw session_error(exit_code::timeout, where + ": name resolution timed out");
-  auto [rec, endpoints] = std::get<0>(resolved);
   if (rec)
     throw session_error(exit_code::connect, where + ": cannot resolve host: " + rec.message());
-
-  asio::ip::tcp::socket socket(ex);
-  auto connected =
-      co_await (asio::async_connect(socket, endpoints, use_tuple) || timer.async_wait(use_tuple));
-  if (connected.index() == 1)
+  auto [cec, ep] = co_await asio::async_connect(socket, endpoints, use_tuple);
+  if (deadline->expired)
     throw session_error(exit_code::timeout,
                         where + ": timed out after " +
                             format_duration(std::chrono::duration<double>(limit).count()));
-  auto [cec, ep] = std::get<0>(connected);
   if (cec) throw session_error(exit_code::connect, where + ": " + cec.message());
   co_return socket;
 }
@@ -109,7 +132,24 @@ class sender_session {
     if (!std::holds_alternative<welcome>(first))
       throw session_error(exit_code::protocol,
                           std::string("handshake: expected welcome, got ") + type_name(first));
-    co_await (writer() && reader());
+    // The reader runs beside the writer; the writer waits for it at the end.
+    asio::co_spawn(stream_.socket().get_executor(), reader(), [this](std::exception_ptr e) {
+      reader_error_ = e;
+      reader_finished_ = true;
+      wake_.cancel();
+    });
+    std::exception_ptr writer_error;
+    try {
+      co_await writer();
+    } catch (...) {
+      writer_error = std::current_exception();
+    }
+    while (!reader_finished_)
+      co_await wait();
+    // The reader's account of a failure (an error frame, a timeout) is the
+    // more telling one; a writer failure stands only when the reader had none.
+    if (reader_error_) std::rethrow_exception(reader_error_);
+    if (writer_error) std::rethrow_exception(writer_error);
   }
 
   send_result& result() { return result_; }
@@ -117,26 +157,22 @@ class sender_session {
  private:
   // ---- writer: offers ahead, content for accepted files in order -----------
   asio::awaitable<void> writer() {
-    try {
-      std::size_t next_offer = 0;
-      for (std::size_t i = 0; i < entries_.size(); ++i) {
-        for (; next_offer < entries_.size() && next_offer < i + offer_window; ++next_offer)
-          queue_offer(next_offer);
-        co_await stream_.flush();
-        while (!answers_[i])
-          co_await wait();
-        const answer& a = *answers_[i];
-        if (entries_[i].kind == entry_kind::file &&
-            (a.kind == answer_kind::accept || a.kind == answer_kind::resume))
-          co_await send_content(i, a.kind == answer_kind::resume ? a.offset : 0);
-      }
-      stream_.queue(end{});
+    std::size_t next_offer = 0;
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+      for (; next_offer < entries_.size() && next_offer < i + offer_window; ++next_offer)
+        queue_offer(next_offer);
       co_await stream_.flush();
-    } catch (const session_error&) {
-      // A write failed: the reader is about to see why (an error frame or
-      // the close), and its message is the better one; let it report.
-      if (reader_done_) throw;
+      while (!answers_[i]) {
+        if (reader_done_) co_return;  // the session ended under us
+        co_await wait();
+      }
+      const answer& a = *answers_[i];
+      if (entries_[i].kind == entry_kind::file &&
+          (a.kind == answer_kind::accept || a.kind == answer_kind::resume))
+        co_await send_content(i, a.kind == answer_kind::resume ? a.offset : 0);
     }
+    stream_.queue(end{});
+    co_await stream_.flush();
   }
 
   void queue_offer(std::size_t i) {
@@ -162,6 +198,15 @@ class sender_session {
       co_return;
     }
     ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    struct stat st {};
+    if (e.local_path.empty() && ::fstat(fd.get(), &st) == 0 &&
+        (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+      pipe_.emplace(stream_.socket().get_executor(), ::dup(fd.get()));
+    }
+    struct reset_pipe {
+      std::optional<asio::posix::stream_descriptor>& p;
+      ~reset_pipe() { p.reset(); }
+    } pipe_guard{pipe_};
     fileio::hasher hash;
     buf_.resize(chunk_size);
     progress_.start_file(e.remote_path, e.size, e.size_known);
@@ -169,7 +214,8 @@ class sender_session {
     // A resumed file's hash still covers the whole file: hash the prefix.
     std::uint64_t pos = 0;
     while (pos < offset) {
-      const auto n = read_some(fd.get(), std::min<std::uint64_t>(chunk_size, offset - pos));
+      const auto n =
+          co_await read_some(fd.get(), std::min<std::uint64_t>(chunk_size, offset - pos));
       if (n <= 0) {
         co_await abort_file_(i,
                              n == 0 ? "file shrank below the resume offset" : std::strerror(errno));
@@ -191,7 +237,7 @@ class sender_session {
       const std::uint64_t want =
           e.size_known ? std::min<std::uint64_t>(chunk_size, e.size - pos) : chunk_size;
       if (want == 0) break;
-      const auto n = read_some(fd.get(), want);
+      const auto n = co_await read_some(fd.get(), want);
       stream_.touch();  // waiting on our own disk or pipe is not the peer's silence
       if (n < 0) {
         co_await abort_file_(i, std::strerror(errno));
@@ -220,11 +266,24 @@ class sender_session {
     sending_.reset();
   }
 
-  std::int64_t read_some(int fd, std::uint64_t want) {
+  // Reads local input. Regular files are read directly (they never block
+  // for long); a pipe or socket on stdin is read through the event loop so
+  // that signals and the watchdog are served while it waits for data.
+  asio::awaitable<std::int64_t> read_some(int fd, std::uint64_t want) {
+    const auto n_want = static_cast<std::size_t>(want);
+    if (pipe_) {
+      auto [ec, n] = co_await pipe_->async_read_some(asio::buffer(buf_.data(), n_want), use_tuple);
+      if (ec == asio::error::eof) co_return 0;
+      if (ec) {
+        errno = ec.value();
+        co_return -1;
+      }
+      co_return static_cast<std::int64_t>(n);
+    }
     while (true) {
-      const auto n = ::read(fd, buf_.data(), static_cast<std::size_t>(want));
+      const auto n = ::read(fd, buf_.data(), n_want);
       if (n < 0 && errno == EINTR) continue;
-      return n;
+      co_return n;
     }
   }
 
@@ -249,6 +308,11 @@ class sender_session {
       co_await read_loop();
     } catch (...) {
       reader_done_ = true;
+      // The session is over: wake the writer wherever it waits (stdin
+      // pipe, the socket, or the next answer) so that it ends too.
+      if (pipe_) pipe_->close();
+      stream_.close();
+      wake_.cancel();
       throw;
     }
     reader_done_ = true;
@@ -387,7 +451,10 @@ class sender_session {
   std::optional<std::size_t> sending_;
   bool cancelled_ = false;
   bool reader_done_ = false;
+  bool reader_finished_ = false;
+  std::exception_ptr reader_error_;
   std::vector<std::uint8_t> buf_;
+  std::optional<asio::posix::stream_descriptor> pipe_;  // stdin when it is a pipe
   send_result result_;
 };
 
@@ -407,11 +474,7 @@ asio::awaitable<send_result> run_send(const options& opts,
                 .num("bytes", total)
                 .num("protocol", static_cast<std::uint64_t>(protocol_version)));
   sender_session s(opts, entries, log, progress, stream);
-  auto outcome = co_await (s.run() || stream.watchdog());
-  if (outcome.index() == 1)
-    throw session_error(exit_code::timeout,
-                        "timed out: receiver silent for " +
-                            format_duration(std::chrono::duration<double>(opts.timeout).count()));
+  co_await s.run();
   co_return s.result();
 }
 

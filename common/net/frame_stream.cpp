@@ -22,7 +22,7 @@ std::string to_string(const asio::ip::tcp::endpoint& ep) {
 
 frame_stream::frame_stream(asio::ip::tcp::socket socket, clock::duration idle_timeout)
     : socket_(std::move(socket)),
-      timer_(socket_.get_executor()),
+      watchdog_(std::make_shared<watchdog_state>(socket_.get_executor())),
       idle_timeout_(idle_timeout),
       last_progress_(clock::now()),
       buf_(buffer_size) {
@@ -30,25 +30,34 @@ frame_stream::frame_stream(asio::ip::tcp::socket socket, clock::duration idle_ti
   const auto ep = socket_.remote_endpoint(ec);
   peer_ = ec ? std::string("unknown peer") : to_string(ep);
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  watchdog_->owner = this;
+  arm_watchdog();
 }
 
-asio::awaitable<void> frame_stream::watchdog() {
-  while (socket_.is_open()) {
-    timer_.expires_at(last_progress_ + idle_timeout_);
-    auto [ec] = co_await timer_.async_wait(use_tuple);
-    if (ec == asio::error::operation_aborted) co_return;
-    if (clock::now() >= last_progress_ + idle_timeout_) {
-      timed_out_ = true;
-      close();
-      co_return;
+frame_stream::~frame_stream() {
+  watchdog_->owner = nullptr;
+  watchdog_->timer.cancel();
+}
+
+void frame_stream::arm_watchdog() {
+  watchdog_->timer.expires_at(last_progress_ + idle_timeout_);
+  watchdog_->timer.async_wait([state = watchdog_](const std::error_code& ec) {
+    frame_stream* self = state->owner;
+    if (ec || self == nullptr || !self->socket_.is_open()) return;
+    if (clock::now() >= self->last_progress_ + self->idle_timeout_) {
+      self->timed_out_ = true;
+      self->close();
+      return;
     }
-  }
+    self->arm_watchdog();  // there was progress since: wait for the new deadline
+  });
 }
 
 void frame_stream::close() {
   std::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
+  watchdog_->timer.cancel();
 }
 
 void frame_stream::fail(const char* step, const std::error_code& ec) const {
@@ -57,9 +66,10 @@ void frame_stream::fail(const char* step, const std::error_code& ec) const {
                         std::string(step) + ": timed out (peer silent for " +
                             std::to_string(static_cast<int>(seconds(idle_timeout_))) + "s)");
   }
+  // A lost connection is a network failure, not a protocol violation.
   if (ec == asio::error::eof)
-    throw session_error(exit_code::protocol, std::string(step) + ": connection closed by peer");
-  throw session_error(exit_code::protocol, std::string(step) + ": " + ec.message());
+    throw session_error(exit_code::connect, std::string(step) + ": connection closed by peer");
+  throw session_error(exit_code::connect, std::string(step) + ": connection lost: " + ec.message());
 }
 
 asio::awaitable<void> frame_stream::fill(const char* step) {

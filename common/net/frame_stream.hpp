@@ -7,6 +7,7 @@
 #include <asio.hpp>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 
@@ -19,12 +20,14 @@ class frame_stream {
  public:
   using clock = std::chrono::steady_clock;
 
+  /// Starts the idle watchdog: when neither direction makes progress for
+  /// `idle_timeout`, the socket is closed, pending operations fail, and
+  /// they report a timeout. (A plain timer callback rather than a coroutine
+  /// raced with `||`: GCC 12 miscompiles Asio's awaitable operators here.)
   frame_stream(asio::ip::tcp::socket socket, clock::duration idle_timeout);
-
-  /// Runs until the stream has been idle for the timeout (then closes the
-  /// socket so pending operations fail) or until cancelled. Run it beside
-  /// the session: `co_await (session() || stream.watchdog())`.
-  asio::awaitable<void> watchdog();
+  ~frame_stream();
+  frame_stream(const frame_stream&) = delete;
+  frame_stream& operator=(const frame_stream&) = delete;
 
   /// Reads the peer's preamble; throws session_error(protocol) on bad magic.
   asio::awaitable<std::uint16_t> read_preamble();
@@ -61,9 +64,17 @@ class frame_stream {
   [[noreturn]] void fail(const char* step, const std::error_code& ec) const;
   asio::awaitable<void> fill(const char* step);
   void progress() { last_progress_ = clock::now(); }
+  void arm_watchdog();
+
+  // Shared with the pending timer callback, which may outlive the stream.
+  struct watchdog_state {
+    explicit watchdog_state(const asio::any_io_executor& ex) : timer(ex) {}
+    asio::steady_timer timer;
+    frame_stream* owner = nullptr;
+  };
 
   asio::ip::tcp::socket socket_;
-  asio::steady_timer timer_;
+  std::shared_ptr<watchdog_state> watchdog_;
   clock::duration idle_timeout_;
   clock::time_point last_progress_;
   bool timed_out_ = false;

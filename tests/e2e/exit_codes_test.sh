@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Each documented exit code that real processes can produce (the rest are
+# provoked by scripted peers in hostile_peer_test).
+source "$(dirname "$0")/lib.sh"
+
+mkdir -p "$WORK/src"
+printf 'hello\n' >"$WORK/src/a.txt"
+
+# 2: usage, both programs.
+rc=0; "$SEND" >/dev/null 2>&1 || rc=$?; [ "$rc" -eq 2 ] || fail "send usage exit $rc"
+rc=0; "$RECV" --overwrite maybe >/dev/null 2>&1 || rc=$?; [ "$rc" -eq 2 ] || fail "recv usage exit $rc"
+"$SEND" --help | grep -q '^  8    timeout' || fail "send --help lacks exit codes"
+"$RECV" --help | grep -q '^  9    receiver could not store' || fail "recv --help lacks exit codes"
+pass "2 usage"
+
+# 0 and --once: the receiver exits with the session's status.
+start_recv "$WORK/inbox" --once
+send "$WORK/src/a.txt"
+expect_rc 0 "plain send"
+wait_exit "$RECV_PID" 10; [ "$WAIT_RC" -eq 0 ] || fail "--once receiver did not exit 0"
+pass "0 success, --once"
+
+# 1: partial, and the --once receiver reports it too.
+start_recv "$WORK/inbox" --once
+send "$WORK/src/a.txt" "$WORK/src/a.txt"
+printf 'changed\n' >"$WORK/src/a.txt"
+send "$WORK/src/a.txt" || true
+start_recv "$WORK/inbox" --once
+send "$WORK/src/a.txt"
+expect_rc 1 "partial"
+wait_exit "$RECV_PID" 10; [ "$WAIT_RC" -eq 1 ] || fail "--once receiver did not exit 1 on a partial session"
+pass "1 partial"
+
+# 3: nothing listening; and a receiver that cannot bind.
+start_recv "$WORK/inbox"
+port=$RECV_PORT
+kill "$RECV_PID"
+wait_exit "$RECV_PID" 10
+rc=0; "$SEND" --connect-timeout 5 "127.0.0.1:$port" "$WORK/src/a.txt" 2>"$WORK/c.err" || rc=$?
+[ "$rc" -eq 3 ] || fail "connect refused exit $rc"
+grep -q "connect to 127.0.0.1:$port: Connection refused" "$WORK/c.err" || fail "connect error text: $(cat "$WORK/c.err")"
+start_recv "$WORK/inbox"
+rc=0; "$RECV" --listen "127.0.0.1:$RECV_PORT" --dir "$WORK/inbox" 2>"$WORK/b.err" || rc=$?
+[ "$rc" -eq 3 ] || fail "bind failure exit $rc"
+grep -q "Address already in use" "$WORK/b.err" || fail "bind error text"
+pass "3 connect / listen"
+
+# 7: a path that does not exist (the others are still sent).
+send "$WORK/src/a.txt" "$WORK/src/missing.txt"
+expect_rc 7 "missing path"
+grep -q 'missing.txt: No such file or directory' "$SEND_ERR" || fail "missing path message"
+pass "7 local I/O"
+
+# 8: a receiver that accepts but never answers (stopped with SIGSTOP; the
+# kernel still completes the TCP handshake).
+kill -STOP "$RECV_PID"
+rc=0; timeout 30 "$SEND" --timeout 1 "127.0.0.1:$RECV_PORT" "$WORK/src/a.txt" 2>"$WORK/t.err" || rc=$?
+kill -CONT "$RECV_PID"
+[ "$rc" -eq 8 ] || fail "silent receiver exit $rc: $(cat "$WORK/t.err")"
+grep -q 'timed out' "$WORK/t.err" || fail "timeout message"
+pass "8 timeout"
+
+# 9: the receiver cannot create the part file (a directory occupies its
+# name), so it cannot store the file.
+name_hash=$(printf '%s' a.txt | xxhsum -H3 - | awk '{print $NF}')
+mkdir -p "$WORK/inbox9/.ferry-part-$name_hash"
+start_recv "$WORK/inbox9"
+send "$WORK/src/a.txt"
+expect_rc 9 "remote I/O"
+grep -q 'a.txt: not stored by receiver: cannot create part file' "$SEND_ERR" || fail "remote I/O message: $(cat "$SEND_ERR")"
+pass "9 remote I/O"
+
+# 130 / 143: interrupted while streaming, never 0.
+start_recv "$WORK/inbox"
+open_stall
+for sig in INT TERM; do
+  "$SEND" "127.0.0.1:$RECV_PORT" - --name "stream-$sig.bin" <"$STALL" 2>"$WORK/sig.err" &
+  spid=$!
+  head -c 100000 /dev/urandom >&"$STALL_FD"
+  wait_event "$RECV_OUT" ".event==\"session_start\"" 10
+  sleep 0.3
+  kill -"$sig" "$spid"
+  wait_exit "$spid" 10; rc=$WAIT_RC
+  want=130; [ "$sig" = TERM ] && want=143
+  [ "$rc" -eq "$want" ] || fail "SIG$sig exit $rc, expected $want"
+done
+wait_event "$RECV_OUT" '.event=="session_end" and .exit_code != 0' 10
+[ ! -e "$WORK/inbox/stream-INT.bin" ] && [ ! -e "$WORK/inbox/stream-TERM.bin" ] || fail "interrupted stream kept"
+pass "130/143 interrupted"

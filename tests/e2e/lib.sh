@@ -1,0 +1,112 @@
+# Shared helpers for the end-to-end tests: real binaries on loopback, port 0.
+# Sourced by each test; FERRY_BIN (the build's bin/) comes from CTest.
+set -euo pipefail
+: "${FERRY_BIN:?FERRY_BIN must name the directory holding ferry-send and ferry-recv}"
+SEND=$FERRY_BIN/ferry-send
+RECV=$FERRY_BIN/ferry-recv
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../../scripts/lib/sample.sh
+source "$here/../../scripts/lib/sample.sh"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ferry-e2e.XXXXXX")
+_pids=()
+_cleanup() {
+  local p
+  for p in "${_pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [ -n "${KEEP:-}" ] || rm -rf "$WORK"
+}
+trap _cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  for f in "$WORK"/*.err; do [ -s "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }; done
+  exit 1
+}
+pass() { echo "ok: $*"; }
+
+# start_recv DIR [ARGS...]: starts ferry-recv on 127.0.0.1, port 0, with
+# --json; waits (bounded) for its listening event. Sets RECV_PID,
+# RECV_PORT, RECV_OUT (events) and RECV_ERR (log).
+_n=0
+start_recv() {
+  local dir=$1
+  shift
+  _n=$((_n + 1))
+  RECV_OUT=$WORK/recv$_n.out
+  RECV_ERR=$WORK/recv$_n.err
+  "$RECV" --listen 127.0.0.1:0 --dir "$dir" --json "$@" >"$RECV_OUT" 2>"$RECV_ERR" &
+  RECV_PID=$!
+  _pids+=("$RECV_PID")
+  RECV_PORT=
+  local i
+  for i in $(seq 1 200); do
+    RECV_PORT=$(jq -r 'select(.event=="listening") | .port' "$RECV_OUT" 2>/dev/null | head -n 1)
+    [ -n "$RECV_PORT" ] && return 0
+    kill -0 "$RECV_PID" 2>/dev/null || fail "ferry-recv exited at start: $(cat "$RECV_ERR")"
+    sleep 0.05
+  done
+  fail "ferry-recv did not report a listening port within 10s"
+}
+
+# wait_exit PID SECONDS: waits for PID (a child of this shell) to end,
+# bounded; sets WAIT_RC to its exit status. Not for use in $(...): a
+# subshell cannot wait for its parent's children.
+wait_exit() {
+  local pid=$1 limit=$2 i
+  for i in $(seq 1 $((limit * 20))); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      WAIT_RC=0
+      wait "$pid" || WAIT_RC=$?
+      return 0
+    fi
+    sleep 0.05
+  done
+  fail "process $pid still running after ${limit}s"
+}
+
+# wait_event FILE JQ_FILTER SECONDS: waits until an NDJSON line matches.
+wait_event() {
+  local file=$1 filter=$2 limit=$3 i
+  for i in $(seq 1 $((limit * 20))); do
+    [ -n "$(jq -c "select($filter)" "$file" 2>/dev/null | head -n 1)" ] && return 0
+    sleep 0.05
+  done
+  fail "no event matching '$filter' in $file within ${limit}s"
+}
+
+# has_event FILE JQ_CONDITION: some NDJSON line in FILE satisfies the
+# condition. (jq 1.6's -e looks at the last input only, so slurp.)
+has_event() {
+  jq -s -e "any(.[]; $2)" "$1" >/dev/null
+}
+
+# send [ARGS...]: runs ferry-send to the current receiver; sets SEND_RC,
+# SEND_OUT, SEND_ERR. Never fails the test by itself.
+send() {
+  _n=$((_n + 1))
+  SEND_OUT=$WORK/send$_n.out
+  SEND_ERR=$WORK/send$_n.err
+  SEND_RC=0
+  timeout 120 "$SEND" "127.0.0.1:$RECV_PORT" "$@" >"$SEND_OUT" 2>"$SEND_ERR" || SEND_RC=$?
+}
+
+expect_rc() {
+  [ "$SEND_RC" -eq "$1" ] || fail "$2: ferry-send exited $SEND_RC, expected $1: $(cat "$SEND_ERR")"
+}
+
+# open_stall: makes a FIFO the test holds open (fd STALL_FD), so that a
+# sender reading it as stdin gets what the test writes and then waits,
+# mid-file, for more. Sets STALL (its path).
+open_stall() {
+  STALL=$WORK/stall.$RANDOM
+  mkfifo "$STALL"
+  exec {STALL_FD}<>"$STALL"
+}
+
+# no_leftovers DIR: no part files anywhere under DIR.
+no_leftovers() {
+  local left
+  left=$(find "$1" -name '.ferry-part-*' | head -n 5)
+  [ -z "$left" ] || fail "part files left behind: $left"
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The sample tree arrives byte-identical with modes and mtimes; a second
+# send of the same tree is skipped as identical (exit 0).
+source "$(dirname "$0")/lib.sh"
+
+make_sample "$WORK/src/sample" 3
+start_recv "$WORK/inbox"
+send --json "$WORK/src/sample/"
+expect_rc 0 "sample tree"
+same_tree "$WORK/src/sample" "$WORK/inbox/sample" || fail "sample tree differs"
+no_leftovers "$WORK/inbox"
+has_event "$SEND_OUT" '.event=="summary" and .exit_code == 0 and .failed == 0' ||
+  fail "summary event missing or wrong: $(tail -n 1 "$SEND_OUT")"
+[ "$(jq -c 'select(.event=="file_done")' "$SEND_OUT" | wc -l)" -eq 9 ] || fail "expected 9 file_done events"
+has_event "$SEND_OUT" '.event=="file_done" and .path=="sample/big/random.bin" and (.hash | test("^[0-9a-f]{32}$"))' ||
+  fail "file_done lacks a hash"
+expected=$(xxhsum -H2 "$WORK/src/sample/big/random.bin" | cut -d' ' -f1 | sed 's/^XXH128_//')
+has_event "$SEND_OUT" ".event==\"file_done\" and .hash==\"$expected\"" || fail "file_done hash is not the file's XXH3-128 ($expected)"
+pass "sample tree identical"
+
+send --json "$WORK/src/sample"
+expect_rc 0 "identical resend"
+[ "$(jq -c 'select(.event=="file_skipped")' "$SEND_OUT" | wc -l)" -eq 9 ] || fail "identical files were not skipped"
+pass "identical files skipped"
+
+# Receiver's per-file events and log lines name peer, path, bytes and verdict.
+has_event "$RECV_OUT" '.event=="file" and .path=="sample/big/random.bin" and .verdict=="stored" and .bytes == 3145728' ||
+  fail "receiver file event missing"
+grep -q 'sample/big/random.bin: stored, 3.0 MiB' "$RECV_ERR" || fail "receiver log line missing"
+pass "receiver logs"
