@@ -60,6 +60,7 @@ class receiver_session {
       protocol_error(std::string("handshake: expected hello, got ") + type_name(first));
     stream_.queue(welcome{0, opts_.max_file_size, "ferry-recv/0.1.0"});
     co_await stream_.flush();
+    handshake_done_ = true;
 
     while (true) {
       auto msg = co_await stream_.read_frame("waiting for the sender");
@@ -83,6 +84,8 @@ class receiver_session {
   }
 
   session_result& result() { return result_; }
+  /// Whether the peer has been told why the session ends (or should not be).
+  bool peer_told() const { return peer_told_ || !handshake_done_; }
 
  private:
   // ---- offers -------------------------------------------------------------
@@ -310,6 +313,7 @@ class receiver_session {
   // the session.
   [[noreturn]] void protocol_error(const std::string& why) {
     stream_.queue(error_frame{error_code::protocol, why});
+    peer_told_ = true;
     throw session_error(exit_code::protocol, why);
   }
 
@@ -349,6 +353,8 @@ class receiver_session {
   std::optional<current_file> cur_;
   std::vector<accepted_file> dirs_;
   std::uint64_t committed_bytes_ = 0;  // bytes of accepted known-size files
+  bool handshake_done_ = false;
+  bool peer_told_ = false;
 };
 
 }  // namespace
@@ -369,7 +375,10 @@ asio::awaitable<session_result> run_session(net::frame_stream& stream, const opt
     failed = true;
   }
   if (failed && !stream.timed_out()) {
-    // Best effort: tell the peer why (a queued error frame), then close.
+    // Best effort: tell the peer why (a framing error found by the stream
+    // has no error frame queued yet), then close.
+    if (!s.peer_told() && s.result().code == exit_code::protocol)
+      stream.queue(framing::error_frame{framing::error_code::protocol, s.result().message});
     try {
       co_await stream.flush();
     } catch (const session_error&) {

@@ -122,13 +122,23 @@ class sender_session {
     encode(hello{0, "ferry-send/0.1.0"}, out);
     co_await stream_.write(out);
     const auto version = co_await stream_.read_preamble();
+    if (version != protocol_version) {
+      // Its next frame may be in a framing we do not know; take its error
+      // text when it is one we can read, and report the mismatch either way.
+      std::string detail;
+      try {
+        auto reply = co_await stream_.read_frame("handshake");
+        if (auto* e = std::get_if<error_frame>(&reply)) detail = " (" + e->message + ")";
+      } catch (const session_error&) {
+      }
+      throw session_error(exit_code::protocol, "handshake: protocol version mismatch: we speak " +
+                                                   std::to_string(protocol_version) +
+                                                   ", receiver speaks " + std::to_string(version) +
+                                                   detail);
+    }
     auto first = co_await stream_.read_frame("handshake");
     if (auto* e = std::get_if<error_frame>(&first))
       throw session_error(exit_code::protocol, "handshake: receiver refused: " + e->message);
-    if (version != protocol_version)
-      throw session_error(exit_code::protocol, "handshake: protocol version mismatch: we speak " +
-                                                   std::to_string(protocol_version) +
-                                                   ", receiver speaks " + std::to_string(version));
     if (!std::holds_alternative<welcome>(first))
       throw session_error(exit_code::protocol,
                           std::string("handshake: expected welcome, got ") + type_name(first));

@@ -1,0 +1,369 @@
+// Hostile peers against the real ferry-recv (a scripted client that speaks
+// the protocol badly on purpose), and scripted receivers for the sender's
+// error branches that a real receiver cannot be made to produce.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <regex>
+#include <thread>
+
+#include "../support/process.hpp"
+#include "../support/temp_dir.hpp"
+#include "../support/wire.hpp"
+#include "fileio/hash.hpp"
+
+namespace ferry::test {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace framing;
+
+std::span<const std::uint8_t> bytes_of(const std::string& s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+hash128 hash_of(const std::string& s) {
+  fileio::hasher h;
+  h.update(bytes_of(s));
+  return h.digest();
+}
+
+bool no_part_files(const fs::path& dir) {
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.path().filename().string().starts_with(".ferry-part-")) return false;
+  return true;
+}
+
+// A real ferry-recv on 127.0.0.1, port 0, inside a temp dir.
+class Receiver : public ::testing::Test {
+ protected:
+  void start(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {
+        FERRY_RECV_BIN, "--listen", "127.0.0.1:0", "--dir", (tmp_ / "inbox").string(), "--json",
+        "--timeout",    "2"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    proc_ = std::make_unique<child>(args, tmp_ / "recv.out", tmp_ / "recv.err");
+    const std::regex port_re("\"port\":([0-9]+)");
+    for (int i = 0; i < 200 && port_ == 0; ++i) {
+      std::smatch m;
+      const std::string out = read_file(tmp_ / "recv.out");
+      if (std::regex_search(out, m, port_re))
+        port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+      else
+        std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_NE(port_, 0) << read_file(tmp_ / "recv.err");
+  }
+
+  wire connect() { return wire::connect_to(port_); }
+
+  // A well-behaved sender still gets served (the receiver survived).
+  void expect_still_serving(const std::string& name) {
+    wire w = connect();
+    ASSERT_TRUE(w.handshake());
+    const std::string content = "still serving";
+    w.send(offer{1, entry_kind::file, true, 0644, 0, content.size(), name});
+    auto a = w.read_as<answer>();
+    ASSERT_TRUE(a && a->kind == answer_kind::accept);
+    w.send(data{1, static_cast<std::uint32_t>(content.size())});
+    w.send(content);
+    w.send(done{1, content.size(), hash_of(content)});
+    w.send(end{});
+    auto v = w.read_as<verdict>();
+    ASSERT_TRUE(v && v->kind == verdict_kind::stored);
+    ASSERT_TRUE(w.read_as<bye>());
+    EXPECT_EQ(read_file(inbox() / name), content);
+  }
+
+  // Waits (bounded) until the receiver's event stream contains `text`.
+  bool wait_for_event(const std::string& text, std::chrono::milliseconds limit = 10s) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      if (read_file(tmp_ / "recv.out").find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+
+  fs::path inbox() const { return tmp_ / "inbox"; }
+  std::string log() const { return read_file(tmp_ / "recv.err"); }
+
+  temp_dir tmp_;
+  std::unique_ptr<child> proc_;
+  std::uint16_t port_ = 0;
+};
+
+TEST_F(Receiver, RefusesEveryUnsafePathAndWritesNothingOutside) {
+  start();
+  wire w = connect();
+  ASSERT_TRUE(w.handshake());
+  const std::vector<std::string> hostile = {"../escape.txt",
+                                            "/tmp/abs.txt",
+                                            "a/../../b.txt",
+                                            "ok/\x01"
+                                            "bad",
+                                            std::string("nul\0x", 5),
+                                            "a//b",
+                                            "./x",
+                                            ".ferry-part-0011223344556677",
+                                            std::string(300, 'n')};
+  std::uint32_t id = 0;
+  for (const auto& p : hostile)
+    w.send(offer{id++, entry_kind::file, true, 0644, 0, 1, p});
+  for (std::uint32_t i = 0; i < hostile.size(); ++i) {
+    auto a = w.read_as<answer>();
+    ASSERT_TRUE(a) << "no answer for offer " << i;
+    EXPECT_EQ(a->kind, answer_kind::reject) << hostile[a->id];
+    EXPECT_NE(a->reason.find("unsafe path"), std::string::npos) << a->reason;
+  }
+  w.send(end{});
+  ASSERT_TRUE(w.read_as<bye>());
+  // Only the inbox and the receiver's own logs exist in the temp dir.
+  for (const auto& e : fs::directory_iterator(tmp_.path()))
+    EXPECT_TRUE(e.path().filename() == "inbox" || e.path().extension() == ".out" ||
+                e.path().extension() == ".err")
+        << e.path();
+  EXPECT_TRUE(fs::is_empty(inbox()));
+  EXPECT_FALSE(fs::exists("/tmp/abs.txt"));
+}
+
+TEST_F(Receiver, HugeLengthIsRefusedWithoutWaitingForIt) {
+  start();
+  wire w = connect();
+  ASSERT_TRUE(w.handshake());
+  const std::uint8_t header[] = {0x10, 0xff, 0xff, 0xff, 0xff};  // offer, 4 GiB
+  w.send(header);
+  auto e = w.read_as<error_frame>(5s);
+  ASSERT_TRUE(e) << "expected an error frame at once";
+  EXPECT_NE(e->message.find("over limit"), std::string::npos) << e->message;
+  EXPECT_TRUE(w.closed_within(5s));
+  expect_still_serving("after-huge.txt");
+}
+
+TEST_F(Receiver, WrongHashIsReportedAndTheFileNotKept) {
+  start({"--once"});
+  wire w = connect();
+  ASSERT_TRUE(w.handshake());
+  const std::string content = "hello world";
+  w.send(offer{7, entry_kind::file, true, 0644, 0, content.size(), "bad.txt"});
+  ASSERT_TRUE(w.read_as<answer>());
+  w.send(data{7, static_cast<std::uint32_t>(content.size())});
+  w.send(content);
+  w.send(done{7, content.size(), hash_of("something else")});
+  w.send(end{});
+  auto v = w.read_as<verdict>();
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->kind, verdict_kind::hash_mismatch);
+  EXPECT_NE(v->reason.find("mismatch"), std::string::npos);
+  ASSERT_TRUE(w.read_as<bye>());
+  EXPECT_FALSE(fs::exists(inbox() / "bad.txt"));
+  EXPECT_TRUE(no_part_files(inbox()));
+  EXPECT_EQ(proc_->wait_for(10s), 6) << "--once receiver exits with the integrity code";
+}
+
+TEST_F(Receiver, MoreContentThanOfferedIsASizeMismatch) {
+  start();
+  wire w = connect();
+  ASSERT_TRUE(w.handshake());
+  w.send(offer{1, entry_kind::file, true, 0644, 0, 3, "short.txt"});
+  ASSERT_TRUE(w.read_as<answer>());
+  w.send(data{1, 10});
+  w.send("0123456789");
+  auto v = w.read_as<verdict>();  // sent early, while we still stream
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->kind, verdict_kind::size_mismatch);
+  w.send(done{1, 10, hash_of("0123456789")});
+  w.send(end{});
+  ASSERT_TRUE(w.read_as<bye>());
+  EXPECT_FALSE(fs::exists(inbox() / "short.txt"));
+  EXPECT_TRUE(no_part_files(inbox()));
+}
+
+TEST_F(Receiver, GarbageAfterTheHandshakeEndsOnlyThatSession) {
+  start();
+  wire w = connect();
+  ASSERT_TRUE(w.handshake());
+  w.send("\x47\x45\x54 / garbage garbage garbage garbage garbage");
+  auto e = w.read_as<error_frame>(5s);
+  ASSERT_TRUE(e);
+  EXPECT_NE(e->message.find("unknown frame type"), std::string::npos) << e->message;
+  EXPECT_TRUE(w.closed_within(5s));
+  expect_still_serving("after-garbage.txt");
+}
+
+TEST_F(Receiver, NotAFerryPeerIsDisconnected) {
+  start();
+  wire w = connect();
+  w.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(w.closed_within(5s));
+  EXPECT_TRUE(wait_for_event("not a ferry peer")) << log();
+}
+
+TEST_F(Receiver, OtherProtocolVersionGetsAClearError) {
+  start();
+  wire w = connect();
+  w.send_preamble(9);
+  EXPECT_EQ(w.read_preamble(), protocol_version);
+  auto e = w.read_as<error_frame>();
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code, framing::error_code::version_mismatch);
+  EXPECT_NE(e->message.find("sender speaks 9"), std::string::npos) << e->message;
+}
+
+TEST_F(Receiver, ContentForAFileNeverAcceptedIsAProtocolError) {
+  start();
+  wire w = connect();
+  ASSERT_TRUE(w.handshake());
+  w.send(data{42, 4});
+  w.send("abcd");
+  auto e = w.read_as<error_frame>();
+  ASSERT_TRUE(e);
+  EXPECT_NE(e->message.find("not accepted"), std::string::npos) << e->message;
+}
+
+TEST_F(Receiver, DuplicateOfferIdIsAProtocolError) {
+  start();
+  wire w = connect();
+  ASSERT_TRUE(w.handshake());
+  w.send(offer{1, entry_kind::file, true, 0644, 0, 1, "a"});
+  w.send(offer{1, entry_kind::file, true, 0644, 0, 1, "b"});
+  ASSERT_TRUE(w.read_as<answer>());
+  auto e = w.read_as<error_frame>();
+  ASSERT_TRUE(e);
+  EXPECT_NE(e->message.find("duplicate offer id"), std::string::npos);
+}
+
+TEST_F(Receiver, EndlessOffersWithoutContentAreCapped) {
+  start();
+  wire w = connect();
+  ASSERT_TRUE(w.handshake());
+  byte_buffer batch;
+  for (std::uint32_t i = 0; i <= 8192; ++i)
+    encode(offer{i, entry_kind::file, true, 0644, 0, 1, "f" + std::to_string(i)}, batch);
+  w.send(batch);
+  std::optional<message> m;
+  int answers = 0;
+  while ((m = w.read_frame()) && std::holds_alternative<answer>(*m))
+    ++answers;
+  EXPECT_EQ(answers, 8192);
+  ASSERT_TRUE(m && std::holds_alternative<error_frame>(*m));
+  EXPECT_NE(std::get<error_frame>(*m).message.find("too many offers"), std::string::npos);
+}
+
+TEST_F(Receiver, SilentMidFileIsDroppedWhileOthersAreServed) {
+  start();  // --timeout 2
+  wire w = connect();
+  ASSERT_TRUE(w.handshake());
+  w.send(offer{1, entry_kind::file, true, 0644, 0, 1000, "stalled.bin"});
+  ASSERT_TRUE(w.read_as<answer>());
+  w.send(data{1, 1000});
+  w.send(std::string(10, 'x'));
+  // While this one is silent, another sender is served.
+  expect_still_serving("during-stall.txt");
+  EXPECT_TRUE(w.closed_within(10s)) << "the silent session was not dropped";
+  ASSERT_TRUE(wait_for_event("\"exit_code\":8")) << log();
+  EXPECT_FALSE(fs::exists(inbox() / "stalled.bin"));
+  EXPECT_TRUE(no_part_files(inbox()));
+  EXPECT_NE(log().find("timed out"), std::string::npos) << log();
+}
+
+// ---- scripted receivers against the real ferry-send -----------------------
+
+class Sender : public ::testing::Test {
+ protected:
+  std::unique_ptr<child> run(std::vector<std::string> extra) {
+    test::write_file(tmp_ / "a.txt", "payload");
+    std::vector<std::string> args = {FERRY_SEND_BIN, "127.0.0.1:" + std::to_string(l_.port())};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back((tmp_ / "a.txt").string());
+    return std::make_unique<child>(args, tmp_ / "send.out", tmp_ / "send.err");
+  }
+  // Reads the sender's preamble and hello.
+  static bool expect_hello(wire& w) {
+    return w.read_preamble() == protocol_version && w.read_as<hello>().has_value();
+  }
+  static void send_welcome(wire& w) {
+    w.send_preamble();
+    w.send(welcome{0, 0, "scripted"});
+  }
+  std::string err() const { return read_file(tmp_ / "send.err"); }
+
+  temp_dir tmp_;
+  listener l_;
+};
+
+TEST_F(Sender, ReceiverOfAnotherVersionIsExitFive) {
+  auto p = run({});
+  auto w = l_.accept();
+  ASSERT_TRUE(w && expect_hello(*w));
+  w->send_preamble(2);
+  w->send(error_frame{framing::error_code::version_mismatch, "receiver speaks 2"});
+  EXPECT_EQ(p->wait_for(10s), 5);
+  EXPECT_NE(err().find("protocol version mismatch: we speak 1, receiver speaks 2"),
+            std::string::npos)
+      << err();
+}
+
+TEST_F(Sender, NonFerryServerIsExitFive) {
+  auto p = run({});
+  auto w = l_.accept();
+  ASSERT_TRUE(w);
+  w->send("SSH-2.0-OpenSSH_9.2\r\n");
+  EXPECT_EQ(p->wait_for(10s), 5);
+  EXPECT_NE(err().find("not a ferry peer"), std::string::npos) << err();
+}
+
+TEST_F(Sender, HashMismatchVerdictIsExitSix) {
+  auto p = run({"--json"});
+  auto w = l_.accept();
+  ASSERT_TRUE(w && expect_hello(*w));
+  send_welcome(*w);
+  auto o = w->read_as<offer>();
+  ASSERT_TRUE(o);
+  w->send(answer{o->id, answer_kind::accept, 0, ""});
+  auto d = w->read_as<data>();
+  ASSERT_TRUE(d && w->read_raw(d->length));
+  ASSERT_TRUE(w->read_as<done>());
+  w->send(verdict{o->id, verdict_kind::hash_mismatch, "XXH3-128 mismatch"});
+  ASSERT_TRUE(w->read_as<end>());
+  w->send(bye{0, 0});
+  EXPECT_EQ(p->wait_for(10s), 6);
+  EXPECT_NE(err().find("a.txt: not stored by receiver: XXH3-128 mismatch"), std::string::npos)
+      << err();
+  const auto events = read_file(tmp_ / "send.out");
+  EXPECT_NE(events.find("\"status\":\"hash_mismatch\""), std::string::npos) << events;
+}
+
+TEST_F(Sender, AnswerForAnOfferNeverMadeIsExitFive) {
+  auto p = run({});
+  auto w = l_.accept();
+  ASSERT_TRUE(w && expect_hello(*w));
+  send_welcome(*w);
+  ASSERT_TRUE(w->read_as<offer>());
+  w->send(answer{999, answer_kind::accept, 0, ""});
+  EXPECT_EQ(p->wait_for(10s), 5);
+  EXPECT_NE(err().find("unknown or repeated offer 999"), std::string::npos) << err();
+}
+
+TEST_F(Sender, SilentReceiverIsExitEight) {
+  auto p = run({"--timeout", "1"});
+  auto w = l_.accept();
+  ASSERT_TRUE(w && expect_hello(*w));
+  EXPECT_EQ(p->wait_for(10s), 8);
+  EXPECT_NE(err().find("timed out"), std::string::npos) << err();
+}
+
+TEST_F(Sender, ReceiverErrorFrameIsReportedVerbatim) {
+  auto p = run({});
+  auto w = l_.accept();
+  ASSERT_TRUE(w && expect_hello(*w));
+  send_welcome(*w);
+  ASSERT_TRUE(w->read_as<offer>());
+  w->send(error_frame{framing::error_code::limit, "receiver is busy (too many sessions)"});
+  EXPECT_EQ(p->wait_for(10s), 5);
+  EXPECT_NE(err().find("receiver reported an error: receiver is busy"), std::string::npos) << err();
+}
+
+}  // namespace
+}  // namespace ferry::test
