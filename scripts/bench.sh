@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Throughput of ferry against nc (netcat-openbsd) and socat -b 1048576 in the
+# same run: one file over loopback into a directory, best of N runs each.
+#
+#   scripts/bench.sh [SIZE_MIB (default 1024)] [RUNS (default 3)]
+#
+# Every tool writes to the same file system (BENCH_DIR, default a temp dir
+# under /tmp). Prints MB/s (10^6 bytes/s) and ferry's ratio to each peer.
+# Timing: from the sender's start until the received file is complete (for
+# ferry: hash-verified and renamed into place).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+size_mib=${1:-1024}
+runs=${2:-3}
+build=${FERRY_BUILD_DIR:-$root/build}
+"$root/scripts/setup.sh"
+"$root/scripts/build.sh" "$build" Release >/dev/null
+bin=$build/bin
+
+work=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/ferry-bench.XXXXXX")
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+src=$work/src.bin
+head -c $((size_mib * 1024 * 1024)) /dev/urandom >"$src"
+bytes=$(stat -c %s "$src")
+cat "$src" >/dev/null  # warm the page cache for every tool alike
+
+now_ns() { date +%s%N; }
+
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 40000))
+    ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
+  done
+}
+
+wait_listen() {
+  local port=$1 i
+  for i in $(seq 1 200); do
+    ss -Htln "sport = :$port" | grep -q . && return 0
+    sleep 0.02
+  done
+  echo "bench: nothing listening on $port" >&2
+  return 1
+}
+
+check() {
+  cmp -s "$src" "$1" || { echo "bench: $2 delivered a different file" >&2; exit 1; }
+  rm -f "$1"
+}
+
+run_ferry() {
+  rm -rf "$work/inbox"
+  "$bin/ferry-recv" --once -q --listen 127.0.0.1:0 --dir "$work/inbox" --json >"$work/recv.json" 2>/dev/null &
+  local rpid=$! port= i
+  for i in $(seq 1 200); do
+    port=$(jq -r 'select(.event=="listening") | .port' "$work/recv.json" 2>/dev/null | head -n 1)
+    [ -n "$port" ] && break
+    sleep 0.02
+  done
+  local t0
+  t0=$(now_ns)
+  "$bin/ferry-send" -q "127.0.0.1:$port" "$src"
+  wait "$rpid"
+  echo $(($(now_ns) - t0))
+  check "$work/inbox/src.bin" ferry
+}
+
+run_nc() {
+  local port
+  port=$(free_port)
+  nc -l 127.0.0.1 "$port" >"$work/nc.out" &
+  local rpid=$!
+  wait_listen "$port"
+  local t0
+  t0=$(now_ns)
+  nc -N 127.0.0.1 "$port" <"$src"
+  wait "$rpid"
+  echo $(($(now_ns) - t0))
+  check "$work/nc.out" nc
+}
+
+run_socat() {
+  local port
+  port=$(free_port)
+  socat -b 1048576 -u "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr" "OPEN:$work/socat.out,creat,trunc" &
+  local rpid=$!
+  wait_listen "$port"
+  local t0
+  t0=$(now_ns)
+  socat -b 1048576 -u "OPEN:$src" "TCP:127.0.0.1:$port"
+  wait "$rpid"
+  echo $(($(now_ns) - t0))
+  check "$work/socat.out" socat
+}
+
+best() {  # best (lowest) of $runs timings of tool $1, in ns
+  local b= t i
+  for i in $(seq 1 "$runs"); do
+    t=$("run_$1")
+    if [ -z "$b" ] || [ "$t" -lt "$b" ]; then b=$t; fi
+  done
+  echo "$b"
+}
+
+mbps() { awk -v b="$bytes" -v ns="$1" 'BEGIN { printf "%.0f", b / (ns / 1e9) / 1e6 }'; }
+
+echo "ferry bench: ${size_mib} MiB file over loopback, best of $runs runs, $(nproc) cores"
+declare -A rate
+for tool in ferry nc socat; do
+  rate[$tool]=$(mbps "$(best "$tool")")
+  printf '  %-6s %6s MB/s\n' "$tool" "${rate[$tool]}"
+done
+for peer in nc socat; do
+  awk -v a="${rate[ferry]}" -v b="${rate[$peer]}" -v p="$peer" \
+    'BEGIN { printf "  ferry / %-6s %.2f\n", p, a / b }'
+done
