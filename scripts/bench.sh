@@ -7,7 +7,10 @@
 # Every tool writes to the same file system (BENCH_DIR, default a temp dir
 # under /tmp). Prints MB/s (10^6 bytes/s) and ferry's ratio to each peer.
 # Timing: from the sender's start until the received file is complete (for
-# ferry: hash-verified and renamed into place).
+# ferry: hash-verified and renamed into place). Page-cache state swings a
+# 1 GiB write between 0.3 and 3 GB/s here, so every run starts alike: the
+# previous output is removed and dirty pages are flushed (sync, untimed),
+# and the tools take turns round by round.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 size_mib=${1:-1024}
@@ -52,11 +55,11 @@ wait_listen() {
 
 check() {
   cmp -s "$src" "$1" || { echo "bench: $2 delivered a different file" >&2; exit 1; }
-  rm -f "$1"
+  rm -rf "$1" "$work/inbox"
+  sync
 }
 
 run_ferry() {
-  rm -rf "$work/inbox"
   "$bin/ferry-recv" --once -q --listen 127.0.0.1:0 --dir "$work/inbox" --json >"$work/recv.json" 2>/dev/null &
   local rpid=$! port= i
   for i in $(seq 1 200); do
@@ -100,24 +103,32 @@ run_socat() {
   check "$work/socat.out" socat
 }
 
-best() {  # best (lowest) of $runs timings of tool $1, in ns
-  local b= t i
-  for i in $(seq 1 "$runs"); do
-    t=$("run_$1")
-    if [ -z "$b" ] || [ "$t" -lt "$b" ]; then b=$t; fi
-  done
-  echo "$b"
-}
-
 mbps() { awk -v b="$bytes" -v ns="$1" 'BEGIN { printf "%.0f", b / (ns / 1e9) / 1e6 }'; }
 
-echo "ferry bench: ${size_mib} MiB file over loopback, best of $runs runs, $(nproc) cores"
-declare -A rate
-for tool in ferry nc socat; do
-  rate[$tool]=$(mbps "$(best "$tool")")
-  printf '  %-6s %6s MB/s\n' "$tool" "${rate[$tool]}"
+tools=(ferry nc socat)
+declare -A best all
+sync
+# One untimed warm-up run of each tool: the first transfer after the source
+# is written runs several times slower whatever the tool.
+for tool in "${tools[@]}"; do "run_$tool" >/dev/null; done
+for round in $(seq 1 "$runs"); do
+  for tool in "${tools[@]}"; do
+    t=$("run_$tool")
+    all[$tool]="${all[$tool]:-} $(mbps "$t")"
+    if [ -z "${best[$tool]:-}" ] || [ "$t" -lt "${best[$tool]}" ]; then best[$tool]=$t; fi
+  done
+done
+
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
+echo "ferry bench: ${size_mib} MiB file over loopback into $(df --output=fstype "$work" | tail -n 1) ($work), $runs rounds, $(nproc) cores"
+declare -A rate med
+for tool in "${tools[@]}"; do
+  rate[$tool]=$(mbps "${best[$tool]}")
+  med[$tool]=$(echo "${all[$tool]}" | median)
+  printf '  %-6s best %6s MB/s  median %6s MB/s  (runs:%s)\n' "$tool" "${rate[$tool]}" "${med[$tool]}" "${all[$tool]}"
 done
 for peer in nc socat; do
-  awk -v a="${rate[ferry]}" -v b="${rate[$peer]}" -v p="$peer" \
-    'BEGIN { printf "  ferry / %-6s %.2f\n", p, a / b }'
+  awk -v a="${rate[ferry]}" -v b="${rate[$peer]}" -v c="${med[ferry]}" -v d="${med[$peer]}" -v p="$peer" \
+    'BEGIN { printf "  ferry / %-6s best %.2f  median %.2f\n", p, a / b, c / d }'
 done

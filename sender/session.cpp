@@ -12,6 +12,7 @@
 
 #include "fileio/fd.hpp"
 #include "fileio/hash.hpp"
+#include "fileio/mapped.hpp"
 #include "net/frame_stream.hpp"
 #include "util/units.hpp"
 
@@ -22,6 +23,7 @@ using namespace framing;
 using clock = std::chrono::steady_clock;
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t chunk_size = 1 << 20;
+constexpr std::uint64_t map_window = 16 << 20;
 
 const char* kind_text(entry_kind k) {
   return k == entry_kind::directory ? "directory" : "file";
@@ -196,6 +198,45 @@ class sender_session {
                    .num("size", e.size));
   }
 
+  // Where a file's content comes from: a mapped window for regular files
+  // (hashed and written to the socket without a copy into buf_), buf_
+  // filled by read() for pipes, stdin, and files mmap refuses.
+  struct source {
+    int fd = -1;
+    bool mapped = false;
+    std::uint64_t size = 0;
+    fileio::mapped_window window;
+    std::uint64_t window_start = 0;
+    std::uint64_t window_end = 0;
+  };
+
+  // Up to `want` bytes at offset `pos` into `out`: the count, 0 at the end,
+  // -1 with errno on failure.
+  asio::awaitable<std::int64_t> next_chunk(source& src, std::uint64_t pos, std::uint64_t want,
+                                           std::span<const std::uint8_t>& out) {
+    if (src.mapped) {
+      if (pos >= src.window_end) {
+        const auto len = static_cast<std::size_t>(std::min(map_window, src.size - pos));
+        if (len == 0) co_return 0;
+        if (src.window.map(src.fd, pos, len)) {
+          // Some file systems cannot mmap: read instead, from here on.
+          src.mapped = false;
+          if (::lseek(src.fd, static_cast<off_t>(pos), SEEK_SET) < 0) co_return -1;
+          co_return co_await next_chunk(src, pos, want, out);
+        }
+        src.window_start = pos;
+        src.window_end = pos + len;
+      }
+      const auto n = std::min(want, src.window_end - pos);
+      out = src.window.bytes().subspan(static_cast<std::size_t>(pos - src.window_start),
+                                       static_cast<std::size_t>(n));
+      co_return static_cast<std::int64_t>(n);
+    }
+    const auto n = co_await read_some(src.fd, want);
+    if (n > 0) out = {buf_.data(), static_cast<std::size_t>(n)};
+    co_return n;
+  }
+
   asio::awaitable<void> send_content(std::size_t i, std::uint64_t offset) {
     const auto& e = entries_[i];
     const auto id = static_cast<std::uint32_t>(i);
@@ -209,29 +250,32 @@ class sender_session {
     }
     ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
     struct stat st {};
-    if (e.local_path.empty() && ::fstat(fd.get(), &st) == 0 &&
-        (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+    const bool have_stat = ::fstat(fd.get(), &st) == 0;
+    if (e.local_path.empty() && have_stat && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
       pipe_.emplace(stream_.socket().get_executor(), ::dup(fd.get()));
-    }
     struct reset_pipe {
       std::optional<asio::posix::stream_descriptor>& p;
       ~reset_pipe() { p.reset(); }
     } pipe_guard{pipe_};
+    source src;
+    src.fd = fd.get();
+    src.size = e.size;
+    src.mapped = e.size_known && have_stat && S_ISREG(st.st_mode) && e.size > 0;
     fileio::hasher hash;
     buf_.resize(chunk_size);
     progress_.start_file(e.remote_path, e.size, e.size_known);
 
     // A resumed file's hash still covers the whole file: hash the prefix.
     std::uint64_t pos = 0;
+    std::span<const std::uint8_t> chunk;
     while (pos < offset) {
       const auto n =
-          co_await read_some(fd.get(), std::min<std::uint64_t>(chunk_size, offset - pos));
-      if (n <= 0) {
+          co_await next_chunk(src, pos, std::min<std::uint64_t>(chunk_size, offset - pos), chunk);
+      if (n <= 0 || !fileio::hash_guarded(hash, chunk)) {
         co_await abort_file_(i,
-                             n == 0 ? "file shrank below the resume offset" : std::strerror(errno));
+                             n < 0 ? std::strerror(errno) : "file shrank below the resume offset");
         co_return;
       }
-      hash.update({buf_.data(), static_cast<std::size_t>(n)});
       pos += static_cast<std::uint64_t>(n);
     }
 
@@ -247,7 +291,7 @@ class sender_session {
       const std::uint64_t want =
           e.size_known ? std::min<std::uint64_t>(chunk_size, e.size - pos) : chunk_size;
       if (want == 0) break;
-      const auto n = co_await read_some(fd.get(), want);
+      const auto n = co_await next_chunk(src, pos, want, chunk);
       stream_.touch();  // waiting on our own disk or pipe is not the peer's silence
       if (n < 0) {
         co_await abort_file_(i, std::strerror(errno));
@@ -260,11 +304,13 @@ class sender_session {
         }
         break;
       }
-      const std::span<const std::uint8_t> chunk(buf_.data(), static_cast<std::size_t>(n));
-      hash.update(chunk);
-      byte_buffer header;
-      encode(data{id, static_cast<std::uint32_t>(n)}, header);
-      co_await stream_.write(header, chunk);
+      // Hash before sending: a mapped file that shrank faults here, cleanly.
+      if (!fileio::hash_guarded(hash, chunk)) {
+        co_await abort_file_(i, "file shrank while being sent");
+        co_return;
+      }
+      encode_data_header(id, static_cast<std::uint32_t>(n));
+      co_await stream_.write(header_, chunk);
       pos += static_cast<std::uint64_t>(n);
       result_.bytes += static_cast<std::uint64_t>(n);
       progress_.add(static_cast<std::uint64_t>(n));
@@ -274,6 +320,11 @@ class sender_session {
     co_await stream_.flush();
     sent_[id] = sent_info{pos, fileio::to_hex(digest), since(start)};
     sending_.reset();
+  }
+
+  void encode_data_header(std::uint32_t id, std::uint32_t length) {
+    header_.clear();
+    encode(data{id, length}, header_);
   }
 
   // Reads local input. Regular files are read directly (they never block
@@ -464,6 +515,7 @@ class sender_session {
   bool reader_finished_ = false;
   std::exception_ptr reader_error_;
   std::vector<std::uint8_t> buf_;
+  byte_buffer header_;
   std::optional<asio::posix::stream_descriptor> pipe_;  // stdin when it is a pipe
   send_result result_;
 };

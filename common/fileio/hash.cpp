@@ -1,6 +1,12 @@
 #include "fileio/hash.hpp"
 
 #include <xxhash.h>
+#if defined(__x86_64__)
+// Debian's libxxhash carries runtime-dispatched (SSE2/AVX2/AVX512) entry
+// points; the plain ones are built for the SSE2 baseline and run at about
+// half the speed on AVX2 machines.
+#include <xxh_x86dispatch.h>
+#endif
 
 #include <cstdio>
 #include <new>

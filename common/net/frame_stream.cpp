@@ -66,6 +66,11 @@ void frame_stream::fail(const char* step, const std::error_code& ec) const {
                         std::string(step) + ": timed out (peer silent for " +
                             std::to_string(static_cast<int>(seconds(idle_timeout_))) + "s)");
   }
+  // The sender writes straight from a mapped file: a file cut short under
+  // the mapping makes the kernel's copy fail.
+  if (ec == asio::error::fault)
+    throw session_error(exit_code::local_io,
+                        std::string(step) + ": a file being sent shrank under us");
   // A lost connection is a network failure, not a protocol violation.
   if (ec == asio::error::eof)
     throw session_error(exit_code::connect, std::string(step) + ": connection closed by peer");
