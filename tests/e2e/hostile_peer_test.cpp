@@ -365,5 +365,34 @@ TEST_F(Sender, ReceiverErrorFrameIsReportedVerbatim) {
   EXPECT_NE(err().find("receiver reported an error: receiver is busy"), std::string::npos) << err();
 }
 
+TEST_F(Sender, PipelinesOffersWithoutWaitingForAnswers) {
+  // 300 files; a receiver that answers nothing yet must still see the
+  // sender's whole window of 256 offers, and no more: N files cost a
+  // constant number of round trips, and the memory in flight is bounded.
+  for (int k = 0; k < 300; ++k)
+    test::write_file(tmp_ / "many" / ("f" + std::to_string(k)), "x");
+  auto p = std::make_unique<child>(
+      std::vector<std::string>{FERRY_SEND_BIN, "127.0.0.1:" + std::to_string(l_.port()),
+                               (tmp_ / "many").string()},
+      tmp_ / "send.out", tmp_ / "send.err");
+  auto w = l_.accept();
+  ASSERT_TRUE(w && expect_hello(*w));
+  send_welcome(*w);
+  int offers = 0;
+  while (auto o = w->read_as<offer>(1s))
+    ++offers;
+  EXPECT_EQ(offers, 256);
+  // Rejecting everything lets the rest through: 301 entries in all.
+  for (std::uint32_t id = 0; id < 301; ++id) {
+    w->send(answer{id, answer_kind::reject, 0, "test"});
+    if (id < 301 - 256) {
+      ASSERT_TRUE(w->read_as<offer>());
+    }
+  }
+  ASSERT_TRUE(w->read_as<end>());
+  w->send(bye{0, 0});
+  EXPECT_EQ(p->wait_for(10s), 1);
+}
+
 }  // namespace
 }  // namespace ferry::test
