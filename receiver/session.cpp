@@ -331,7 +331,7 @@ class receiver_session {
                 const std::string& reason) {
     std::string line = stream_.peer() + " " + path + ": " + verdict_text;
     if (bytes > 0 || std::string_view(verdict_text) == "stored")
-      line += ", " + format_bytes(bytes) + " in " + std::to_string(secs).substr(0, 5) + "s (" +
+      line += ", " + format_bytes(bytes) + " in " + format_duration(secs) + " (" +
               format_rate(secs > 0 ? static_cast<double>(bytes) / secs : 0) + ")";
     if (!reason.empty()) line += " (" + reason + ")";
     log_.info(line);

@@ -129,13 +129,18 @@ int main(int argc, char** argv) {
   }
   const double rate = secs > 0 ? static_cast<double>(result.bytes) / secs : 0;
   if (error.empty()) {
-    log.info("sent " + std::to_string(result.stored) + " entries, " + format_bytes(result.bytes) +
-             " in " + format_duration(secs) + " (" + format_rate(rate) + "); " +
-             std::to_string(result.skipped) + " skipped, " + std::to_string(result.rejected) +
-             " rejected, " + std::to_string(result.failed) + " failed");
+    const auto files = result.stored - result.directories;
+    log.info("stored " + std::to_string(files) + (files == 1 ? " file" : " files") + " and " +
+             std::to_string(result.directories) +
+             (result.directories == 1 ? " directory, " : " directories, ") +
+             format_bytes(result.bytes) + " in " + format_duration(secs) + " (" +
+             format_rate(rate) + "); " + std::to_string(result.skipped) + " skipped, " +
+             std::to_string(result.rejected) + " rejected, " + std::to_string(result.failed) +
+             " failed");
   }
   log.event(json_line("summary")
                 .num("stored", result.stored)
+                .num("directories", result.directories)
                 .num("skipped", result.skipped)
                 .num("rejected", result.rejected)
                 .num("failed", result.failed)

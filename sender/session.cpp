@@ -47,6 +47,20 @@ const char* verdict_text(verdict_kind k) {
   return "unknown";
 }
 
+// How a receiver's error frame ends our run: busy or stopping is like a
+// refused connection (try again later), silence is a timeout.
+exit_code code_for(error_code c) {
+  switch (c) {
+    case error_code::limit:
+    case error_code::shutdown:
+      return exit_code::connect;
+    case error_code::timeout:
+      return exit_code::timeout;
+    default:
+      return exit_code::protocol;
+  }
+}
+
 double since(clock::time_point t) {
   return std::chrono::duration<double>(clock::now() - t).count();
 }
@@ -140,7 +154,7 @@ class sender_session {
     }
     auto first = co_await stream_.read_frame("handshake");
     if (auto* e = std::get_if<error_frame>(&first))
-      throw session_error(exit_code::protocol, "handshake: receiver refused: " + e->message);
+      throw session_error(code_for(e->code), "handshake: receiver refused: " + e->message);
     if (!std::holds_alternative<welcome>(first))
       throw session_error(exit_code::protocol,
                           std::string("handshake: expected welcome, got ") + type_name(first));
@@ -395,9 +409,7 @@ class sender_session {
         }
         co_return;
       } else if (auto* e = std::get_if<error_frame>(&msg)) {
-        throw session_error(
-            e->code == error_code::timeout ? exit_code::timeout : exit_code::protocol,
-            "receiver reported an error: " + e->message);
+        throw session_error(code_for(e->code), "receiver reported an error: " + e->message);
       } else {
         throw session_error(exit_code::protocol,
                             std::string("unexpected ") + type_name(msg) + " from the receiver");
@@ -424,7 +436,10 @@ class sender_session {
     switch (a.kind) {
       case answer_kind::accept:
       case answer_kind::resume:
-        if (e.kind == entry_kind::directory) ++result_.stored;
+        if (e.kind == entry_kind::directory) {
+          ++result_.stored;
+          ++result_.directories;
+        }
         ev.num("id", static_cast<std::uint64_t>(a.id))
             .str("path", e.remote_path)
             .num("offset", a.offset);

@@ -17,7 +17,8 @@ namespace ferry::send {
 
 struct send_result {
   exit_code code = exit_code::ok;
-  std::uint64_t stored = 0;
+  std::uint64_t stored = 0;  // files and directories
+  std::uint64_t directories = 0;
   std::uint64_t skipped = 0;
   std::uint64_t rejected = 0;
   std::uint64_t failed = 0;

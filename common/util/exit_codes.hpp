@@ -28,7 +28,7 @@ inline constexpr const char* exit_code_help =
     "  0    success: every entry stored or already identical\n"
     "  1    partial: some entries rejected or skipped by policy\n"
     "  2    usage error\n"
-    "  3    cannot connect or listen, or the connection was lost\n"
+    "  3    cannot connect or listen, receiver busy, or connection lost\n"
     "  4    proxy failure\n"
     "  5    protocol error or version mismatch\n"
     "  6    integrity failure (hash or size mismatch)\n"

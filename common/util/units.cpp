@@ -37,8 +37,12 @@ std::string format_rate(double bps) {
 
 std::string format_duration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "--";
-  const auto s = static_cast<long long>(seconds + 0.5);
   char buf[32];
+  if (seconds < 10) {
+    std::snprintf(buf, sizeof buf, "%.2fs", seconds);
+    return buf;
+  }
+  const auto s = static_cast<long long>(seconds + 0.5);
   if (s >= 3600)
     std::snprintf(buf, sizeof buf, "%lldh%02lldm", s / 3600, (s / 60) % 60);
   else if (s >= 60)

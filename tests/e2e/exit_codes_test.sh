@@ -74,7 +74,7 @@ pass "9 remote I/O"
 start_recv "$WORK/inbox"
 open_stall
 for sig in INT TERM; do
-  "$SEND" "127.0.0.1:$RECV_PORT" - --name "stream-$sig.bin" <"$STALL" 2>"$WORK/sig.err" &
+  "$SEND" "127.0.0.1:$RECV_PORT" - --name "stream-$sig.bin" <"$STALL" {STALL_FD}>&- 2>"$WORK/sig.err" &
   spid=$!
   head -c 100000 /dev/urandom >&"$STALL_FD"
   wait_event "$RECV_OUT" ".event==\"session_start\"" 10

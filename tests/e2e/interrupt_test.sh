@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.sh"
 
 start_recv "$WORK/inbox"
 open_stall
-"$SEND" -q "127.0.0.1:$RECV_PORT" - --name victim.bin <"$STALL" &
+"$SEND" -q "127.0.0.1:$RECV_PORT" - --name victim.bin <"$STALL" {STALL_FD}>&- &
 spid=$!
 head -c 3000000 /dev/urandom >&"$STALL_FD"
 wait_event "$RECV_OUT" '.event=="session_start"' 10
@@ -30,7 +30,7 @@ pass "idle SIGTERM exits 0"
 # SIGTERM with a stalled session: cut after the grace period, exit 143, the
 # sender learns the connection was lost, no part file remains.
 start_recv "$WORK/inbox"
-"$SEND" -q "127.0.0.1:$RECV_PORT" - --name stalled.bin <"$STALL" 2>"$WORK/stalled.err" &
+"$SEND" -q "127.0.0.1:$RECV_PORT" - --name stalled.bin <"$STALL" {STALL_FD}>&- 2>"$WORK/stalled.err" &
 spid=$!
 head -c 100000 /dev/urandom >&"$STALL_FD"
 wait_event "$RECV_OUT" '.event=="session_start"' 10

@@ -10,10 +10,12 @@ source "$here/../../scripts/lib/sample.sh"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ferry-e2e.XXXXXX")
 _pids=()
+MOUNTS=()  # file systems a test mounted under WORK, unmounted at the end
 _cleanup() {
-  local p
+  local p m
   for p in "${_pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  for m in "${MOUNTS[@]}"; do umount "$m" 2>/dev/null || true; done
   [ -n "${KEEP:-}" ] || rm -rf "$WORK"
 }
 trap _cleanup EXIT
@@ -25,17 +27,26 @@ fail() {
 }
 pass() { echo "ok: $*"; }
 
-# start_recv DIR [ARGS...]: starts ferry-recv on 127.0.0.1, port 0, with
-# --json; waits (bounded) for its listening event. Sets RECV_PID,
-# RECV_PORT, RECV_OUT (events) and RECV_ERR (log).
+# skip REASON: ends the test as skipped (CTest's SKIP_RETURN_CODE 77).
+skip() {
+  echo "SKIP: $*"
+  exit 77
+}
+
+# start_recv DIR [ARGS...]: starts ferry-recv on RECV_LISTEN (default
+# 127.0.0.1:0) with --json, prefixed by the command in RECV_PREFIX (an
+# array, e.g. setpriv) if set; waits (bounded) for its listening event.
+# Sets RECV_PID, RECV_PORT, RECV_OUT (events) and RECV_ERR (log).
 _n=0
+RECV_PREFIX=()
 start_recv() {
   local dir=$1
   shift
   _n=$((_n + 1))
   RECV_OUT=$WORK/recv$_n.out
   RECV_ERR=$WORK/recv$_n.err
-  "$RECV" --listen 127.0.0.1:0 --dir "$dir" --json "$@" >"$RECV_OUT" 2>"$RECV_ERR" &
+  "${RECV_PREFIX[@]}" "$RECV" --listen "${RECV_LISTEN:-127.0.0.1:0}" --dir "$dir" --json "$@" \
+    >"$RECV_OUT" 2>"$RECV_ERR" &
   RECV_PID=$!
   _pids+=("$RECV_PID")
   RECV_PORT=
@@ -81,14 +92,16 @@ has_event() {
   jq -s -e "any(.[]; $2)" "$1" >/dev/null
 }
 
-# send [ARGS...]: runs ferry-send to the current receiver; sets SEND_RC,
-# SEND_OUT, SEND_ERR. Never fails the test by itself.
+# send [ARGS...]: runs ferry-send to the current receiver at SEND_HOST
+# (default 127.0.0.1); sets SEND_RC, SEND_OUT, SEND_ERR. Never fails the
+# test by itself.
 send() {
   _n=$((_n + 1))
   SEND_OUT=$WORK/send$_n.out
   SEND_ERR=$WORK/send$_n.err
   SEND_RC=0
-  timeout 120 "$SEND" "127.0.0.1:$RECV_PORT" "$@" >"$SEND_OUT" 2>"$SEND_ERR" || SEND_RC=$?
+  timeout 120 "$SEND" "${SEND_HOST:-127.0.0.1}:$RECV_PORT" "$@" >"$SEND_OUT" 2>"$SEND_ERR" ||
+    SEND_RC=$?
 }
 
 expect_rc() {
@@ -96,7 +109,8 @@ expect_rc() {
 }
 
 # open_stall: makes a FIFO the test holds open (fd STALL_FD), so that a
-# sender reading it as stdin gets what the test writes and then waits,
+# sender reading it as stdin (started with {STALL_FD}>&- so that it holds
+# no write end itself) gets what the test writes and then waits,
 # mid-file, for more. Sets STALL (its path).
 open_stall() {
   STALL=$WORK/stall.$RANDOM

@@ -51,3 +51,20 @@ send "$WORK/src/sess"
 expect_rc 1 "max-session-bytes"
 [ "$(find "$WORK/inbox3/sess" -type f | wc -l)" -eq 2 ] || fail "session limit let in the wrong number of files"
 pass "max-session-bytes"
+
+# --max-sessions: one sender holds the only session; the next is refused
+# with a reason and exit 3 (retry later); the first still completes.
+start_recv "$WORK/inbox4" --max-sessions 1
+open_stall
+"$SEND" -q "127.0.0.1:$RECV_PORT" - --name held.bin <"$STALL" {STALL_FD}>&- 2>"$WORK/held.err" &
+held=$!
+printf 'held\n' >&"$STALL_FD"
+wait_event "$RECV_OUT" '.event=="session_start"' 10
+send "$WORK/src/target.txt"
+expect_rc 3 "second session over --max-sessions"
+grep -q 'receiver is busy' "$SEND_ERR" || fail "busy reason: $(cat "$SEND_ERR")"
+exec {STALL_FD}>&-
+wait_exit "$held" 10
+[ "$WAIT_RC" -eq 0 ] || fail "held session exit $WAIT_RC: $(cat "$WORK/held.err")"
+[ "$(cat "$WORK/inbox4/held.bin")" = held ] || fail "held session content"
+pass "max-sessions"

@@ -28,3 +28,17 @@ has_event "$RECV_OUT" '.event=="file" and .path=="sample/big/random.bin" and .ve
   fail "receiver file event missing"
 grep -q 'sample/big/random.bin: stored, 3.0 MiB' "$RECV_ERR" || fail "receiver log line missing"
 pass "receiver logs"
+
+# IPv6, and the default all-addresses listener taking IPv4 and IPv6 alike.
+RECV_LISTEN='[::1]:0' start_recv "$WORK/inbox6"
+SEND_HOST='[::1]' send "$WORK/src/sample"
+expect_rc 0 "IPv6"
+same_tree "$WORK/src/sample" "$WORK/inbox6/sample" || fail "IPv6 tree differs"
+RECV_LISTEN=':0' start_recv "$WORK/inbox-any"
+has_event "$RECV_OUT" '.event=="listening" and .address=="::"' || fail "default listener is not [::]"
+SEND_HOST='127.0.0.1' send "$WORK/src/sample/README.txt"
+expect_rc 0 "IPv4 to the dual-stack listener"
+SEND_HOST='[::1]' send "$WORK/src/sample/docs"
+expect_rc 0 "IPv6 to the dual-stack listener"
+[ -f "$WORK/inbox-any/README.txt" ] && [ -f "$WORK/inbox-any/docs/run.sh" ] || fail "dual-stack delivery"
+pass "IPv6 and dual-stack"

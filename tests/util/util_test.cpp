@@ -43,6 +43,8 @@ TEST(Units, Format) {
   EXPECT_EQ(format_bytes(1536), "1.5 KiB");
   EXPECT_EQ(format_rate(2.5e9), "2.5 GB/s");
   EXPECT_EQ(format_duration(65), "1m05s");
+  EXPECT_EQ(format_duration(0.25), "0.25s");
+  EXPECT_EQ(format_duration(12), "12s");
 }
 
 TEST(Address, HostPortForms) {
