@@ -114,6 +114,16 @@ class receiver_session {
     std::vector<std::string> comps;
     if (auto ec = fileio::split_safe_path(o.path, comps))
       return reject("unsafe path: " + ec.message());
+    // Limits before anything touches the disk: a refused file creates no
+    // parent directories.
+    if (o.kind == entry_kind::file) {
+      if (o.size_known && opts_.max_file_size != 0 && o.size > opts_.max_file_size)
+        return reject("file too large (" + format_bytes(o.size) + " > limit " +
+                      format_bytes(opts_.max_file_size) + ")");
+      if (o.size_known && opts_.max_session_bytes != 0 &&
+          committed_bytes_ + o.size > opts_.max_session_bytes)
+        return reject("session byte limit reached (" + format_bytes(opts_.max_session_bytes) + ")");
+    }
 
     fileio::unique_fd parent;
     if (auto ec = root_.open_parent(comps, true, parent))
@@ -131,13 +141,6 @@ class receiver_session {
       dirs_.push_back({o, std::move(comps), false});
       return a;
     }
-
-    if (o.size_known && opts_.max_file_size != 0 && o.size > opts_.max_file_size)
-      return reject("file too large (" + format_bytes(o.size) + " > limit " +
-                    format_bytes(opts_.max_file_size) + ")");
-    if (o.size_known && opts_.max_session_bytes != 0 &&
-        committed_bytes_ + o.size > opts_.max_session_bytes)
-      return reject("session byte limit reached (" + format_bytes(opts_.max_session_bytes) + ")");
 
     bool replace = false;
     using type = fileio::existing_entry::type;

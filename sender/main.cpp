@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <set>
 
 #include "fileio/tree.hpp"
 #include "sender/options.hpp"
@@ -56,7 +57,22 @@ std::vector<fileio::source_entry> gather(const send::options& opts, logger& log,
     log.event(json_line("warning").str("message", e));
     code = exit_code::local_io;
   }
+  // One name, one offer: a path named twice (or two arguments with the same
+  // last component) would race itself on the receiver.
+  std::set<std::string> seen;
+  std::erase_if(sources.entries, [&](const fileio::source_entry& e) {
+    if (seen.insert(e.remote_path).second) return false;
+    const std::string w =
+        "skipping " + e.local_path + ": " + e.remote_path + " is already being sent";
+    log.warn(w);
+    log.event(json_line("warning").str("message", w));
+    return true;
+  });
   if (stream_stdin) {
+    if (seen.contains(opts.stdin_name)) {
+      throw session_error(exit_code::usage,
+                          "--name " + opts.stdin_name + " is also the name of a path being sent");
+    }
     fileio::source_entry e;
     e.remote_path = opts.stdin_name;
     e.size_known = false;

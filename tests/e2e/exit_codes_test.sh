@@ -21,15 +21,22 @@ wait_exit "$RECV_PID" 10; [ "$WAIT_RC" -eq 0 ] || fail "--once receiver did not 
 pass "0 success, --once"
 
 # 1: partial, and the --once receiver reports it too.
-start_recv "$WORK/inbox" --once
-send "$WORK/src/a.txt" "$WORK/src/a.txt"
 printf 'changed\n' >"$WORK/src/a.txt"
-send "$WORK/src/a.txt" || true
 start_recv "$WORK/inbox" --once
 send "$WORK/src/a.txt"
 expect_rc 1 "partial"
 wait_exit "$RECV_PID" 10; [ "$WAIT_RC" -eq 1 ] || fail "--once receiver did not exit 1 on a partial session"
 pass "1 partial"
+
+# The same name twice is sent once, with a warning, not raced against itself.
+mkdir -p "$WORK/src2"
+printf 'other\n' >"$WORK/src2/a.txt"
+start_recv "$WORK/dup"
+send "$WORK/src/a.txt" "$WORK/src2/a.txt"
+expect_rc 0 "duplicate name"
+grep -q "skipping $WORK/src2/a.txt: a.txt is already being sent" "$SEND_ERR" || fail "duplicate warning"
+cmp "$WORK/src/a.txt" "$WORK/dup/a.txt" || fail "first of the duplicates should win"
+pass "duplicate names"
 
 # 3: nothing listening; and a receiver that cannot bind.
 start_recv "$WORK/inbox"

@@ -36,6 +36,11 @@ send "$WORK/src/sized"
 expect_rc 1 "max-file-size"
 grep -q 'big: rejected by receiver: file too large' "$SEND_ERR" || fail "size reason"
 [ ! -e "$WORK/inbox2/sized/big" ] && [ -f "$WORK/inbox2/sized/small" ] || fail "max-file-size outcome"
+mkdir -p "$WORK/src/deep/er"
+head -c 2048 /dev/urandom >"$WORK/src/deep/er/big"
+send "$WORK/src/deep/er/big"
+expect_rc 1 "max-file-size, single file"
+[ ! -e "$WORK/inbox2/big" ] || fail "over-limit file kept"
 # A stream over the limit is cut off while it arrives.
 send - --name stream.bin < <(head -c 4096 /dev/urandom)
 expect_rc 1 "max-file-size on a stream"

@@ -42,3 +42,12 @@ SEND_HOST='[::1]' send "$WORK/src/sample/docs"
 expect_rc 0 "IPv6 to the dual-stack listener"
 [ -f "$WORK/inbox-any/README.txt" ] && [ -f "$WORK/inbox-any/docs/run.sh" ] || fail "dual-stack delivery"
 pass "IPv6 and dual-stack"
+
+# Progress goes to stderr only on a terminal (script(1) gives us one).
+RECV_LISTEN= start_recv "$WORK/inbox-tty"
+script -qec "$SEND 127.0.0.1:$RECV_PORT $WORK/src/sample/big" /dev/null >"$WORK/tty.out" </dev/null ||
+  fail "send on a tty failed: $(cat "$WORK/tty.out")"
+grep -q 'ETA' "$WORK/tty.out" || fail "no progress line on a terminal"
+grep -q 'random.bin' "$WORK/tty.out" || fail "progress does not name the current file"
+! grep -q 'ETA' "$SEND_ERR" || fail "progress written to a non-terminal"
+pass "progress on a terminal only"
