@@ -83,31 +83,44 @@ asio::awaitable<void> server::accept_loop() {
     }
     if (opts_.once) {
       std::error_code ignored;
-      acceptor_.close(ignored);
-      signals_.cancel();
+      acceptor_.close(ignored);  // signals stay armed: the session may be interrupted
     }
     auto exec = socket.get_executor();
     asio::co_spawn(exec, serve(std::move(socket)), asio::detached);
   }
 }
 
+asio::awaitable<void> server::refuse(net::frame_stream& stream, const std::string& why) {
+  log_.warn(stream.peer() + ": refused: " + why);
+  framing::byte_buffer out;
+  framing::encode_preamble(out);
+  framing::encode(framing::error_frame{framing::error_code::limit, why}, out);
+  // Say why, then wait (briefly) for the peer to close: closing with its
+  // hello still unread would send a reset that can destroy our answer.
+  try {
+    co_await stream.write(out);
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send);
+    while (true)
+      co_await stream.read_raw(4096, "refusing");
+  } catch (const std::exception&) {
+  }
+}
+
 asio::awaitable<void> server::serve(asio::ip::tcp::socket socket) {
   auto stream = std::make_shared<net::frame_stream>(std::move(socket), opts_.timeout);
+  std::string refusal;
   {
     std::lock_guard lock(mu_);
     if (stopping_ || sessions_.size() >= opts_.max_sessions) {
-      framing::byte_buffer out;
-      framing::encode_preamble(out);
-      framing::encode(framing::error_frame{framing::error_code::limit,
-                                           stopping_ ? "receiver is shutting down"
-                                                     : "receiver is busy (too many sessions)"},
-                      out);
-      std::error_code ignored;
-      asio::write(stream->socket(), asio::buffer(out), ignored);
-      log_.warn(stream->peer() + ": refused, too many sessions");
-      co_return;
+      refusal = stopping_ ? "receiver is shutting down" : "receiver is busy (too many sessions)";
+    } else {
+      sessions_.insert(stream);
     }
-    sessions_.insert(stream);
+  }
+  if (!refusal.empty()) {
+    stream->set_idle_timeout(std::chrono::seconds(2));  // a refused peer gets no more
+    co_await refuse(*stream, refusal);
+    co_return;
   }
   const auto peer = stream->peer();
   const auto start = std::chrono::steady_clock::now();

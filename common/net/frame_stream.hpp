@@ -53,6 +53,12 @@ class frame_stream {
   /// Closes the socket; pending operations complete with an error.
   void close();
 
+  /// Changes the idle timeout from now on.
+  void set_idle_timeout(clock::duration d) {
+    idle_timeout_ = d;
+    arm_watchdog();
+  }
+
   /// Counts as progress: the caller was busy with local work, not waiting.
   void touch() { progress(); }
 

@@ -92,5 +92,16 @@ for sig in INT TERM; do
   [ "$rc" -eq "$want" ] || fail "SIG$sig exit $rc, expected $want"
 done
 wait_event "$RECV_OUT" '.event=="session_end" and .exit_code != 0' 10
+# A --once receiver can be interrupted while its one session is open.
+start_recv "$WORK/inbox-once" --once
+"$SEND" "127.0.0.1:$RECV_PORT" - --name once.bin <"$STALL" {STALL_FD}>&- 2>"$WORK/once.err" &
+spid=$!
+printf 'partial' >&"$STALL_FD"
+wait_event "$RECV_OUT" '.event=="session_start"' 10
+kill -INT "$RECV_PID"
+wait_exit "$RECV_PID" 10
+[ "$WAIT_RC" -eq 130 ] || fail "--once receiver interrupted mid-session exited $WAIT_RC, expected 130"
+wait_exit "$spid" 10
+[ ! -e "$WORK/inbox-once/once.bin" ] || fail "interrupted --once session kept a file"
 [ ! -e "$WORK/inbox/stream-INT.bin" ] && [ ! -e "$WORK/inbox/stream-TERM.bin" ] || fail "interrupted stream kept"
 pass "130/143 interrupted"
