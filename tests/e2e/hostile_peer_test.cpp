@@ -365,6 +365,23 @@ TEST_F(Sender, ReceiverErrorFrameIsReportedVerbatim) {
   EXPECT_NE(err().find("receiver reported an error: receiver is busy"), std::string::npos) << err();
 }
 
+TEST(SenderConnect, ConnectTimeoutIsExitEight) {
+  temp_dir tmp;
+  test::write_file(tmp / "a.txt", "x");
+  listener full(0);
+  // Fill the accept queue; nobody accepts, so the next SYN is dropped.
+  std::vector<wire> queued;  // with backlog 0, one queued connection fills it
+  queued.push_back(wire::connect_to(full.port()));
+  child p({FERRY_SEND_BIN, "--connect-timeout", "1", "127.0.0.1:" + std::to_string(full.port()),
+           (tmp / "a.txt").string()},
+          tmp / "out", tmp / "err");
+  EXPECT_EQ(p.wait_for(20s), 8);
+  const auto err = read_file(tmp / "err");
+  EXPECT_NE(err.find("connect to 127.0.0.1:" + std::to_string(full.port()) + ": timed out after 1"),
+            std::string::npos)
+      << err;
+}
+
 TEST_F(Sender, PipelinesOffersWithoutWaitingForAnswers) {
   // 300 files; a receiver that answers nothing yet must still see the
   // sender's whole window of 256 offers, and no more: N files cost a

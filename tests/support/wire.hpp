@@ -147,12 +147,15 @@ class wire {
 /// A listening socket on 127.0.0.1, port 0: a scripted receiver.
 class listener {
  public:
-  listener() {
+  /// `backlog` 0 with nobody accepting makes the kernel drop SYNs once one
+  /// connection is queued: a real connect timeout, on loopback.
+  explicit listener(int backlog = 8) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(fd_, 8) != 0)
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
+        ::listen(fd_, backlog) != 0)
       throw std::runtime_error("listen failed");
     socklen_t len = sizeof sa;
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
