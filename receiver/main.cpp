@@ -1,6 +1,9 @@
 // ferry-recv: receive files from ferry-send into a directory.
+#include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "fileio/dest.hpp"
 #include "receiver/options.hpp"
@@ -21,13 +24,19 @@ int main(int argc, char** argv) {
     return to_int(exit_code::local_io);
   }
   try {
-    asio::io_context ctx;
-    recv::server srv(ctx, opts, root, log);
+    // One io_context per core (at most 8), each run by one thread.
+    const unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+    std::vector<std::unique_ptr<asio::io_context>> pool;
+    for (unsigned k = 0; k < threads; ++k)
+      pool.push_back(std::make_unique<asio::io_context>(1));
+    recv::server srv(pool, opts, root, log);
     srv.start();
-    // Two threads: sessions on different strands use both cores.
-    std::thread helper([&ctx] { ctx.run(); });
-    ctx.run();
-    helper.join();
+    std::vector<std::thread> helpers;
+    for (unsigned k = 1; k < threads; ++k)
+      helpers.emplace_back([&ctx = *pool[k]] { ctx.run(); });
+    pool[0]->run();
+    for (auto& t : helpers)
+      t.join();
     return srv.exit_status();
   } catch (const session_error& e) {
     log.warn(e.what());

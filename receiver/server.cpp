@@ -25,16 +25,25 @@ asio::ip::tcp::endpoint listen_endpoint(const net::host_port& hp) {
 
 }  // namespace
 
-server::server(asio::io_context& ctx, const options& opts, const fileio::dest_root& root,
-               logger& log)
-    : ctx_(ctx),
+server::server(std::vector<std::unique_ptr<asio::io_context>>& pool, const options& opts,
+               const fileio::dest_root& root, logger& log)
+    : pool_(pool),
       opts_(opts),
       root_(root),
       log_(log),
-      strand_(asio::make_strand(ctx)),
+      strand_(asio::make_strand(*pool.front())),
       acceptor_(strand_),
       signals_(strand_, SIGINT, SIGTERM),
-      grace_timer_(strand_) {}
+      grace_timer_(strand_) {
+  for (auto& ctx : pool_)
+    keep_running_.push_back(asio::make_work_guard(*ctx));
+}
+
+void server::finish() {
+  grace_timer_.cancel();
+  signals_.cancel();
+  keep_running_.clear();
+}
 
 void server::start() {
   auto ep = listen_endpoint(opts_.listen);
@@ -72,7 +81,9 @@ void server::start() {
 
 asio::awaitable<void> server::accept_loop() {
   while (acceptor_.is_open()) {
-    auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(ctx_), use_tuple);
+    // Sessions go round robin to the pool's io_contexts and stay there.
+    auto& ctx = *pool_[next_++ % pool_.size()];
+    auto [ec, socket] = co_await acceptor_.async_accept(ctx, use_tuple);
     if (ec) {
       if (!acceptor_.is_open()) break;
       // Out of descriptors and the like: report, back off briefly, go on.
@@ -136,11 +147,7 @@ asio::awaitable<void> server::serve(asio::ip::tcp::socket socket) {
     cut = stopping_ && result.code != exit_code::ok && result.message.size() > 0;
     if (cut) cut_sessions_ = true;
     // The last session out lets the process end: nothing else may wait.
-    if (stopping_ && sessions_.empty())
-      asio::post(strand_, [this] {
-        grace_timer_.cancel();
-        signals_.cancel();
-      });
+    if (stopping_ && sessions_.empty()) asio::post(strand_, [this] { finish(); });
   }
   if (cut) result.message = "cut short by shutdown: " + result.message;
 
@@ -167,10 +174,7 @@ asio::awaitable<void> server::serve(asio::ip::tcp::socket socket) {
   if (opts_.once) {
     std::lock_guard lock(mu_);
     status_ = stop_signal_ != 0 ? 128 + stop_signal_ : to_int(result.code);
-    asio::post(strand_, [this] {
-      signals_.cancel();
-      grace_timer_.cancel();
-    });
+    asio::post(strand_, [this] { finish(); });
   }
 }
 
@@ -187,7 +191,10 @@ void server::on_signal(int signo) {
   }
   log_.info(std::string("caught ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") + ", stopping" +
             (open > 0 ? " (waiting for " + std::to_string(open) + " sessions)" : ""));
-  if (open == 0) return;
+  if (open == 0) {
+    finish();
+    return;
+  }
   grace_timer_.expires_after(opts_.grace);
   grace_timer_.async_wait([this](const std::error_code& e) {
     if (!e) shut_down_sessions();

@@ -1,11 +1,13 @@
-// ferry-recv's listener: accepts connections, runs each session on its own
-// strand, caps concurrent sessions, and stops cleanly on SIGINT/SIGTERM.
+// ferry-recv's listener: accepts connections, hands each session to one
+// io_context of a pool (one thread each, so a session never hops between
+// cores), caps concurrent sessions, and stops cleanly on SIGINT/SIGTERM.
 #pragma once
 
 #include <asio.hpp>
 #include <memory>
 #include <mutex>
 #include <set>
+#include <vector>
 
 #include "fileio/dest.hpp"
 #include "net/frame_stream.hpp"
@@ -17,13 +19,17 @@ namespace ferry::recv {
 
 class server {
  public:
-  server(asio::io_context& ctx, const options& opts, const fileio::dest_root& root, logger& log);
+  /// `pool` holds one io_context per thread; the first also runs the
+  /// acceptor and the signal handling. Each is kept running until the
+  /// server is done, so run them all until they return.
+  server(std::vector<std::unique_ptr<asio::io_context>>& pool, const options& opts,
+         const fileio::dest_root& root, logger& log);
 
   /// Binds the listen address and starts accepting; throws session_error
   /// (exit_code::connect) when the address cannot be bound.
   void start();
 
-  /// The process exit status once the io_context has run out of work.
+  /// The process exit status once the io_contexts have run out of work.
   int exit_status() const { return status_; }
 
  private:
@@ -32,8 +38,11 @@ class server {
   asio::awaitable<void> refuse(net::frame_stream& stream, const std::string& why);
   void on_signal(int signo);
   void shut_down_sessions();
+  void finish();  // on strand_: let every io_context run out of work
 
-  asio::io_context& ctx_;
+  std::vector<std::unique_ptr<asio::io_context>>& pool_;
+  std::size_t next_ = 0;  // round robin over pool_, used by the acceptor only
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running_;
   const options& opts_;
   const fileio::dest_root& root_;
   logger& log_;
