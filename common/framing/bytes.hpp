@@ -67,6 +67,7 @@ class reader {
   }
 
   bool ok() const { return !short_ && !too_long_; }
+  std::size_t remaining() const { return in_.size() - pos_; }
   bool too_long() const { return too_long_; }
   bool at_end() const { return pos_ == in_.size(); }
 
