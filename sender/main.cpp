@@ -4,6 +4,7 @@
 #include <asio.hpp>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -88,7 +89,7 @@ std::vector<fileio::source_entry> gather(const send::options& opts, logger& log,
 }  // namespace
 
 int main(int argc, char** argv) {
-  const auto parsed = send::parse_options(argc, argv);
+  const auto parsed = send::parse_options(argc, argv, [](const char* n) { return std::getenv(n); });
   if (const auto* e = std::get_if<send::early_exit>(&parsed)) {
     std::fputs(e->text.c_str(), e->code == 0 ? stdout : stderr);
     return e->code;
@@ -96,6 +97,8 @@ int main(int argc, char** argv) {
   const auto& opts = std::get<send::options>(parsed);
   std::signal(SIGPIPE, SIG_IGN);
   logger log("ferry-send", opts.json, opts.quiet);
+  for (const auto& w : opts.warnings)
+    log.warn(w);
   const auto start = std::chrono::steady_clock::now();
   exit_code code = exit_code::ok;
   send::send_result result;

@@ -30,7 +30,48 @@ std::vector<std::string> split_path_list(const std::string& text, bool null_sepa
   return out;
 }
 
-std::variant<options, early_exit> parse_options(int argc, const char* const* argv) {
+namespace {
+
+// Fills o.proxy from the flag or the environment; returns a usage error.
+std::optional<early_exit> resolve_proxy(options& o, const std::string& flag, bool no_proxy,
+                                        const env_lookup& env) {
+  if (no_proxy) return std::nullopt;
+  auto get = [&](const char* name) -> std::string {
+    const char* v = env ? env(name) : nullptr;
+    return v != nullptr ? v : "";
+  };
+  std::string url = flag;
+  std::string source = "--proxy";
+  for (const char* name : {"FERRY_PROXY", "ALL_PROXY", "all_proxy"}) {
+    if (!url.empty()) break;
+    url = get(name);
+    source = name;
+  }
+  if (url.empty()) return std::nullopt;
+  std::string why;
+  auto p = socks5::parse_proxy_url(url, why);
+  if (!p) {
+    // ALL_PROXY is shared with other tools and may name an HTTP proxy.
+    if (source == "ALL_PROXY" || source == "all_proxy") {
+      o.warnings.push_back("ignoring " + source + " (" + why + ")");
+      return std::nullopt;
+    }
+    return usage_error(source + ": " + why);
+  }
+  if (const std::string pw = get("FERRY_PROXY_PASSWORD"); !pw.empty()) {
+    if (p->user.empty())
+      return usage_error("FERRY_PROXY_PASSWORD needs a user name in the proxy URL");
+    if (pw.size() > 255) return usage_error("FERRY_PROXY_PASSWORD is over 255 bytes");
+    p->password = pw;
+  }
+  o.proxy = std::move(*p);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<options, early_exit> parse_options(int argc, const char* const* argv,
+                                                const env_lookup& env) {
   cxxopts::Options spec("ferry-send", "Send files and directories to a ferry-recv.");
   spec.custom_help("[OPTIONS] HOST[:PORT] [PATH...]");
   spec.positional_help("");
@@ -42,6 +83,11 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     ("name", "Name on the receiver for content read from stdin ('-' path)",
              cxxopts::value<std::string>(), "NAME")
     ("follow-symlinks", "Send what symlinks point to (default: skip them with a warning)")
+    ("proxy", "Connect through a SOCKS5 proxy: socks5://[USER[:PASS]@]HOST[:PORT] (we "
+              "resolve names) or socks5h://... (the proxy resolves them). Default: "
+              "$FERRY_PROXY, then $ALL_PROXY / $all_proxy; the password may come from "
+              "$FERRY_PROXY_PASSWORD", cxxopts::value<std::string>(), "URL")
+    ("no-proxy", "Connect directly, whatever --proxy or the environment say")
     ("json", "NDJSON events on stdout, one object per line")
     ("q,quiet", "No progress and no summary on stderr (warnings and errors still shown)")
     ("connect-timeout", "Give up connecting after this long (s, ms, m suffixes)",
@@ -96,6 +142,9 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
       if (!v) return usage_error(std::string("--") + name + ": expected a positive duration");
       *field = std::chrono::milliseconds(static_cast<std::int64_t>(*v * 1000));
     }
+    if (auto err = resolve_proxy(o, args.count("proxy") ? args["proxy"].as<std::string>() : "",
+                                 args.count("no-proxy") > 0, env))
+      return *err;
     return o;
   } catch (const cxxopts::exceptions::exception& e) {
     return usage_error(e.what());

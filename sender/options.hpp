@@ -7,7 +7,11 @@
 #include <variant>
 #include <vector>
 
+#include <functional>
+#include <optional>
+
 #include "net/address.hpp"
+#include "socks5/proxy_url.hpp"
 
 namespace ferry::send {
 
@@ -22,14 +26,25 @@ struct options {
   bool quiet = false;
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds timeout{30'000};
+  std::optional<socks5::proxy_config> proxy;  // after --proxy / environment
+  std::vector<std::string> warnings;          // e.g. an ignored ALL_PROXY
 };
+
+/// Looks up an environment variable (std::getenv in the program; tests
+/// pass their own).
+using env_lookup = std::function<const char*(const char*)>;
 
 struct early_exit {
   int code = 0;
   std::string text;
 };
 
-std::variant<options, early_exit> parse_options(int argc, const char* const* argv);
+/// Parses the command line. The proxy comes from --proxy, else FERRY_PROXY,
+/// else ALL_PROXY / all_proxy (a non-SOCKS one there is ignored with a
+/// warning); --no-proxy wins over all; FERRY_PROXY_PASSWORD supplies the
+/// password so that it need not appear in the process list.
+std::variant<options, early_exit> parse_options(int argc, const char* const* argv,
+                                                const env_lookup& env = {});
 
 /// Splits a --files-from list: lines (trailing '\r' removed, empty lines
 /// skipped) or NUL-separated names.

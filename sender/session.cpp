@@ -14,6 +14,7 @@
 #include "fileio/hash.hpp"
 #include "fileio/mapped.hpp"
 #include "net/frame_stream.hpp"
+#include "socks5/connector.hpp"
 #include "util/units.hpp"
 
 namespace ferry::send {
@@ -115,6 +116,13 @@ asio::awaitable<asio::ip::tcp::socket> connect(const net::host_port& dest,
                             format_duration(std::chrono::duration<double>(limit).count()));
   if (cec) throw session_error(exit_code::connect, where + ": " + cec.message());
   co_return socket;
+}
+
+// Direct, or through the SOCKS5 proxy the options name.
+asio::awaitable<asio::ip::tcp::socket> open_connection(const options& opts) {
+  if (opts.proxy)
+    co_return co_await socks5::connect_via(*opts.proxy, opts.dest, opts.connect_timeout);
+  co_return co_await connect(opts.dest, opts.connect_timeout);
 }
 
 class sender_session {
@@ -540,13 +548,15 @@ class sender_session {
 asio::awaitable<send_result> run_send(const options& opts,
                                       const std::vector<fileio::source_entry>& entries, logger& log,
                                       progress_meter& progress) {
-  auto socket = co_await connect(opts.dest, opts.connect_timeout);
+  auto socket = co_await open_connection(opts);
   net::frame_stream stream(std::move(socket), opts.timeout);
+  std::string peer = net::to_string(opts.dest);
+  if (opts.proxy) peer += " via " + opts.proxy->display();
   std::uint64_t total = 0;
   for (const auto& e : entries)
     total += e.size;
   log.event(json_line("session_start")
-                .str("peer", stream.peer())
+                .str("peer", peer)
                 .num("entries", static_cast<std::uint64_t>(entries.size()))
                 .num("bytes", total)
                 .num("protocol", static_cast<std::uint64_t>(protocol_version)));

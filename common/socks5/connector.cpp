@@ -1,0 +1,267 @@
+#include "socks5/connector.hpp"
+
+#include <asio/experimental/as_tuple.hpp>
+#include <memory>
+
+#include "util/session_error.hpp"
+#include "util/units.hpp"
+
+namespace ferry::socks5 {
+namespace {
+
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+using asio::ip::tcp;
+
+// Shared with a timer callback that may run after the coroutine moved on:
+// on expiry it closes the socket, so the pending operation fails.
+struct deadline_state {
+  tcp::socket* socket = nullptr;
+  tcp::resolver* resolver = nullptr;
+  bool expired = false;
+  bool finished = false;
+};
+
+class handshake {
+ public:
+  handshake(const proxy_config& proxy, std::string what, std::chrono::milliseconds limit,
+            const asio::any_io_executor& ex)
+      : proxy_(proxy),
+        what_(std::move(what)),
+        limit_(limit),
+        socket_(ex),
+        resolver_(ex),
+        timer_(ex),
+        state_(std::make_shared<deadline_state>()) {
+    state_->socket = &socket_;
+    state_->resolver = &resolver_;
+  }
+  ~handshake() {
+    state_->finished = true;
+    timer_.cancel();
+  }
+
+  [[noreturn]] void fail(const std::string& cause) const {
+    throw session_error(exit_code::proxy, what_ + " via " + proxy_.display() + ": " + cause);
+  }
+
+  // Arms the deadline for the steps that follow.
+  void arm() {
+    timer_.expires_after(limit_);
+    timer_.async_wait([s = state_](const std::error_code& ec) {
+      if (ec || s->finished) return;
+      s->expired = true;
+      std::error_code ignored;
+      s->resolver->cancel();
+      s->socket->close(ignored);
+    });
+  }
+  void disarm() {
+    state_->finished = true;
+    timer_.cancel();
+  }
+
+  asio::awaitable<void> open() {
+    const std::string service = std::to_string(proxy_.server.port);
+    auto [rec, eps] = co_await resolver_.async_resolve(proxy_.server.host, service, use_tuple);
+    if (state_->expired) fail("resolving the proxy timed out");
+    if (rec) fail("cannot resolve proxy host: " + rec.message());
+    auto [cec, ep] = co_await asio::async_connect(socket_, eps, use_tuple);
+    if (state_->expired) fail("cannot reach proxy: timed out");
+    if (cec) fail("cannot reach proxy: " + cec.message());
+    std::error_code ignored;
+    socket_.set_option(tcp::no_delay(true), ignored);
+  }
+
+  asio::awaitable<void> send(const byte_buffer& msg, const char* step) {
+    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(msg), use_tuple);
+    (void)n;
+    if (ec) io_failure(step, ec);
+  }
+
+  // Reads exactly n more bytes into in_.
+  asio::awaitable<void> read(std::size_t n, const char* step) {
+    const std::size_t old = in_.size();
+    in_.resize(old + n);
+    auto [ec, got] =
+        co_await asio::async_read(socket_, asio::buffer(in_.data() + old, n), use_tuple);
+    (void)got;
+    if (ec) io_failure(step, ec);
+  }
+
+  [[noreturn]] void io_failure(const char* step, const std::error_code& ec) const {
+    if (state_->expired)
+      fail(std::string("proxy did not answer within ") +
+           format_duration(std::chrono::duration<double>(limit_).count()) + " (" + step + ")");
+    if (ec == asio::error::eof || ec == asio::error::connection_reset)
+      fail(std::string("proxy closed the connection without a reply (") + step + ")");
+    fail(std::string(step) + ": " + ec.message());
+  }
+
+  // Greeting, method selection and login: the session is ready for a request.
+  asio::awaitable<void> negotiate() {
+    byte_buffer out;
+    const bool login = !proxy_.user.empty();
+    encode_greeting(login, out);
+    co_await send(out, "greeting");
+    in_.clear();
+    co_await read(2, "method selection");
+    std::uint8_t method = 0;
+    if (auto ec = decode_method_selection(in_, method))
+      fail("malformed method selection: " + ec.message());
+    if (method == method_unacceptable)
+      fail(login ? "proxy accepts none of our authentication methods (no-auth, username/password)"
+                 : "proxy requires authentication (give user:password in the proxy URL)");
+    if (method == method_password) {
+      if (!login) fail("proxy chose username/password, which we did not offer");
+      out.clear();
+      if (encode_login(proxy_.user, proxy_.password, out))
+        fail("user name or password over 255 bytes");
+      co_await send(out, "login");
+      in_.clear();
+      co_await read(2, "login reply");
+      std::uint8_t status = 0;
+      if (auto ec = decode_login_reply(in_, status)) fail("malformed login reply: " + ec.message());
+      if (status != 0)
+        fail("authentication refused by proxy (status " + std::to_string(status) + ")");
+    } else if (method != method_none) {
+      fail("proxy chose unsupported method " + std::to_string(method));
+    }
+  }
+
+  // Reads one reply exactly: its length follows from ATYP (and a name's
+  // length byte), so no byte of the stream behind it is consumed.
+  asio::awaitable<reply> read_reply(const char* step) {
+    in_.clear();
+    co_await read(5, step);
+    std::size_t rest = 0;
+    if (in_[0] != version) fail(std::string("malformed reply (") + step + "): not SOCKS5");
+    switch (in_[3]) {
+      case 1:
+        rest = 4 - 1 + 2;
+        break;
+      case 4:
+        rest = 16 - 1 + 2;
+        break;
+      case 3:
+        rest = std::size_t{in_[4]} + 2;
+        break;
+      default:
+        fail(std::string("malformed reply (") + step + "): unknown address type");
+    }
+    co_await read(rest, step);
+    reply r;
+    std::size_t used = 0;
+    if (auto ec = decode_reply(in_, r, used))
+      fail(std::string("malformed reply (") + step + "): " + ec.message());
+    if (r.rep != 0)
+      fail(std::string(reply_message(r.rep)) + " by proxy (REP " + std::to_string(r.rep) + ")");
+    co_return r;
+  }
+
+  tcp::socket& socket() { return socket_; }
+
+ private:
+  const proxy_config& proxy_;
+  std::string what_;
+  std::chrono::milliseconds limit_;
+  tcp::socket socket_;
+  tcp::resolver resolver_;
+  asio::steady_timer timer_;
+  std::shared_ptr<deadline_state> state_;
+  byte_buffer in_;
+};
+
+// socks5:// resolves the destination here and sends an address; socks5h://
+// hands the name to the proxy.
+asio::awaitable<address> target_for(const proxy_config& proxy, const net::host_port& dst,
+                                    handshake& h) {
+  if (proxy.remote_dns) co_return address{dst.host, dst.port};
+  const auto ex = co_await asio::this_coro::executor;
+  tcp::resolver resolver(ex);
+  const std::string service = std::to_string(dst.port);
+  auto [ec, eps] = co_await resolver.async_resolve(dst.host, service, use_tuple);
+  if (ec || eps.empty())
+    h.fail("cannot resolve " + dst.host + " locally: " + ec.message() +
+           " (socks5h:// lets the proxy resolve it)");
+  co_return address{eps.begin()->endpoint().address().to_string(), dst.port};
+}
+
+}  // namespace
+
+asio::awaitable<tcp::socket> connect_via(const proxy_config& proxy, const net::host_port& dst,
+                                         std::chrono::milliseconds limit) {
+  // No co_await in a full-expression with temporaries (GCC 12 destroys
+  // them twice): fetch the executor first.
+  const auto ex = co_await asio::this_coro::executor;
+  handshake h(proxy, "socks5 connect to " + net::to_string(dst), limit, ex);
+  h.arm();
+  const address target = co_await target_for(proxy, dst, h);
+  co_await h.open();
+  co_await h.negotiate();
+  byte_buffer req;
+  if (encode_request(command::connect, target, req))
+    h.fail("destination name '" + target.host + "' is over 255 bytes");
+  co_await h.send(req, "connect request");
+  co_await h.read_reply("connect reply");
+  h.disarm();
+  co_return std::move(h.socket());
+}
+
+asio::awaitable<bind_ticket> bind_via(const proxy_config& proxy, const address& expected,
+                                      std::chrono::milliseconds limit) {
+  const auto ex = co_await asio::this_coro::executor;
+  handshake h(proxy, "socks5 bind", limit, ex);
+  h.arm();
+  co_await h.open();
+  co_await h.negotiate();
+  byte_buffer req;
+  if (encode_request(command::bind, expected, req)) h.fail("bad expected-peer address");
+  co_await h.send(req, "bind request");
+  reply r = co_await h.read_reply("bind reply");
+  h.disarm();
+  // 0.0.0.0 (or ::) means "the proxy's own address".
+  if (r.bound.host == "0.0.0.0" || r.bound.host == "::") {
+    std::error_code ec;
+    const auto ep = h.socket().remote_endpoint(ec);
+    if (!ec) r.bound.host = ep.address().to_string();
+  }
+  co_return bind_ticket{std::move(h.socket()), r.bound};
+}
+
+asio::awaitable<address> await_bind_peer(bind_ticket& ticket, const proxy_config& proxy) {
+  // The second reply has no deadline: it comes when a sender connects.
+  byte_buffer in(5);
+  auto fail = [&](const std::string& cause) {
+    throw session_error(exit_code::proxy, "socks5 bind via " + proxy.display() + ": " + cause);
+  };
+  auto [ec, n] = co_await asio::async_read(ticket.socket, asio::buffer(in), use_tuple);
+  (void)n;
+  if (ec) fail("waiting for a peer: " + ec.message());
+  std::size_t rest = 0;
+  switch (in[3]) {
+    case 1:
+      rest = 5;
+      break;
+    case 4:
+      rest = 17;
+      break;
+    case 3:
+      rest = std::size_t{in[4]} + 2;
+      break;
+    default:
+      fail("malformed second bind reply");
+  }
+  in.resize(5 + rest);
+  auto [ec2, n2] =
+      co_await asio::async_read(ticket.socket, asio::buffer(in.data() + 5, rest), use_tuple);
+  (void)n2;
+  if (ec2) fail("waiting for a peer: " + ec2.message());
+  reply r;
+  std::size_t used = 0;
+  if (auto dec = decode_reply(in, r, used)) fail("malformed second bind reply: " + dec.message());
+  if (r.rep != 0)
+    fail(std::string(reply_message(r.rep)) + " by proxy (REP " + std::to_string(r.rep) + ")");
+  co_return r.bound;
+}
+
+}  // namespace ferry::socks5
