@@ -7,8 +7,8 @@ packages=(
   # build
   g++ cmake make pkg-config
   libasio-dev libcxxopts-dev libxxhash-dev libgtest-dev
-  # tests, demo, batch helper
-  jq iproute2 procps xxhash util-linux
+  # tests, demo, batch helper; real SOCKS5 servers for the proxy tests
+  jq iproute2 procps xxhash util-linux passwd dante-server microsocks
   # benchmarks (peers measured in the same run)
   netcat-openbsd socat
 )
