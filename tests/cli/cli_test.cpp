@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <initializer_list>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,49 @@ TEST(SendCli, PathListSplitting) {
   EXPECT_EQ(send::split_path_list("a\nb c\r\n\n", false), (std::vector<std::string>{"a", "b c"}));
   EXPECT_EQ(send::split_path_list(std::string("a\nb\0c\0", 6), true),
             (std::vector<std::string>{"a\nb", "c"}));
+}
+
+// Sender proxy precedence with a fake environment.
+send::options parse_send_env(std::initializer_list<std::string> args,
+                             std::map<std::string, std::string> env) {
+  argv a(args);
+  auto r = send::parse_options(a.argc(), a.get(), [&env](const char* n) -> const char* {
+    auto it = env.find(n);
+    return it == env.end() ? nullptr : it->second.c_str();
+  });
+  if (auto* e = std::get_if<send::early_exit>(&r)) {
+    ADD_FAILURE() << e->text;
+    return {};
+  }
+  return std::get<send::options>(r);
+}
+
+TEST(SendCli, ProxyPrecedence) {
+  const std::map<std::string, std::string> env = {{"FERRY_PROXY", "socks5://f:1"},
+                                                  {"ALL_PROXY", "socks5://a:2"},
+                                                  {"all_proxy", "socks5://l:3"}};
+  EXPECT_EQ(parse_send_env({"--proxy", "socks5h://p:4", "h:1", "x"}, env).proxy->server.host, "p");
+  EXPECT_EQ(parse_send_env({"h:1", "x"}, env).proxy->server.host, "f");
+  EXPECT_EQ(parse_send_env({"h:1", "x"}, {{"ALL_PROXY", "socks5://a:2"}}).proxy->server.host, "a");
+  EXPECT_EQ(parse_send_env({"h:1", "x"}, {{"all_proxy", "socks5://l:3"}}).proxy->server.host, "l");
+  EXPECT_FALSE(parse_send_env({"--no-proxy", "--proxy", "socks5://p", "h:1", "x"}, env).proxy);
+  EXPECT_FALSE(parse_send_env({"h:1", "x"}, {}).proxy);
+  const auto o = parse_send_env({"h:1", "x"}, {{"ALL_PROXY", "http://corp:3128"}});
+  EXPECT_FALSE(o.proxy);
+  ASSERT_EQ(o.warnings.size(), 1u);
+  EXPECT_NE(o.warnings[0].find("ignoring ALL_PROXY"), std::string::npos);
+}
+
+TEST(SendCli, ProxyPasswordFromTheEnvironment) {
+  const auto o = parse_send_env({"--proxy", "socks5://alice@p:1", "h:1", "x"},
+                                {{"FERRY_PROXY_PASSWORD", "s3cret"}});
+  EXPECT_EQ(o.proxy->user, "alice");
+  EXPECT_EQ(o.proxy->password, "s3cret");
+}
+
+TEST(SendCli, BadProxyIsAUsageError) {
+  EXPECT_EQ(send_exit({"--proxy", "http://p:1", "h:1", "x"}), 2);
+  EXPECT_EQ(send_exit({"--proxy", "socks5://p:0", "h:1", "x"}), 2);
 }
 
 recv::options parse_recv(std::initializer_list<std::string> args) {

@@ -1,6 +1,7 @@
 // SOCKS5 codec: every message, every truncated prefix of every reply, bad
 // version bytes, overlong names and credentials.
 #include "socks5/codec.hpp"
+#include "socks5/proxy_url.hpp"
 
 #include <gtest/gtest.h>
 
@@ -143,6 +144,57 @@ TEST(Socks5, ReplyMessagesFollowRfc1928) {
   EXPECT_STREQ(reply_message(7), "command not supported");
   EXPECT_STREQ(reply_message(8), "address type not supported");
   EXPECT_STREQ(reply_message(9), "unknown reply code");
+}
+
+}  // namespace
+}  // namespace ferry::socks5
+
+namespace ferry::socks5 {
+namespace {
+
+TEST(ProxyUrl, Forms) {
+  std::string why;
+  auto p = parse_proxy_url("socks5h://127.0.0.1:1080", why);
+  ASSERT_TRUE(p) << why;
+  EXPECT_TRUE(p->remote_dns);
+  EXPECT_EQ(p->server, (net::host_port{"127.0.0.1", 1080}));
+  EXPECT_TRUE(p->user.empty());
+  p = parse_proxy_url("socks5://alice:s3cret@[::1]:1081/", why);
+  ASSERT_TRUE(p) << why;
+  EXPECT_FALSE(p->remote_dns);
+  EXPECT_EQ(p->server, (net::host_port{"::1", 1081}));
+  EXPECT_EQ(p->user, "alice");
+  EXPECT_EQ(p->password, "s3cret");
+  EXPECT_EQ(p->display(), "socks5://[::1]:1081");  // never the credentials
+  EXPECT_EQ(parse_proxy_url("socks5://proxy", why)->server.port, 1080);
+  EXPECT_EQ(parse_proxy_url("socks5://[::1]", why)->server.port, 1080);
+  EXPECT_EQ(parse_proxy_url("socks5://::1", why)->server, (net::host_port{"::1", 1080}));
+  p = parse_proxy_url("socks5://a%40b:p%3Aw%25@h:1", why);
+  ASSERT_TRUE(p) << why;
+  EXPECT_EQ(p->user, "a@b");
+  EXPECT_EQ(p->password, "p:w%");
+  p = parse_proxy_url("socks5://u:p@ss@h:1", why);  // the last @ ends the credentials
+  ASSERT_TRUE(p) << why;
+  EXPECT_EQ(p->password, "p@ss");
+}
+
+TEST(ProxyUrl, BadOnesSayWhyWithoutTheSecret) {
+  std::string why;
+  EXPECT_FALSE(parse_proxy_url("http://127.0.0.1:3128", why));
+  EXPECT_NE(why.find("unsupported proxy scheme 'http'"), std::string::npos);
+  EXPECT_FALSE(parse_proxy_url("127.0.0.1:1080", why));
+  EXPECT_FALSE(parse_proxy_url("socks5://u:p%zz@h", why));
+  EXPECT_EQ(why.find("p%zz"), std::string::npos);
+  EXPECT_FALSE(parse_proxy_url("socks5://" + std::string(256, 'u') + ":p@h", why));
+  EXPECT_FALSE(parse_proxy_url("socks5://h:0", why));
+  EXPECT_FALSE(parse_proxy_url("socks5://h:99999", why));
+  EXPECT_FALSE(parse_proxy_url("socks5://", why));
+}
+
+TEST(ProxyUrl, PercentDecode) {
+  EXPECT_EQ(percent_decode("a%20b%2f"), "a b/");
+  EXPECT_FALSE(percent_decode("%2"));
+  EXPECT_FALSE(percent_decode("%g0"));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // and reaps it when the test ends. For end-to-end tests.
 #pragma once
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>

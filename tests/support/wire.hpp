@@ -115,6 +115,16 @@ class wire {
     return true;
   }
 
+  /// Reads exactly `n` raw bytes and keeps them for taken().
+  bool read_exact(std::size_t n, std::chrono::milliseconds limit = 10s) {
+    while (buf_.size() < n)
+      if (!fill(limit)) return false;
+    taken_.assign(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(n));
+    buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(n));
+    return true;
+  }
+  const framing::byte_buffer& taken() const { return taken_; }
+
   /// True once the peer has closed (EOF or reset) within `limit`; whatever
   /// else arrives first is discarded.
   bool closed_within(std::chrono::milliseconds limit) {
@@ -142,6 +152,7 @@ class wire {
 
   int fd_ = -1;
   framing::byte_buffer buf_;
+  framing::byte_buffer taken_;
 };
 
 /// A listening socket on 127.0.0.1, port 0: a scripted receiver.
