@@ -1,6 +1,7 @@
 // ferry-recv: receive files from ferry-send into a directory.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -11,7 +12,7 @@
 
 int main(int argc, char** argv) {
   using namespace ferry;
-  const auto parsed = recv::parse_options(argc, argv);
+  const auto parsed = recv::parse_options(argc, argv, [](const char* n) { return std::getenv(n); });
   if (const auto* e = std::get_if<recv::early_exit>(&parsed)) {
     std::fputs(e->text.c_str(), e->code == 0 ? stdout : stderr);
     return e->code;

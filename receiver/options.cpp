@@ -14,7 +14,8 @@ early_exit usage_error(const std::string& msg) {
 
 }  // namespace
 
-std::variant<options, early_exit> parse_options(int argc, const char* const* argv) {
+std::variant<options, early_exit> parse_options(int argc, const char* const* argv,
+                                                const env_lookup& env) {
   cxxopts::Options spec("ferry-recv", "Receive files sent by ferry-send into a directory.");
   spec.custom_help("[OPTIONS]");
   // clang-format off
@@ -36,6 +37,10 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
                      cxxopts::value<std::size_t>()->default_value("64"), "N")
     ("timeout", "Drop a session whose peer is silent this long (s, ms, m suffixes)",
                 cxxopts::value<std::string>()->default_value("30"), "SECONDS")
+    ("proxy", "SOCKS5 proxy for --via-bind: socks5://[USER[:PASS]@]HOST[:PORT] (password "
+              "also from $FERRY_PROXY_PASSWORD)", cxxopts::value<std::string>(), "URL")
+    ("via-bind", "Receive through --proxy: ask it to listen (SOCKS5 BIND), print the address "
+                 "senders must use, serve the sender that connects there, then ask again")
     ("fsync", "fsync each file before renaming it into place")
     ("json", "NDJSON events on stdout, one object per line")
     ("q,quiet", "No per-file log lines on stderr")
@@ -84,6 +89,24 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     o.fsync = args.count("fsync") > 0;
     o.json = args.count("json") > 0;
     o.quiet = args.count("quiet") > 0;
+    o.via_bind = args.count("via-bind") > 0;
+    if (args.count("proxy")) {
+      std::string why;
+      auto p = socks5::parse_proxy_url(args["proxy"].as<std::string>(), why);
+      if (!p) return usage_error("--proxy: " + why);
+      const char* pw = env ? env("FERRY_PROXY_PASSWORD") : nullptr;
+      if (pw != nullptr && *pw != '\0') {
+        if (p->user.empty())
+          return usage_error("FERRY_PROXY_PASSWORD needs a user name in --proxy");
+        p->password = pw;
+      }
+      o.proxy = std::move(*p);
+    }
+    if (o.via_bind && !o.proxy) return usage_error("--via-bind needs --proxy");
+    if (o.proxy && !o.via_bind)
+      return usage_error("--proxy is used with --via-bind (receiving through a proxy)");
+    if (o.via_bind && args.count("listen"))
+      return usage_error("--listen and --via-bind exclude each other (the proxy listens)");
     return o;
   } catch (const cxxopts::exceptions::exception& e) {
     return usage_error(e.what());

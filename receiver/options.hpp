@@ -7,7 +7,11 @@
 #include <string>
 #include <variant>
 
+#include <functional>
+#include <optional>
+
 #include "net/address.hpp"
+#include "socks5/proxy_url.hpp"
 
 namespace ferry::recv {
 
@@ -26,7 +30,11 @@ struct options {
   bool fsync = false;
   bool json = false;
   bool quiet = false;
+  std::optional<socks5::proxy_config> proxy;  // with via_bind: receive through it
+  bool via_bind = false;
 };
+
+using env_lookup = std::function<const char*(const char*)>;
 
 /// What parsing decided: run with options, or print `text` and exit `code`
 /// (help and version exit 0, errors exit 2).
@@ -35,6 +43,8 @@ struct early_exit {
   std::string text;
 };
 
-std::variant<options, early_exit> parse_options(int argc, const char* const* argv);
+/// `env` supplies FERRY_PROXY_PASSWORD (std::getenv in the program).
+std::variant<options, early_exit> parse_options(int argc, const char* const* argv,
+                                                const env_lookup& env = {});
 
 }  // namespace ferry::recv

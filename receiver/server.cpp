@@ -2,10 +2,12 @@
 
 #include <asio/experimental/as_tuple.hpp>
 #include <csignal>
+#include <optional>
 #include <thread>
 
 #include "framing/frame.hpp"
 #include "receiver/session.hpp"
+#include "socks5/connector.hpp"
 #include "util/units.hpp"
 
 namespace ferry::recv {
@@ -46,6 +48,13 @@ void server::finish() {
 }
 
 void server::start() {
+  signals_.async_wait([this](const std::error_code& e, int signo) {
+    if (!e) on_signal(signo);
+  });
+  if (opts_.via_bind) {
+    asio::co_spawn(strand_, bind_loop(), asio::detached);
+    return;
+  }
   auto ep = listen_endpoint(opts_.listen);
   std::error_code ec;
   auto open_and_bind = [&](const asio::ip::tcp::endpoint& e) {
@@ -73,9 +82,6 @@ void server::start() {
                  .str("address", bound.address().to_string())
                  .num("port", static_cast<std::uint64_t>(bound.port()))
                  .str("dir", root_.path()));
-  signals_.async_wait([this](const std::error_code& e, int signo) {
-    if (!e) on_signal(signo);
-  });
   asio::co_spawn(strand_, accept_loop(), asio::detached);
 }
 
@@ -117,7 +123,63 @@ asio::awaitable<void> server::refuse(net::frame_stream& stream, const std::strin
   }
 }
 
-asio::awaitable<void> server::serve(asio::ip::tcp::socket socket) {
+asio::awaitable<void> server::bind_loop() {
+  const auto& proxy = *opts_.proxy;
+  while (true) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) break;
+    }
+    std::string failure;
+    std::optional<socks5::bind_ticket> ticket;
+    try {
+      const socks5::address anyone{"0.0.0.0", 0};  // named: no temporaries around co_await
+      auto t = co_await socks5::bind_via(proxy, anyone, opts_.timeout);
+      ticket.emplace(std::move(t));
+    } catch (const session_error& e) {
+      failure = e.what();
+    }
+    if (!ticket) {
+      // The proxy will not (or no longer) listen for us: stop, as a
+      // listener that cannot bind would.
+      log_.warn(failure);
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+      if (status_ == 0) status_ = to_int(exit_code::proxy);
+      if (sessions_.empty()) asio::post(strand_, [this] { finish(); });
+      break;
+    }
+    const auto& at = ticket->listening;
+    log_.warn("listening via " + proxy.display() + ": senders connect to " +
+              net::to_string(net::host_port{at.host, at.port}) + ", storing into " + root_.path());
+    log_.event(json_line("listening")
+                   .str("address", at.host)
+                   .num("port", static_cast<std::uint64_t>(at.port))
+                   .str("dir", root_.path())
+                   .str("via", proxy.display()));
+    pending_bind_ = &ticket->socket;
+    std::string peer;
+    try {
+      const auto who = co_await socks5::await_bind_peer(*ticket, proxy);
+      peer = net::to_string(net::host_port{who.host, who.port}) + " via " + proxy.display();
+    } catch (const session_error& e) {
+      failure = e.what();
+    }
+    pending_bind_ = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) break;
+    }
+    if (peer.empty()) {
+      log_.warn(failure);
+      continue;  // ask the proxy again
+    }
+    asio::co_spawn(strand_, serve(std::move(ticket->socket), peer), asio::detached);
+    if (opts_.once) break;
+  }
+}
+
+asio::awaitable<void> server::serve(asio::ip::tcp::socket socket, std::string peer_name) {
   auto stream = std::make_shared<net::frame_stream>(std::move(socket), opts_.timeout);
   std::string refusal;
   {
@@ -133,6 +195,7 @@ asio::awaitable<void> server::serve(asio::ip::tcp::socket socket) {
     co_await refuse(*stream, refusal);
     co_return;
   }
+  if (!peer_name.empty()) stream->set_peer(peer_name);
   const auto peer = stream->peer();
   const auto start = std::chrono::steady_clock::now();
   log_.event(json_line("session_start").str("peer", peer));
@@ -181,6 +244,7 @@ asio::awaitable<void> server::serve(asio::ip::tcp::socket socket) {
 void server::on_signal(int signo) {
   std::error_code ignored;
   acceptor_.close(ignored);
+  if (pending_bind_ != nullptr) pending_bind_->close(ignored);
   std::size_t open = 0;
   {
     std::lock_guard lock(mu_);

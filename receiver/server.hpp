@@ -34,7 +34,8 @@ class server {
 
  private:
   asio::awaitable<void> accept_loop();
-  asio::awaitable<void> serve(asio::ip::tcp::socket socket);
+  asio::awaitable<void> bind_loop();
+  asio::awaitable<void> serve(asio::ip::tcp::socket socket, std::string peer = {});
   asio::awaitable<void> refuse(net::frame_stream& stream, const std::string& why);
   void on_signal(int signo);
   void shut_down_sessions();
@@ -50,6 +51,7 @@ class server {
   asio::ip::tcp::acceptor acceptor_;
   asio::signal_set signals_;
   asio::steady_timer grace_timer_;
+  asio::ip::tcp::socket* pending_bind_ = nullptr;  // on strand_: the BIND awaiting a sender
 
   std::mutex mu_;  // guards the fields below; sessions run on other strands
   std::set<std::shared_ptr<net::frame_stream>> sessions_;

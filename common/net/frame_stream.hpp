@@ -64,6 +64,8 @@ class frame_stream {
 
   bool timed_out() const { return timed_out_; }
   std::string peer() const { return peer_; }
+  /// Names the peer in logs when the socket's remote end is a proxy.
+  void set_peer(std::string name) { peer_ = std::move(name); }
   asio::ip::tcp::socket& socket() { return socket_; }
 
  private:

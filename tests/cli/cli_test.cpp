@@ -191,6 +191,17 @@ TEST(RecvCli, AllOptions) {
   EXPECT_EQ(o.max_sessions, 3u);
 }
 
+TEST(RecvCli, ViaBind) {
+  const auto o = parse_recv({"--proxy", "socks5://u:p@127.0.0.1:1080", "--via-bind"});
+  EXPECT_TRUE(o.via_bind);
+  ASSERT_TRUE(o.proxy);
+  EXPECT_EQ(o.proxy->server.port, 1080);
+  EXPECT_EQ(recv_exit({"--via-bind"}), 2);
+  EXPECT_EQ(recv_exit({"--proxy", "socks5://p:1"}), 2);
+  EXPECT_EQ(recv_exit({"--proxy", "http://p:1", "--via-bind"}), 2);
+  EXPECT_EQ(recv_exit({"--proxy", "socks5://p:1", "--via-bind", "--listen", ":1"}), 2);
+}
+
 TEST(RecvCli, UsageErrorsExitTwo) {
   EXPECT_EQ(recv_exit({"--overwrite", "sometimes"}), 2);
   EXPECT_EQ(recv_exit({"--max-file-size", "lots"}), 2);

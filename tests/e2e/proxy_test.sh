@@ -112,3 +112,46 @@ if [ "$(id -u)" -eq 0 ] && command -v useradd >/dev/null; then
 else
   echo "SKIP (part): dante username/password needs root to create a throw-away user"
 fi
+
+# Receiving through a proxy with BIND (dante): the receiver announces where
+# senders must connect, serves one, then announces a new address.
+start_dante "$WORK/px"
+bind_proxy=$PROXY_PORT
+RECV_OUT=$WORK/bind.out
+RECV_ERR=$WORK/bind.err
+"$RECV" --proxy "socks5://127.0.0.1:$bind_proxy" --via-bind --dir "$WORK/bound" --json \
+  >"$RECV_OUT" 2>"$RECV_ERR" &
+bind_pid=$!
+_pids+=("$bind_pid")
+for round in 1 2; do
+  wait_event "$RECV_OUT" ".event==\"listening\"" 10
+  for _ in $(seq 1 100); do
+    [ "$(jq -c 'select(.event=="listening")' "$RECV_OUT" | wc -l)" -ge "$round" ] && break
+    sleep 0.05
+  done
+  at=$(jq -r 'select(.event=="listening") | "\(.address):\(.port)"' "$RECV_OUT" | sed -n "${round}p")
+  [ -n "$at" ] || fail "no BIND address announced for round $round"
+  has_event "$RECV_OUT" ".event==\"listening\" and .via==\"socks5://127.0.0.1:$bind_proxy\"" ||
+    fail "listening event does not name the proxy"
+  rm -rf "$WORK/bound/sample"
+  rc=0
+  timeout 60 "$SEND" "$at" "$WORK/src/sample" 2>"$WORK/bind-send.err" || rc=$?
+  [ "$rc" -eq 0 ] || fail "send to the BIND address $at exited $rc: $(cat "$WORK/bind-send.err")"
+  same_tree "$WORK/src/sample" "$WORK/bound/sample" || fail "tree through BIND differs"
+done
+grep -q "listening via socks5://127.0.0.1:$bind_proxy: senders connect to" "$RECV_ERR" ||
+  fail "no human line with the BIND address"
+kill -TERM "$bind_pid"
+wait_exit "$bind_pid" 10
+[ "$WAIT_RC" -eq 0 ] || fail "BIND receiver exit $WAIT_RC on SIGTERM"
+pass "receive through dante with BIND, twice"
+
+# microsocks has no BIND: a clear error and the proxy exit code.
+start_microsocks "$WORK/px"
+rc=0
+timeout 20 "$RECV" --proxy "socks5://127.0.0.1:$PROXY_PORT" --via-bind --dir "$WORK/nobind" \
+  2>"$WORK/nobind.err" || rc=$?
+[ "$rc" -eq 4 ] || fail "BIND refused: exit $rc, expected 4"
+grep -q "socks5 bind via socks5://127.0.0.1:$PROXY_PORT: command not supported by proxy (REP 7)" \
+  "$WORK/nobind.err" || fail "REP 7 message: $(cat "$WORK/nobind.err")"
+pass "BIND refused by microsocks"
