@@ -4,6 +4,9 @@
 #
 #   scripts/bench.sh [SIZE_MIB (default 1024)] [RUNS (default 3)]
 #
+# With dante installed, two more take their turns: ferry and nc -X 5 -x,
+# each through the same dante on loopback.
+#
 # Every tool writes to the same file system (BENCH_DIR, default a temp dir
 # under /tmp). Prints MB/s (10^6 bytes/s) and ferry's ratio to each peer.
 # Timing: from the sender's start until the received file is complete (for
@@ -19,10 +22,12 @@ build=${FERRY_BUILD_DIR:-$root/build}
 "$root/scripts/setup.sh"
 "$root/scripts/build.sh" "$build" Release >/dev/null
 bin=$build/bin
+source "$root/scripts/lib/proxy.sh"
 
 work=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/ferry-bench.XXXXXX")
 pids=()
 cleanup() {
+  stop_proxies
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   rm -rf "$work"
 }
@@ -60,6 +65,14 @@ check() {
 }
 
 run_ferry() {
+  run_ferry_via ""
+}
+
+run_ferry_dante() {
+  run_ferry_via "--proxy=socks5://127.0.0.1:$dante_port"
+}
+
+run_ferry_via() {
   "$bin/ferry-recv" --once -q --listen 127.0.0.1:0 --dir "$work/inbox" --json >"$work/recv.json" 2>/dev/null &
   local rpid=$! port= i
   for i in $(seq 1 200); do
@@ -69,7 +82,7 @@ run_ferry() {
   done
   local t0
   t0=$(now_ns)
-  "$bin/ferry-send" -q "127.0.0.1:$port" "$src"
+  "$bin/ferry-send" -q ${1:+"$1"} "127.0.0.1:$port" "$src"
   wait "$rpid"
   echo $(($(now_ns) - t0))
   check "$work/inbox/src.bin" ferry
@@ -89,6 +102,20 @@ run_nc() {
   check "$work/nc.out" nc
 }
 
+run_nc_dante() {
+  local port
+  port=$(free_port)
+  nc -l 127.0.0.1 "$port" >"$work/nc.out" &
+  local rpid=$!
+  wait_listen "$port"
+  local t0
+  t0=$(now_ns)
+  nc -N -X 5 -x "127.0.0.1:$dante_port" 127.0.0.1 "$port" <"$src"
+  wait "$rpid"
+  echo $(($(now_ns) - t0))
+  check "$work/nc.out" "nc via dante"
+}
+
 run_socat() {
   local port
   port=$(free_port)
@@ -106,6 +133,12 @@ run_socat() {
 mbps() { awk -v b="$bytes" -v ns="$1" 'BEGIN { printf "%.0f", b / (ns / 1e9) / 1e6 }'; }
 
 tools=(ferry nc socat)
+if command -v danted >/dev/null && start_dante "$work/dante" >/dev/null; then
+  dante_port=$PROXY_PORT
+  tools+=(ferry_dante nc_dante)
+else
+  echo "bench: dante not available, skipping the proxy runs" >&2
+fi
 declare -A best all
 sync
 # One untimed warm-up run of each tool: the first transfer after the source
@@ -126,9 +159,15 @@ declare -A rate med
 for tool in "${tools[@]}"; do
   rate[$tool]=$(mbps "${best[$tool]}")
   med[$tool]=$(echo "${all[$tool]}" | median)
-  printf '  %-6s best %6s MB/s  median %6s MB/s  (runs:%s)\n' "$tool" "${rate[$tool]}" "${med[$tool]}" "${all[$tool]}"
+  printf '  %-12s best %6s MB/s  median %6s MB/s  (runs:%s)\n' "$tool" "${rate[$tool]}" "${med[$tool]}" "${all[$tool]}"
 done
-for peer in nc socat; do
-  awk -v a="${rate[ferry]}" -v b="${rate[$peer]}" -v c="${med[ferry]}" -v d="${med[$peer]}" -v p="$peer" \
-    'BEGIN { printf "  ferry / %-6s best %.2f  median %.2f\n", p, a / b, c / d }'
-done
+ratio() {  # ratio A B: "A / B" for best and median
+  awk -v a="${rate[$1]}" -v b="${rate[$2]}" -v c="${med[$1]}" -v d="${med[$2]}" -v l="$1 / $2" \
+    'BEGIN { printf "  %-26s best %.2f  median %.2f\n", l, a / b, c / d }'
+}
+ratio ferry nc
+ratio ferry socat
+if [ -n "${dante_port:-}" ]; then
+  ratio ferry_dante nc_dante
+  ratio ferry_dante ferry
+fi

@@ -55,7 +55,9 @@ std::error_code mapped_window::map(int fd, std::uint64_t offset, std::size_t len
   void* p = ::mmap(nullptr, length + lead, PROT_READ, MAP_SHARED | MAP_POPULATE, fd,
                    static_cast<off_t>(aligned));
   if (p == MAP_FAILED) return {errno, std::system_category()};
-  ::madvise(p, length + lead, MADV_SEQUENTIAL);
+  // No MADV_SEQUENTIAL: on ext4 it sent every fault of an already cached
+  // file through the readahead scan (page_cache_next_miss), up to 2.8 s of
+  // CPU per GiB. MAP_POPULATE already faults the window in one go.
   base_ = p;
   base_length_ = length + lead;
   data_ = static_cast<const std::uint8_t*>(p) + lead;
