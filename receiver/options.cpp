@@ -9,7 +9,7 @@ namespace ferry::recv {
 namespace {
 
 early_exit usage_error(const std::string& msg) {
-  return {to_int(exit_code::usage), "ferry-recv: " + msg + "\nTry 'ferry-recv --help'.\n"};
+  return ferry::usage_error("ferry-recv", msg);
 }
 
 }  // namespace

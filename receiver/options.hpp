@@ -7,11 +7,11 @@
 #include <string>
 #include <variant>
 
-#include <functional>
 #include <optional>
 
 #include "net/address.hpp"
 #include "socks5/proxy_url.hpp"
+#include "util/cli.hpp"
 
 namespace ferry::recv {
 
@@ -34,14 +34,8 @@ struct options {
   bool via_bind = false;
 };
 
-using env_lookup = std::function<const char*(const char*)>;
-
-/// What parsing decided: run with options, or print `text` and exit `code`
-/// (help and version exit 0, errors exit 2).
-struct early_exit {
-  int code = 0;
-  std::string text;
-};
+using ferry::early_exit;
+using ferry::env_lookup;
 
 /// `env` supplies FERRY_PROXY_PASSWORD (std::getenv in the program).
 std::variant<options, early_exit> parse_options(int argc, const char* const* argv,

@@ -89,20 +89,14 @@ run_ferry_via() {
 }
 
 run_nc() {
-  local port
-  port=$(free_port)
-  nc -l 127.0.0.1 "$port" >"$work/nc.out" &
-  local rpid=$!
-  wait_listen "$port"
-  local t0
-  t0=$(now_ns)
-  nc -N 127.0.0.1 "$port" <"$src"
-  wait "$rpid"
-  echo $(($(now_ns) - t0))
-  check "$work/nc.out" nc
+  run_nc_via
 }
 
 run_nc_dante() {
+  run_nc_via -X 5 -x "127.0.0.1:$dante_port"
+}
+
+run_nc_via() {  # extra nc client options (a proxy), if any
   local port
   port=$(free_port)
   nc -l 127.0.0.1 "$port" >"$work/nc.out" &
@@ -110,10 +104,10 @@ run_nc_dante() {
   wait_listen "$port"
   local t0
   t0=$(now_ns)
-  nc -N -X 5 -x "127.0.0.1:$dante_port" 127.0.0.1 "$port" <"$src"
+  nc -N "$@" 127.0.0.1 "$port" <"$src"
   wait "$rpid"
   echo $(($(now_ns) - t0))
-  check "$work/nc.out" "nc via dante"
+  check "$work/nc.out" "nc $*"
 }
 
 run_socat() {

@@ -10,7 +10,7 @@ namespace ferry::send {
 namespace {
 
 early_exit usage_error(const std::string& msg) {
-  return {to_int(exit_code::usage), "ferry-send: " + msg + "\nTry 'ferry-send --help'.\n"};
+  return ferry::usage_error("ferry-send", msg);
 }
 
 }  // namespace

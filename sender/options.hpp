@@ -7,11 +7,11 @@
 #include <variant>
 #include <vector>
 
-#include <functional>
 #include <optional>
 
 #include "net/address.hpp"
 #include "socks5/proxy_url.hpp"
+#include "util/cli.hpp"
 
 namespace ferry::send {
 
@@ -30,14 +30,8 @@ struct options {
   std::vector<std::string> warnings;          // e.g. an ignored ALL_PROXY
 };
 
-/// Looks up an environment variable (std::getenv in the program; tests
-/// pass their own).
-using env_lookup = std::function<const char*(const char*)>;
-
-struct early_exit {
-  int code = 0;
-  std::string text;
-};
+using ferry::early_exit;
+using ferry::env_lookup;
 
 /// Parses the command line. The proxy comes from --proxy, else FERRY_PROXY,
 /// else ALL_PROXY / all_proxy (a non-SOCKS one there is ignored with a

@@ -29,6 +29,15 @@ std::optional<std::string> percent_decode(std::string_view s) {
   return out;
 }
 
+std::string use_password_from_env(proxy_config& p, const char* password) {
+  if (password == nullptr || *password == '\0') return {};
+  if (p.user.empty()) return "FERRY_PROXY_PASSWORD needs a user name in the proxy URL";
+  const std::string pw = password;
+  if (pw.size() > 255) return "FERRY_PROXY_PASSWORD is over 255 bytes";
+  p.password = pw;
+  return {};
+}
+
 std::string proxy_config::display() const {
   return std::string(remote_dns ? "socks5h://" : "socks5://") + net::to_string(server);
 }

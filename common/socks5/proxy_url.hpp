@@ -27,6 +27,10 @@ struct proxy_config {
 /// nullopt and says why in `why` (without echoing the credentials).
 std::optional<proxy_config> parse_proxy_url(std::string_view url, std::string& why);
 
+/// Applies FERRY_PROXY_PASSWORD's value (null or empty: nothing to do).
+/// Returns why it cannot be used, or an empty string.
+std::string use_password_from_env(proxy_config& p, const char* password);
+
 /// Decodes %XX escapes; nullopt for a malformed escape.
 std::optional<std::string> percent_decode(std::string_view s);
 

@@ -28,6 +28,31 @@ proxy_wait() {
   return 1
 }
 
+# proxy_launch NAME DIR WRITE_CONF CMD...: starts CMD (with {PORT} in its
+# arguments replaced by a free port; WRITE_CONF, if not "-", is called with
+# the port first) until it listens; retried because a port picked free can
+# be taken before the server binds it.
+proxy_launch() {
+  local name=$1 dir=$2 conf_fn=$3
+  shift 3
+  mkdir -p "$dir"
+  local port pid
+  for _ in 1 2 3 4 5; do
+    port=$(proxy_free_port)
+    [ "$conf_fn" = - ] || "$conf_fn" "$port"
+    "${@//\{PORT\}/$port}" >"$dir/$name-$port.log" 2>&1 &
+    pid=$!
+    if proxy_wait "$pid" "$port"; then
+      PROXY_PORT=$port PROXY_PID=$pid
+      PROXY_PIDS+=("$pid")
+      return 0
+    fi
+    kill "$pid" 2>/dev/null
+  done
+  echo "start $name: could not start (see $dir)" >&2
+  return 1
+}
+
 start_microsocks() {
   local dir=$1 listen=127.0.0.1 args=()
   shift
@@ -39,71 +64,47 @@ start_microsocks() {
     esac
     shift
   done
-  mkdir -p "$dir"
-  local port pid
-  for _ in 1 2 3 4 5; do  # a port picked free can be taken before we bind
-    port=$(proxy_free_port)
-    microsocks -i "$listen" -p "$port" "${args[@]}" >"$dir/microsocks-$port.log" 2>&1 &
-    pid=$!
-    if proxy_wait "$pid" "$port"; then
-      PROXY_PORT=$port PROXY_PID=$pid
-      PROXY_PIDS+=("$pid")
-      return 0
-    fi
-    kill "$pid" 2>/dev/null
-  done
-  echo "start_microsocks: could not start (see $dir)" >&2
-  return 1
+  proxy_launch microsocks "$dir" - microsocks -i "$listen" -p "{PORT}" "${args[@]}"
 }
 
 start_dante() {
   local dir=$1 user=
   shift
   [ "${1:-}" = --user ] && user=$2
-  mkdir -p "$dir"
-  local method=none
+  _dante_dir=$dir _dante_user=$user
+  proxy_launch danted "$dir" _dante_conf danted -f "$dir/danted-{PORT}.conf" -p "$dir/danted-{PORT}.pid"
+}
+
+# _dante_conf PORT: writes the configuration start_dante asked for.
+_dante_conf() {
+  local port=$1 user=$_dante_user method=none
   [ -n "$user" ] && method=username
-  local port pid conf
-  for _ in 1 2 3 4 5; do
-    port=$(proxy_free_port)
-    conf=$dir/danted-$port.conf
-    {
-      echo "logoutput: stderr"
-      echo "internal: 127.0.0.1 port = $port"
-      echo "internal: ::1 port = $port"
-      echo "external: 127.0.0.1"
-      echo "external: ::1"
-      echo "clientmethod: none"
-      echo "socksmethod: $method"
-      [ -n "$user" ] && echo "user.privileged: root"
-      echo "timeout.connect: 5"
-      echo "timeout.negotiate: 10"
-      echo "client pass { from: 127.0.0.0/8 to: 0/0 }"
-      echo "client pass { from: ::1/128 to: 0/0 }"
-      for net in 127.0.0.0/8 ::1/128; do
-        echo "socks pass {"
-        echo "  from: 0/0 to: $net"
-        echo "  command: connect bind bindreply udpassociate udpreply"
-        [ -n "$user" ] && echo "  socksmethod: username"
-        echo "  log: error"
-        echo "}"
-      done
-      echo "socks block {"
-      echo "  from: 0/0 to: 0/0"
-      echo "  log: error connect"
+  {
+    echo "logoutput: stderr"
+    echo "internal: 127.0.0.1 port = $port"
+    echo "internal: ::1 port = $port"
+    echo "external: 127.0.0.1"
+    echo "external: ::1"
+    echo "clientmethod: none"
+    echo "socksmethod: $method"
+    [ -n "$user" ] && echo "user.privileged: root"
+    echo "timeout.connect: 5"
+    echo "timeout.negotiate: 10"
+    echo "client pass { from: 127.0.0.0/8 to: 0/0 }"
+    echo "client pass { from: ::1/128 to: 0/0 }"
+    for net in 127.0.0.0/8 ::1/128; do
+      echo "socks pass {"
+      echo "  from: 0/0 to: $net"
+      echo "  command: connect bind bindreply udpassociate udpreply"
+      [ -n "$user" ] && echo "  socksmethod: username"
+      echo "  log: error"
       echo "}"
-    } >"$conf"
-    danted -f "$conf" -p "$dir/danted-$port.pid" >"$dir/danted-$port.log" 2>&1 &
-    pid=$!
-    if proxy_wait "$pid" "$port"; then
-      PROXY_PORT=$port PROXY_PID=$pid
-      PROXY_PIDS+=("$pid")
-      return 0
-    fi
-    kill "$pid" 2>/dev/null
-  done
-  echo "start_dante: could not start (see $dir)" >&2
-  return 1
+    done
+    echo "socks block {"
+    echo "  from: 0/0 to: 0/0"
+    echo "  log: error connect"
+    echo "}"
+  } >"$_dante_dir/danted-$port.conf"
 }
 
 stop_proxies() {

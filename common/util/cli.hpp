@@ -1,0 +1,29 @@
+// What both programs' command-line parsers share: their result when the
+// program should not run, and an injectable environment lookup.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "util/exit_codes.hpp"
+
+namespace ferry {
+
+/// Looks up an environment variable (std::getenv in the programs; tests
+/// pass their own).
+using env_lookup = std::function<const char*(const char*)>;
+
+/// What parsing decided instead of running: print `text`, exit `code`
+/// (help and version exit 0, usage errors 2).
+struct early_exit {
+  int code = 0;
+  std::string text;
+};
+
+inline early_exit usage_error(std::string_view program, const std::string& msg) {
+  const std::string p(program);
+  return {to_int(exit_code::usage), p + ": " + msg + "\nTry '" + p + " --help'.\n"};
+}
+
+}  // namespace ferry
