@@ -13,6 +13,7 @@
 #include "fileio/fd.hpp"
 #include "fileio/hash.hpp"
 #include "fileio/mapped.hpp"
+#include "net/connect.hpp"
 #include "net/frame_stream.hpp"
 #include "socks5/connector.hpp"
 #include "util/units.hpp"
@@ -66,55 +67,26 @@ double since(clock::time_point t) {
   return std::chrono::duration<double>(clock::now() - t).count();
 }
 
-// Bounds one connection attempt: when the deadline passes before done(),
-// it cancels the resolver and closes the socket. Shared with the timer
-// callback, which may run after the coroutine has moved on.
-struct connect_deadline {
-  asio::ip::tcp::resolver* resolver = nullptr;
-  asio::ip::tcp::socket* socket = nullptr;
-  bool expired = false;
-  bool finished = false;
-};
-
 // Connects to the first reachable address of host:port within `limit`.
 asio::awaitable<asio::ip::tcp::socket> connect(const net::host_port& dest,
                                                std::chrono::milliseconds limit) {
-  auto ex = co_await asio::this_coro::executor;
+  const auto ex = co_await asio::this_coro::executor;
   const std::string where = "connect to " + net::to_string(dest);
   asio::ip::tcp::resolver resolver(ex);
   asio::ip::tcp::socket socket(ex);
-  auto deadline = std::make_shared<connect_deadline>();
-  deadline->resolver = &resolver;
-  deadline->socket = &socket;
-  asio::steady_timer timer(ex, limit);
-  timer.async_wait([deadline](const std::error_code& ec) {
-    if (ec || deadline->finished) return;
-    deadline->expired = true;
-    deadline->resolver->cancel();
-    std::error_code ignored;
-    deadline->socket->close(ignored);
-  });
-  struct finish {
-    connect_deadline& d;
-    asio::steady_timer& t;
-    ~finish() {
-      d.finished = true;
-      t.cancel();
-    }
-  } finish_guard{*deadline, timer};
-
-  const std::string service = std::to_string(dest.port);
-  auto [rec, endpoints] = co_await resolver.async_resolve(dest.host, service, use_tuple);
-  if (deadline->expired)
-    throw session_error(exit_code::timeout, where + ": name resolution timed out");
-  if (rec)
-    throw session_error(exit_code::connect, where + ": cannot resolve host: " + rec.message());
-  auto [cec, ep] = co_await asio::async_connect(socket, endpoints, use_tuple);
-  if (deadline->expired)
-    throw session_error(exit_code::timeout,
-                        where + ": timed out after " +
-                            format_duration(std::chrono::duration<double>(limit).count()));
-  if (cec) throw session_error(exit_code::connect, where + ": " + cec.message());
+  net::deadline deadline(socket, &resolver, limit);
+  const auto result = co_await net::resolve_and_connect(resolver, socket, dest);
+  if (deadline.expired())
+    throw session_error(
+        exit_code::timeout,
+        where + (result.while_resolving
+                     ? ": name resolution timed out"
+                     : ": timed out after " +
+                           format_duration(std::chrono::duration<double>(limit).count())));
+  if (result.ec)
+    throw session_error(
+        exit_code::connect,
+        where + (result.while_resolving ? ": cannot resolve host: " : ": ") + result.ec.message());
   co_return socket;
 }
 

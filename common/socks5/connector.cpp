@@ -1,8 +1,9 @@
 #include "socks5/connector.hpp"
 
 #include <asio/experimental/as_tuple.hpp>
-#include <memory>
+#include <optional>
 
+#include "net/connect.hpp"
 #include "util/session_error.hpp"
 #include "util/units.hpp"
 
@@ -12,64 +13,29 @@ namespace {
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 using asio::ip::tcp;
 
-// Shared with a timer callback that may run after the coroutine moved on:
-// on expiry it closes the socket, so the pending operation fails.
-struct deadline_state {
-  tcp::socket* socket = nullptr;
-  tcp::resolver* resolver = nullptr;
-  bool expired = false;
-  bool finished = false;
-};
-
 class handshake {
  public:
   handshake(const proxy_config& proxy, std::string what, std::chrono::milliseconds limit,
             const asio::any_io_executor& ex)
-      : proxy_(proxy),
-        what_(std::move(what)),
-        limit_(limit),
-        socket_(ex),
-        resolver_(ex),
-        timer_(ex),
-        state_(std::make_shared<deadline_state>()) {
-    state_->socket = &socket_;
-    state_->resolver = &resolver_;
-  }
-  ~handshake() {
-    state_->finished = true;
-    timer_.cancel();
-  }
+      : proxy_(proxy), what_(std::move(what)), limit_(limit), socket_(ex), resolver_(ex) {}
 
   [[noreturn]] void fail(const std::string& cause) const {
     throw session_error(exit_code::proxy, what_ + " via " + proxy_.display() + ": " + cause);
   }
 
-  // Arms the deadline for the steps that follow.
-  void arm() {
-    timer_.expires_after(limit_);
-    timer_.async_wait([s = state_](const std::error_code& ec) {
-      if (ec || s->finished) return;
-      s->expired = true;
-      std::error_code ignored;
-      s->resolver->cancel();
-      s->socket->close(ignored);
-    });
-  }
-  void disarm() {
-    state_->finished = true;
-    timer_.cancel();
-  }
+  // One deadline over every step from here to disarm().
+  void arm() { deadline_.emplace(socket_, &resolver_, limit_); }
+  void disarm() { deadline_.reset(); }
+  bool expired() const { return deadline_ && deadline_->expired(); }
 
   asio::awaitable<void> open() {
-    const std::string service = std::to_string(proxy_.server.port);
-    auto [rec, eps] = co_await resolver_.async_resolve(proxy_.server.host, service, use_tuple);
-    if (state_->expired) fail("resolving the proxy timed out");
-    if (rec) fail("cannot resolve proxy host: " + rec.message());
-    auto [cec, ep] = co_await asio::async_connect(socket_, eps, use_tuple);
-    if (state_->expired) fail("cannot reach proxy: timed out");
-    if (cec) fail("cannot reach proxy: " + cec.message());
-    std::error_code ignored;
-    socket_.set_option(tcp::no_delay(true), ignored);
+    const auto result = co_await net::resolve_and_connect(resolver_, socket_, proxy_.server);
+    if (expired())
+      fail(result.while_resolving ? "resolving the proxy timed out"
+                                  : "cannot reach proxy: timed out");
+    if (result.ec)
+      fail((result.while_resolving ? "cannot resolve proxy host: " : "cannot reach proxy: ") +
+           result.ec.message());
   }
 
   asio::awaitable<void> send(const byte_buffer& msg, const char* step) {
@@ -89,7 +55,7 @@ class handshake {
   }
 
   [[noreturn]] void io_failure(const char* step, const std::error_code& ec) const {
-    if (state_->expired)
+    if (expired())
       fail(std::string("proxy did not answer within ") +
            format_duration(std::chrono::duration<double>(limit_).count()) + " (" + step + ")");
     if (ec == asio::error::eof || ec == asio::error::connection_reset)
@@ -166,8 +132,7 @@ class handshake {
   std::chrono::milliseconds limit_;
   tcp::socket socket_;
   tcp::resolver resolver_;
-  asio::steady_timer timer_;
-  std::shared_ptr<deadline_state> state_;
+  std::optional<net::deadline> deadline_;
   byte_buffer in_;
 };
 
