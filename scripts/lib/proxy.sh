@@ -97,7 +97,7 @@ _dante_conf() {
       echo "  from: 0/0 to: $net"
       echo "  command: connect bind bindreply udpassociate udpreply"
       [ -n "$user" ] && echo "  socksmethod: username"
-      echo "  log: error"
+      echo "  log: error connect"
       echo "}"
     done
     echo "socks block {"

@@ -17,13 +17,22 @@ make_sample "$WORK/src/sample" 2
 RECV_LISTEN=':0' start_recv "$WORK/inbox"  # dual-stack: names may resolve to ::1
 recv_port=$RECV_PORT
 
+# carried: how many connections to the receiver the proxies have logged
+# (microsocks "127.0.0.1:PORT", dante "127.0.0.1.PORT"). The sender's own
+# "via" text proves nothing about where its bytes went; this does.
+carried() {
+  cat "$WORK"/px/*.log 2>/dev/null | grep -cE "[.:]$recv_port([^0-9]|\$)" || true
+}
+
 # send_via URL DIR_NAME [ARGS...]: the sample tree through URL, checked.
 send_via() {
-  local url=$1 label=$2
+  local url=$1 label=$2 before
   shift 2
   rm -rf "$WORK/inbox/sample"
+  before=$(carried)
   send --proxy "$url" --json "$@" "$WORK/src/sample"
   expect_rc 0 "$label"
+  [ "$(carried)" -gt "$before" ] || fail "$label: no proxy log shows the connection to the receiver"
   same_tree "$WORK/src/sample" "$WORK/inbox/sample" || fail "$label: tree differs"
   has_event "$SEND_OUT" ".event==\"session_start\" and (.peer | test(\"via socks5\"))" ||
     fail "$label: session_start does not name the proxy"
@@ -84,14 +93,18 @@ pass "proxy not listening"
 
 # The environment: ALL_PROXY like curl, FERRY_PROXY first, --no-proxy wins.
 rm -rf "$WORK/inbox/sample"
+before=$(carried)
 ALL_PROXY="socks5h://127.0.0.1:$micro" send --json "$WORK/src/sample"
 expect_rc 0 "ALL_PROXY"
+[ "$(carried)" -gt "$before" ] || fail "ALL_PROXY: the proxy did not carry the connection"
 has_event "$SEND_OUT" ".event==\"session_start\" and (.peer | test(\"via socks5h://127.0.0.1:$micro\"))" ||
   fail "ALL_PROXY not used"
 FERRY_PROXY="socks5://127.0.0.1:$dante" ALL_PROXY="socks5://127.0.0.1:$micro" send --json "$WORK/src/sample/README.txt"
 has_event "$SEND_OUT" ".event==\"session_start\" and (.peer | test(\"$dante\"))" || fail "FERRY_PROXY not preferred"
-FERRY_PROXY="socks5://127.0.0.1:$stop_port" send --no-proxy --json "$WORK/src/sample/README.txt"
+before=$(carried)
+FERRY_PROXY="socks5://127.0.0.1:$micro" send --no-proxy --json "$WORK/src/sample/README.txt"
 expect_rc 0 "--no-proxy"
+[ "$(carried)" -eq "$before" ] || fail "--no-proxy: a proxy carried the connection"
 has_event "$SEND_OUT" '.event=="session_start" and (.peer | test("via") | not)' || fail "--no-proxy used a proxy"
 ALL_PROXY="http://127.0.0.1:3128" send "$WORK/src/sample/README.txt"
 expect_rc 0 "HTTP ALL_PROXY ignored"
