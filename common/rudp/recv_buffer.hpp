@@ -1,0 +1,49 @@
+// The peer's stream as it arrives: the reorder buffer. Pieces are stored
+// where they belong in a ring the size of the flow-control window; the
+// application reads the in-order prefix. The window bounds memory: a piece
+// beyond it is a flow-control violation.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <system_error>
+
+#include "rudp/range_set.hpp"
+
+namespace ferry::rudp {
+
+class recv_buffer {
+ public:
+  /// `window` is rounded up to a power of two.
+  explicit recv_buffer(std::size_t window);
+
+  /// Stores a STREAM frame. Errors: flow_control (beyond the window),
+  /// protocol_violation (data past the end, or two different ends).
+  [[nodiscard]] std::error_code on_frame(std::uint64_t offset, std::span<const std::uint8_t> data,
+                                         bool fin);
+
+  /// In-order bytes ready to read.
+  std::size_t readable() const { return static_cast<std::size_t>(contiguous_ - read_); }
+  std::size_t read(std::span<std::uint8_t> out);
+  /// The peer's stream ended and everything was read.
+  bool eof() const { return final_ && read_ == *final_; }
+  bool fin_received() const { return final_.has_value() && contiguous_ == *final_; }
+
+  /// The highest offset the peer may send below, as we would advertise it now.
+  std::uint64_t limit() const { return read_ + window_; }
+  std::size_t window() const { return window_; }
+
+ private:
+  std::size_t window_;
+  std::size_t mask_;
+  std::unique_ptr<std::uint8_t[]> ring_;
+  std::uint64_t read_ = 0;        // consumed by the application
+  std::uint64_t contiguous_ = 0;  // everything below has arrived
+  range_set ahead_;               // arrived beyond contiguous_
+  std::optional<std::uint64_t> final_;
+};
+
+}  // namespace ferry::rudp
