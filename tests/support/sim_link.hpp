@@ -8,6 +8,7 @@
 #include <functional>
 #include <queue>
 #include <random>
+#include <span>
 #include <vector>
 
 #include "rudp/time.hpp"
