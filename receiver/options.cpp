@@ -33,6 +33,7 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
                       cxxopts::value<std::string>()->default_value("0"), "SIZE")
     ("max-session-bytes", "Stop accepting content past SIZE in one session (0 = no limit)",
                           cxxopts::value<std::string>()->default_value("0"), "SIZE")
+    ("no-udp", "Serve TCP only (by default UDP mode is served on the same port)")
     ("max-sessions", "Concurrent sessions; more are refused",
                      cxxopts::value<std::size_t>()->default_value("64"), "N")
     ("timeout", "Drop a session whose peer is silent this long (s, ms, m suffixes)",
@@ -81,6 +82,7 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
       if (!v) return usage_error(std::string("--") + name + ": bad size '" + text + "'");
       *field = *v;
     }
+    o.udp = args.count("no-udp") == 0;
     o.max_sessions = args["max-sessions"].as<std::size_t>();
     if (o.max_sessions == 0) return usage_error("--max-sessions must be at least 1");
     const auto t = parse_seconds(args["timeout"].as<std::string>());

@@ -32,6 +32,7 @@ struct options {
   bool quiet = false;
   std::optional<socks5::proxy_config> proxy;  // with via_bind: receive through it
   bool via_bind = false;
+  bool udp = true;  // serve UDP mode on the same port (--no-udp: TCP only)
 };
 
 using ferry::early_exit;

@@ -1,5 +1,7 @@
 #include "receiver/server.hpp"
 
+#include <sys/socket.h>
+
 #include <asio/experimental/as_tuple.hpp>
 #include <csignal>
 #include <optional>
@@ -7,6 +9,7 @@
 
 #include "framing/frame.hpp"
 #include "receiver/session.hpp"
+#include "rudp/client.hpp"
 #include "socks5/connector.hpp"
 #include "util/units.hpp"
 
@@ -42,6 +45,7 @@ server::server(std::vector<std::unique_ptr<asio::io_context>>& pool, const optio
 }
 
 void server::finish() {
+  stop_udp(true);
   grace_timer_.cancel();
   signals_.cancel();
   keep_running_.clear();
@@ -77,12 +81,72 @@ void server::start() {
     throw session_error(exit_code::connect,
                         "listen on " + net::to_string(ep) + ": " + ec.message());
   const auto bound = acceptor_.local_endpoint();
-  log_.warn("listening on " + net::to_string(bound) + ", storing into " + root_.path());
+  if (opts_.udp) listen_udp(bound);
+  log_.warn("listening on " + net::to_string(bound) + (opts_.udp ? " (TCP and UDP)" : " (TCP)") +
+            ", storing into " + root_.path());
   log_.event(json_line("listening")
                  .str("address", bound.address().to_string())
                  .num("port", static_cast<std::uint64_t>(bound.port()))
+                 .boolean("udp", opts_.udp)
                  .str("dir", root_.path()));
   asio::co_spawn(strand_, accept_loop(), asio::detached);
+}
+
+void server::listen_udp(const asio::ip::tcp::endpoint& bound) {
+  const asio::ip::udp::endpoint ep(bound.address(), bound.port());
+  rudp::config cfg;
+  cfg.max_packet = rudp::max_packet_size;  // the sender picks the size
+  cfg.send_buffer = 1u << 20;              // we send answers, not content
+  cfg.idle_timeout = std::min<rudp::duration>(opts_.timeout, std::chrono::seconds(10));
+  for (auto& ctx : pool_) {
+    asio::ip::udp::socket s(*ctx);
+    std::error_code ec;
+    s.open(ep.protocol(), ec);
+    if (!ec) {
+      s.set_option(asio::socket_base::reuse_address(true), ec);
+      const int one = 1;
+      ::setsockopt(s.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+      if (ep.protocol() == asio::ip::udp::v6() && opts_.listen.host.empty())
+        s.set_option(asio::ip::v6_only(false), ec);
+      s.bind(ep, ec);
+    }
+    if (ec)
+      throw session_error(exit_code::connect,
+                          "listen on UDP " + net::to_string(bound) + ": " + ec.message() +
+                              " (--no-udp serves TCP only)");
+    rudp::size_buffers(s, 8 << 20);
+    auto endpoint = std::make_shared<rudp::endpoint>(std::move(s), rudp::max_packet_size + 64);
+    auto* c = ctx.get();
+    endpoint->listen(
+        cfg,
+        [this, c](std::unique_ptr<net::transport> t) {
+          if (opts_.once) {
+            // The first sender is the only one, whichever transport it used.
+            asio::post(strand_, [this] {
+              std::error_code ignored;
+              acceptor_.close(ignored);
+              stop_udp(false);
+            });
+          }
+          asio::co_spawn(*c, serve(std::move(t)), asio::detached);
+        },
+        opts_.max_sessions + 16);
+    endpoint->start();
+    udp_.push_back(std::move(endpoint));
+  }
+}
+
+// Stops answering new UDP senders; with `close`, ends the sockets too (the
+// io_contexts can then run out of work). Each endpoint on its own thread.
+void server::stop_udp(bool close) {
+  for (auto& ep : udp_) {
+    asio::post(ep->executor(), [ep, close] {
+      if (close)
+        ep->close();
+      else
+        ep->stop_accepting();
+    });
+  }
 }
 
 asio::awaitable<void> server::accept_loop() {
@@ -102,8 +166,10 @@ asio::awaitable<void> server::accept_loop() {
       std::error_code ignored;
       acceptor_.close(ignored);  // signals stay armed: the session may be interrupted
     }
+    if (opts_.once) stop_udp(false);
     auto exec = socket.get_executor();
-    asio::co_spawn(exec, serve(std::move(socket)), asio::detached);
+    asio::co_spawn(exec, serve(std::make_unique<net::tcp_transport>(std::move(socket))),
+                   asio::detached);
   }
 }
 
@@ -116,7 +182,7 @@ asio::awaitable<void> server::refuse(net::frame_stream& stream, const std::strin
   // hello still unread would send a reset that can destroy our answer.
   try {
     co_await stream.write(out);
-    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send);
+    stream.shutdown_send();
     while (true)
       co_await stream.read_raw(4096, "refusing");
   } catch (const std::exception&) {
@@ -174,13 +240,13 @@ asio::awaitable<void> server::bind_loop() {
       log_.warn(failure);
       continue;  // ask the proxy again
     }
-    asio::co_spawn(strand_, serve(std::move(ticket->socket), peer), asio::detached);
+    asio::co_spawn(strand_, serve(std::make_unique<net::tcp_transport>(std::move(ticket->socket)), peer), asio::detached);
     if (opts_.once) break;
   }
 }
 
-asio::awaitable<void> server::serve(asio::ip::tcp::socket socket, std::string peer_name) {
-  auto stream = std::make_shared<net::frame_stream>(std::move(socket), opts_.timeout);
+asio::awaitable<void> server::serve(std::unique_ptr<net::transport> t, std::string peer_name) {
+  auto stream = std::make_shared<net::frame_stream>(std::move(t), opts_.timeout);
   std::string refusal;
   {
     std::lock_guard lock(mu_);
@@ -244,6 +310,7 @@ asio::awaitable<void> server::serve(asio::ip::tcp::socket socket, std::string pe
 void server::on_signal(int signo) {
   std::error_code ignored;
   acceptor_.close(ignored);
+  stop_udp(false);
   if (pending_bind_ != nullptr) pending_bind_->close(ignored);
   std::size_t open = 0;
   {
@@ -274,7 +341,7 @@ void server::shut_down_sessions() {
   cut_sessions_ = cut_sessions_ || !sessions_.empty();
   for (const auto& s : sessions_) {
     // Each stream belongs to its session's strand; close it there.
-    asio::post(s->socket().get_executor(), [s] { s->close(); });
+    asio::post(s->executor(), [s] { s->close(); });
   }
   if (!opts_.once || status_ == 0) status_ = 128 + stop_signal_;
 }

@@ -11,6 +11,7 @@
 
 #include "fileio/dest.hpp"
 #include "net/frame_stream.hpp"
+#include "rudp/endpoint.hpp"
 #include "receiver/options.hpp"
 #include "util/exit_codes.hpp"
 #include "util/log.hpp"
@@ -35,7 +36,9 @@ class server {
  private:
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> bind_loop();
-  asio::awaitable<void> serve(asio::ip::tcp::socket socket, std::string peer = {});
+  asio::awaitable<void> serve(std::unique_ptr<net::transport> t, std::string peer = {});
+  void listen_udp(const asio::ip::tcp::endpoint& bound);
+  void stop_udp(bool close);
   asio::awaitable<void> refuse(net::frame_stream& stream, const std::string& why);
   void on_signal(int signo);
   void shut_down_sessions();
@@ -52,6 +55,9 @@ class server {
   asio::signal_set signals_;
   asio::steady_timer grace_timer_;
   asio::ip::tcp::socket* pending_bind_ = nullptr;  // on strand_: the BIND awaiting a sender
+  // One UDP endpoint per io_context, all bound to the TCP port with
+  // SO_REUSEPORT: the kernel spreads senders over them by address.
+  std::vector<std::shared_ptr<rudp::endpoint>> udp_;
 
   std::mutex mu_;  // guards the fields below; sessions run on other strands
   std::set<std::shared_ptr<net::frame_stream>> sessions_;

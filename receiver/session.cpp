@@ -368,6 +368,7 @@ asio::awaitable<session_result> run_session(net::frame_stream& stream, const opt
   bool failed = false;
   try {
     co_await s.run();
+    co_await stream.finish();  // UDP mode: until the sender has our BYE
   } catch (const session_error& e) {
     s.result().code = worse(s.result().code, e.code());
     s.result().message = e.what();

@@ -88,6 +88,12 @@ std::vector<fileio::source_entry> gather(const send::options& opts, logger& log,
 
 }  // namespace
 
+double loss_percent(const rudp::stats& u) {
+  return u.packets_sent ? 100.0 * static_cast<double>(u.packets_lost) /
+                              static_cast<double>(u.packets_sent)
+                        : 0.0;
+}
+
 int main(int argc, char** argv) {
   const auto parsed = send::parse_options(argc, argv, [](const char* n) { return std::getenv(n); });
   if (const auto* e = std::get_if<send::early_exit>(&parsed)) {
@@ -156,9 +162,21 @@ int main(int argc, char** argv) {
              format_rate(rate) + "); " + std::to_string(result.skipped) + " skipped, " +
              std::to_string(result.rejected) + " rejected, " + std::to_string(result.failed) +
              " failed");
+    if (const auto& u = result.udp) {
+      char line[200];
+      std::snprintf(line, sizeof line,
+                    "udp: rtt %.2f ms (min %.2f), %llu packets sent, %llu lost (%.2f%%), %s "
+                    "retransmitted",
+                    static_cast<double>(u->srtt.count()) / 1000,
+                    static_cast<double>(u->min_rtt.count()) / 1000,
+                    static_cast<unsigned long long>(u->packets_sent),
+                    static_cast<unsigned long long>(u->packets_lost), loss_percent(*u),
+                    format_bytes(u->bytes_retransmitted).c_str());
+      log.info(line);
+    }
   }
-  log.event(json_line("summary")
-                .num("stored", result.stored)
+  json_line summary("summary");
+  summary.num("stored", result.stored)
                 .num("directories", result.directories)
                 .num("skipped", result.skipped)
                 .num("rejected", result.rejected)
@@ -169,6 +187,17 @@ int main(int argc, char** argv) {
                 .num("exit_code", to_int(code))
                 .str("status", code == exit_code::ok ? "ok"
                                : error.empty()       ? "partial"
-                                                     : "error"));
+                                                     : "error")
+                .str("transport", opts.udp && result.udp ? "udp" : "tcp");
+  if (const auto& u = result.udp) {
+    summary.real("rtt_ms", static_cast<double>(u->srtt.count()) / 1000)
+        .real("min_rtt_ms", static_cast<double>(u->min_rtt.count()) / 1000)
+        .num("packets_sent", u->packets_sent)
+        .num("packets_lost", u->packets_lost)
+        .real("loss_percent", loss_percent(*u))
+        .num("retransmitted_bytes", u->bytes_retransmitted)
+        .num("duplicate_packets", u->duplicates);
+  }
+  log.event(summary);
   return to_int(code);
 }

@@ -88,6 +88,12 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
               "$FERRY_PROXY, then $ALL_PROXY / $all_proxy; the password may come from "
               "$FERRY_PROXY_PASSWORD", cxxopts::value<std::string>(), "URL")
     ("no-proxy", "Connect directly, whatever --proxy or the environment say")
+    ("udp", "Use the reliable UDP transport (=strict: fail rather than fall back to TCP when "
+            "a proxy has no UDP)", cxxopts::value<std::string>()->implicit_value("on"), "[=strict]")
+    ("rate", "UDP mode: cap the send rate, in bits/s (K, M, G suffixes: 200M)",
+             cxxopts::value<std::string>(), "RATE")
+    ("udp-size", "UDP mode: datagram size in bytes, SOCKS5 header included (1000-65000)",
+                 cxxopts::value<std::string>()->default_value("1200"), "BYTES")
     ("json", "NDJSON events on stdout, one object per line")
     ("q,quiet", "No progress and no summary on stderr (warnings and errors still shown)")
     ("connect-timeout", "Give up connecting after this long (s, ms, m suffixes)",
@@ -141,6 +147,27 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
       const auto v = parse_seconds(args[name].as<std::string>());
       if (!v) return usage_error(std::string("--") + name + ": expected a positive duration");
       *field = std::chrono::milliseconds(static_cast<std::int64_t>(*v * 1000));
+    }
+    if (args.count("udp")) {
+      const auto mode = args["udp"].as<std::string>();
+      if (mode != "on" && mode != "strict")
+        return usage_error("--udp takes no value or =strict, not '" + mode + "'");
+      o.udp = true;
+      o.udp_strict = mode == "strict";
+    }
+    if (args.count("rate")) {
+      const auto r = parse_rate(args["rate"].as<std::string>());
+      if (!r || *r == 0) return usage_error("--rate: expected bits per second such as 200M");
+      if (!o.udp) return usage_error("--rate applies to UDP mode (add --udp)");
+      o.rate_bits = *r;
+    }
+    {
+      const auto n = parse_size(args["udp-size"].as<std::string>());
+      if (!n || *n < 1000 || *n > 65000)
+        return usage_error("--udp-size: expected 1000 to 65000 bytes");
+      if (!o.udp && args.count("udp-size") && !args["udp-size"].has_default())
+        return usage_error("--udp-size applies to UDP mode (add --udp)");
+      o.udp_size = static_cast<std::size_t>(*n);
     }
     if (auto err = resolve_proxy(o, args.count("proxy") ? args["proxy"].as<std::string>() : "",
                                  args.count("no-proxy") > 0, env))

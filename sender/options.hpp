@@ -27,6 +27,10 @@ struct options {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds timeout{30'000};
   std::optional<socks5::proxy_config> proxy;  // after --proxy / environment
+  bool udp = false;                           // --udp: the reliable-UDP transport
+  bool udp_strict = false;                    // --udp=strict: no fallback to TCP
+  std::uint64_t rate_bits = 0;                // --rate in bits/s; 0 = no cap
+  std::size_t udp_size = 1200;                // --udp-size: datagram bytes
   std::vector<std::string> warnings;          // e.g. an ignored ALL_PROXY
 };
 

@@ -15,6 +15,7 @@
 #include "fileio/mapped.hpp"
 #include "net/connect.hpp"
 #include "net/frame_stream.hpp"
+#include "rudp/client.hpp"
 #include "socks5/connector.hpp"
 #include "util/units.hpp"
 
@@ -90,11 +91,38 @@ asio::awaitable<asio::ip::tcp::socket> connect(const net::host_port& dest,
   co_return socket;
 }
 
-// Direct, or through the SOCKS5 proxy the options name.
-asio::awaitable<asio::ip::tcp::socket> open_connection(const options& opts) {
-  if (opts.proxy)
-    co_return co_await socks5::connect_via(*opts.proxy, opts.dest, opts.connect_timeout);
-  co_return co_await connect(opts.dest, opts.connect_timeout);
+rudp::config udp_config(const options& opts) {
+  rudp::config cfg;
+  cfg.max_packet = opts.udp_size;
+  cfg.rate_cap = opts.rate_bits / 8;
+  // Keepalives flow both ways every second, so a dead peer shows within
+  // this, whatever the sessions are waiting for.
+  cfg.idle_timeout = std::min<rudp::duration>(opts.timeout, std::chrono::seconds(10));
+  return cfg;
+}
+
+// TCP or UDP mode, direct or through the SOCKS5 proxy the options name. A
+// proxy without UDP (REP 7, or 2: not allowed) means TCP, unless --udp=strict.
+asio::awaitable<std::unique_ptr<net::transport>> open_connection(const options& opts,
+                                                                 logger& log) {
+  if (opts.udp) {
+    const rudp::config cfg = udp_config(opts);
+    const socks5::proxy_config* proxy = opts.proxy ? &*opts.proxy : nullptr;
+    std::string fallback;
+    try {
+      auto s = co_await rudp::connect(opts.dest, cfg, opts.connect_timeout, proxy);
+      co_return std::unique_ptr<net::transport>(std::move(s));
+    } catch (const socks5::refused& e) {
+      if (opts.udp_strict || (e.rep() != 7 && e.rep() != 2)) throw;
+      fallback = std::string(e.what()) + "; falling back to TCP (--udp=strict fails instead)";
+    }
+    log.warn(fallback);
+    log.event(json_line("warning").str("message", fallback));
+  }
+  asio::ip::tcp::socket socket =
+      opts.proxy ? co_await socks5::connect_via(*opts.proxy, opts.dest, opts.connect_timeout)
+                 : co_await connect(opts.dest, opts.connect_timeout);
+  co_return std::unique_ptr<net::transport>(std::make_unique<net::tcp_transport>(std::move(socket)));
 }
 
 class sender_session {
@@ -106,7 +134,7 @@ class sender_session {
         log_(l),
         progress_(p),
         stream_(s),
-        wake_(s.socket().get_executor()),
+        wake_(s.executor()),
         answers_(e.size()),
         verdicts_(e.size()) {
     wake_.expires_at(clock::time_point::max());
@@ -139,7 +167,7 @@ class sender_session {
       throw session_error(exit_code::protocol,
                           std::string("handshake: expected welcome, got ") + type_name(first));
     // The reader runs beside the writer; the writer waits for it at the end.
-    asio::co_spawn(stream_.socket().get_executor(), reader(), [this](std::exception_ptr e) {
+    asio::co_spawn(stream_.executor(), reader(), [this](std::exception_ptr e) {
       reader_error_ = e;
       reader_finished_ = true;
       wake_.cancel();
@@ -246,7 +274,7 @@ class sender_session {
     struct stat st {};
     const bool have_stat = ::fstat(fd.get(), &st) == 0;
     if (e.local_path.empty() && have_stat && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
-      pipe_.emplace(stream_.socket().get_executor(), ::dup(fd.get()));
+      pipe_.emplace(stream_.executor(), ::dup(fd.get()));
     struct reset_pipe {
       std::optional<asio::posix::stream_descriptor>& p;
       ~reset_pipe() { p.reset(); }
@@ -520,8 +548,9 @@ class sender_session {
 asio::awaitable<send_result> run_send(const options& opts,
                                       const std::vector<fileio::source_entry>& entries, logger& log,
                                       progress_meter& progress) {
-  auto socket = co_await open_connection(opts);
-  net::frame_stream stream(std::move(socket), opts.timeout);
+  auto carrier = co_await open_connection(opts, log);
+  const auto* udp = dynamic_cast<const rudp::stream*>(carrier.get());
+  net::frame_stream stream(std::move(carrier), opts.timeout);
   std::string peer = net::to_string(opts.dest);
   if (opts.proxy) peer += " via " + opts.proxy->display();
   std::uint64_t total = 0;
@@ -531,10 +560,14 @@ asio::awaitable<send_result> run_send(const options& opts,
                 .str("peer", peer)
                 .num("entries", static_cast<std::uint64_t>(entries.size()))
                 .num("bytes", total)
-                .num("protocol", static_cast<std::uint64_t>(protocol_version)));
+                .num("protocol", static_cast<std::uint64_t>(protocol_version))
+                .str("transport", udp ? "udp" : "tcp"));
   sender_session s(opts, entries, log, progress, stream);
   co_await s.run();
-  co_return s.result();
+  co_await stream.finish();
+  send_result r = s.result();
+  if (udp) r.udp = udp->driver().conn.statistics();
+  co_return r;
 }
 
 }  // namespace ferry::send

@@ -4,10 +4,12 @@
 
 #include <asio.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "fileio/tree.hpp"
+#include "rudp/connection.hpp"
 #include "sender/options.hpp"
 #include "sender/progress.hpp"
 #include "util/exit_codes.hpp"
@@ -23,6 +25,7 @@ struct send_result {
   std::uint64_t rejected = 0;
   std::uint64_t failed = 0;
   std::uint64_t bytes = 0;  // content bytes put on the wire
+  std::optional<rudp::stats> udp;  // UDP mode: the transport's figures
 };
 
 /// Offers at most this many entries ahead of the one whose content is being

@@ -1,13 +1,11 @@
 #include "net/frame_stream.hpp"
 
-#include <asio/experimental/as_tuple.hpp>
 
 #include "net/address.hpp"
 
 namespace ferry::net {
 namespace {
 
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t buffer_size = 1 << 20;
 
 double seconds(frame_stream::clock::duration d) {
@@ -20,18 +18,25 @@ std::string to_string(const asio::ip::tcp::endpoint& ep) {
   return net::to_string(host_port{ep.address().to_string(), ep.port()});
 }
 
-frame_stream::frame_stream(asio::ip::tcp::socket socket, clock::duration idle_timeout)
-    : socket_(std::move(socket)),
-      watchdog_(std::make_shared<watchdog_state>(socket_.get_executor())),
+frame_stream::frame_stream(std::unique_ptr<transport> t, clock::duration idle_timeout)
+    : transport_(std::move(t)),
+      watchdog_(std::make_shared<watchdog_state>(transport_->executor())),
       idle_timeout_(idle_timeout),
       last_progress_(clock::now()),
+      peer_(transport_->remote()),
       buf_(buffer_size) {
-  std::error_code ec;
-  const auto ep = socket_.remote_endpoint(ec);
-  peer_ = ec ? std::string("unknown peer") : to_string(ep);
-  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   watchdog_->owner = this;
   arm_watchdog();
+}
+
+frame_stream::frame_stream(asio::ip::tcp::socket socket, clock::duration idle_timeout)
+    : frame_stream(std::make_unique<tcp_transport>(std::move(socket)), idle_timeout) {}
+
+asio::awaitable<void> frame_stream::finish() {
+  co_await flush();
+  const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(idle_timeout_);
+  co_await transport_->finish(limit);
+  close();
 }
 
 frame_stream::~frame_stream() {
@@ -43,7 +48,7 @@ void frame_stream::arm_watchdog() {
   watchdog_->timer.expires_at(last_progress_ + idle_timeout_);
   watchdog_->timer.async_wait([state = watchdog_](const std::error_code& ec) {
     frame_stream* self = state->owner;
-    if (ec || self == nullptr || !self->socket_.is_open()) return;
+    if (ec || self == nullptr || !self->transport_->is_open()) return;
     if (clock::now() >= self->last_progress_ + self->idle_timeout_) {
       self->timed_out_ = true;
       self->close();
@@ -54,9 +59,7 @@ void frame_stream::arm_watchdog() {
 }
 
 void frame_stream::close() {
-  std::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  transport_->close();
   watchdog_->timer.cancel();
 }
 
@@ -87,10 +90,10 @@ asio::awaitable<void> frame_stream::fill(const char* step) {
     end_ -= begin_;
     begin_ = 0;
   }
-  auto [ec, n] = co_await socket_.async_read_some(
-      asio::buffer(buf_.data() + end_, buf_.size() - end_), use_tuple);
-  if (ec) fail(step, ec);
-  end_ += n;
+  const std::span<std::uint8_t> room(buf_.data() + end_, buf_.size() - end_);
+  const io_result r = co_await transport_->read_some(room);
+  if (r.ec) fail(step, r.ec);
+  end_ += r.n;
   progress();
 }
 
@@ -144,14 +147,16 @@ asio::awaitable<void> frame_stream::write(std::span<const std::uint8_t> a,
     ~reset_flag() { f = false; }
   } guard{writing_};
   while (off < total) {
-    std::array<asio::const_buffer, 2> bufs;
-    if (off < a.size())
-      bufs = {asio::buffer(a.data() + off, a.size() - off), asio::buffer(b.data(), b.size())};
-    else
-      bufs = {asio::buffer(b.data() + (off - a.size()), total - off), asio::const_buffer()};
-    auto [ec, n] = co_await socket_.async_write_some(bufs, use_tuple);
-    if (ec) fail("send", ec);
-    off += n;
+    std::span<const std::uint8_t> first, second;
+    if (off < a.size()) {
+      first = a.subspan(off);
+      second = b;
+    } else {
+      first = b.subspan(off - a.size());
+    }
+    const io_result r = co_await transport_->write_some(first, second);
+    if (r.ec) fail("send", r.ec);
+    off += r.n;
     progress();
   }
 }

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "framing/frame.hpp"
+#include "net/transport.hpp"
 #include "util/session_error.hpp"
 
 namespace ferry::net {
@@ -24,6 +25,7 @@ class frame_stream {
   /// `idle_timeout`, the socket is closed, pending operations fail, and
   /// they report a timeout. (A plain timer callback rather than a coroutine
   /// raced with `||`: GCC 12 miscompiles Asio's awaitable operators here.)
+  frame_stream(std::unique_ptr<transport> t, clock::duration idle_timeout);
   frame_stream(asio::ip::tcp::socket socket, clock::duration idle_timeout);
   ~frame_stream();
   frame_stream(const frame_stream&) = delete;
@@ -50,8 +52,13 @@ class frame_stream {
   void queue(const framing::message& msg) { framing::encode(msg, out_); }
   asio::awaitable<void> flush();
 
-  /// Closes the socket; pending operations complete with an error.
+  /// Closes the transport; pending operations complete with an error.
   void close();
+  /// The graceful end of a session: the peer gets all we sent (UDP mode
+  /// waits for its acknowledgements, at most the idle timeout), then close.
+  asio::awaitable<void> finish();
+  /// Ends our direction; the peer reads end-of-stream after our data.
+  void shutdown_send() { transport_->shutdown_send(); }
 
   /// Changes the idle timeout from now on.
   void set_idle_timeout(clock::duration d) {
@@ -66,7 +73,7 @@ class frame_stream {
   std::string peer() const { return peer_; }
   /// Names the peer in logs when the socket's remote end is a proxy.
   void set_peer(std::string name) { peer_ = std::move(name); }
-  asio::ip::tcp::socket& socket() { return socket_; }
+  asio::any_io_executor executor() { return transport_->executor(); }
 
  private:
   [[noreturn]] void fail(const char* step, const std::error_code& ec) const;
@@ -81,7 +88,7 @@ class frame_stream {
     frame_stream* owner = nullptr;
   };
 
-  asio::ip::tcp::socket socket_;
+  std::unique_ptr<transport> transport_;
   std::shared_ptr<watchdog_state> watchdog_;
   clock::duration idle_timeout_;
   clock::time_point last_progress_;

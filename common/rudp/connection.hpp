@@ -85,6 +85,13 @@ class connection {
   /// the graceful end.
   void close(close_code code, std::string_view reason, time_point now);
 
+  /// Ends the connection at once, without telling the peer (its path is
+  /// gone: the network said so, or the proxy's association ended).
+  void abort(std::error_code ec) {
+    state_ = state::closed;
+    if (!err_) err_ = ec;
+  }
+
   state current() const { return state_; }
   bool established() const { return state_ == state::established; }
   bool closed() const { return state_ == state::closed; }

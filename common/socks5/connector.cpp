@@ -120,7 +120,8 @@ class handshake {
     if (auto ec = decode_reply(in_, r, used))
       fail(std::string("malformed reply (") + step + "): " + ec.message());
     if (r.rep != 0)
-      fail(std::string(reply_message(r.rep)) + " by proxy (REP " + std::to_string(r.rep) + ")");
+      throw refused(r.rep, what_ + " via " + proxy_.display() + ": " + reply_message(r.rep) +
+                               " by proxy (REP " + std::to_string(r.rep) + ")");
     co_return r;
   }
 
@@ -191,6 +192,29 @@ asio::awaitable<bind_ticket> bind_via(const proxy_config& proxy, const address& 
     if (!ec) r.bound.host = ep.address().to_string();
   }
   co_return bind_ticket{std::move(h.socket()), r.bound};
+}
+
+asio::awaitable<udp_association> udp_associate_via(const proxy_config& proxy, const address& from,
+                                                   std::chrono::milliseconds limit) {
+  const auto ex = co_await asio::this_coro::executor;
+  handshake h(proxy, "socks5 udp associate", limit, ex);
+  h.arm();
+  co_await h.open();
+  co_await h.negotiate();
+  byte_buffer req;
+  if (encode_request(command::udp_associate, from, req)) h.fail("bad source address");
+  co_await h.send(req, "udp associate request");
+  reply r = co_await h.read_reply("udp associate reply");
+  h.disarm();
+  std::error_code ec;
+  auto relay_addr = asio::ip::make_address(r.bound.host, ec);
+  if (ec) h.fail("relay address '" + r.bound.host + "' is not an IP address");
+  // 0.0.0.0 (or ::) means "the proxy's own address".
+  if (relay_addr.is_unspecified()) {
+    const auto ep = h.socket().remote_endpoint(ec);
+    if (!ec) relay_addr = ep.address();
+  }
+  co_return udp_association{std::move(h.socket()), {relay_addr, r.bound.port}};
 }
 
 asio::awaitable<address> await_bind_peer(bind_ticket& ticket, const proxy_config& proxy) {

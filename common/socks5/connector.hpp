@@ -11,8 +11,19 @@
 
 #include "socks5/codec.hpp"
 #include "socks5/proxy_url.hpp"
+#include "util/session_error.hpp"
 
 namespace ferry::socks5 {
+
+/// The proxy answered a request with REP != 0 (exit_code::proxy).
+class refused : public session_error {
+ public:
+  refused(std::uint8_t rep, const std::string& what) : session_error(exit_code::proxy, what), rep_(rep) {}
+  std::uint8_t rep() const { return rep_; }
+
+ private:
+  std::uint8_t rep_;
+};
 
 /// Connects through `proxy` to `dst` (host:port as the user gave it; with
 /// socks5:// the host is resolved here, with socks5h:// by the proxy).
@@ -33,6 +44,20 @@ struct bind_ticket {
 /// is the peer we expect (0.0.0.0:0 when unknown).
 asio::awaitable<bind_ticket> bind_via(const proxy_config& proxy, const address& expected,
                                       std::chrono::milliseconds limit);
+
+/// A UDP association: the TCP control connection (the association lasts
+/// as long as it stays open) and the relay to send wrapped datagrams to
+/// (0.0.0.0 or :: already replaced by the proxy's address).
+struct udp_association {
+  asio::ip::tcp::socket control;
+  asio::ip::udp::endpoint relay;
+};
+
+/// UDP ASSOCIATE: `from` is where our datagrams will come from (0.0.0.0:0
+/// when not known yet). Throws `refused` for REP != 0 (7: the proxy has no
+/// UDP support, 2: not allowed by its rules).
+asio::awaitable<udp_association> udp_associate_via(const proxy_config& proxy, const address& from,
+                                                   std::chrono::milliseconds limit);
 
 /// Waits, without a deadline, for the proxy's second BIND reply: a peer has
 /// connected. Returns the peer's address; the socket then carries its stream.

@@ -98,3 +98,46 @@ std::optional<double> parse_seconds(std::string_view text) {
 }
 
 }  // namespace ferry
+
+namespace ferry {
+
+std::optional<std::uint64_t> parse_rate(std::string_view text) {
+  for (std::string_view unit : {"bit/s", "bps", "b/s", "bit"}) {
+    if (text.size() > unit.size() && text.ends_with(unit)) {
+      text.remove_suffix(unit.size());
+      break;
+    }
+  }
+  double scale = 1;
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 'k':
+      case 'K':
+        scale = 1e3;
+        break;
+      case 'm':
+      case 'M':
+        scale = 1e6;
+        break;
+      case 'g':
+      case 'G':
+        scale = 1e9;
+        break;
+      case 't':
+      case 'T':
+        scale = 1e12;
+        break;
+      default:
+        break;
+    }
+    if (scale != 1) text.remove_suffix(1);
+  }
+  double v = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || ptr != text.data() + text.size() || !(v > 0) || !std::isfinite(v) ||
+      v * scale > 1e15)
+    return std::nullopt;
+  return static_cast<std::uint64_t>(v * scale);
+}
+
+}  // namespace ferry

@@ -18,6 +18,10 @@ std::string format_duration(double seconds);
 /// Parses "123", "10K", "5M", "2G", "1T" (binary multiples, optional "iB"/"B").
 std::optional<std::uint64_t> parse_size(std::string_view text);
 
+/// Parses a rate in bits per second: "800", "200K", "200M", "1.5G"
+/// (decimal multiples, as network rates go; optional "bit", "bps" or "b/s").
+std::optional<std::uint64_t> parse_rate(std::string_view text);
+
 /// Parses a duration in seconds: "30", "2.5", "500ms", "10s", "2m".
 std::optional<double> parse_seconds(std::string_view text);
 

@@ -1,0 +1,61 @@
+// The byte stream a session runs over: plain TCP (also when a SOCKS5 proxy
+// carries it) or the reliable-UDP transport. frame_stream owns one; the
+// sessions never see which.
+#pragma once
+
+#include <asio.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <system_error>
+
+namespace ferry::net {
+
+struct io_result {
+  std::error_code ec;  // asio::error::eof when the peer ended its stream
+  std::size_t n = 0;
+};
+
+class transport {
+ public:
+  virtual ~transport() = default;
+  virtual asio::any_io_executor executor() = 0;
+  /// Reads at least one byte into `out`.
+  virtual asio::awaitable<io_result> read_some(std::span<std::uint8_t> out) = 0;
+  /// Writes a prefix of `a` then `b` (at least one byte).
+  virtual asio::awaitable<io_result> write_some(std::span<const std::uint8_t> a,
+                                                std::span<const std::uint8_t> b) = 0;
+  /// The graceful end: waits (at most `limit`) until the peer has all we
+  /// wrote, then closes. TCP leaves that to the kernel.
+  virtual asio::awaitable<void> finish(std::chrono::milliseconds limit) = 0;
+  /// Ends our direction; the peer reads end-of-stream after our data.
+  virtual void shutdown_send() = 0;
+  /// Closes at once; pending operations complete with an error. Idempotent.
+  virtual void close() = 0;
+  virtual bool is_open() const = 0;
+  /// The peer as "1.2.3.4:5" (the proxy when one carries the stream).
+  virtual std::string remote() const = 0;
+};
+
+/// A connected TCP socket as a transport.
+class tcp_transport final : public transport {
+ public:
+  explicit tcp_transport(asio::ip::tcp::socket socket);
+  asio::any_io_executor executor() override { return socket_.get_executor(); }
+  asio::awaitable<io_result> read_some(std::span<std::uint8_t> out) override;
+  asio::awaitable<io_result> write_some(std::span<const std::uint8_t> a,
+                                        std::span<const std::uint8_t> b) override;
+  asio::awaitable<void> finish(std::chrono::milliseconds) override { co_return; }
+  void shutdown_send() override;
+  void close() override;
+  bool is_open() const override { return socket_.is_open(); }
+  std::string remote() const override;
+  asio::ip::tcp::socket& socket() { return socket_; }
+
+ private:
+  asio::ip::tcp::socket socket_;
+};
+
+}  // namespace ferry::net
