@@ -119,10 +119,14 @@ asio::awaitable<std::unique_ptr<net::transport>> open_connection(const options& 
     log.warn(fallback);
     log.event(json_line("warning").str("message", fallback));
   }
-  asio::ip::tcp::socket socket =
-      opts.proxy ? co_await socks5::connect_via(*opts.proxy, opts.dest, opts.connect_timeout)
-                 : co_await connect(opts.dest, opts.connect_timeout);
-  co_return std::unique_ptr<net::transport>(std::make_unique<net::tcp_transport>(std::move(socket)));
+  // (No co_await inside a conditional expression: GCC 12 miscompiles it.)
+  std::optional<asio::ip::tcp::socket> socket;
+  if (opts.proxy)
+    socket.emplace(co_await socks5::connect_via(*opts.proxy, opts.dest, opts.connect_timeout));
+  else
+    socket.emplace(co_await connect(opts.dest, opts.connect_timeout));
+  std::unique_ptr<net::transport> t = std::make_unique<net::tcp_transport>(std::move(*socket));
+  co_return t;
 }
 
 class sender_session {
