@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# UDP mode over real sockets on loopback: the same sessions as TCP mode,
+# byte-exact, with the transport's figures in the summary; concurrency;
+# clear failures when nothing listens or the receiver dies.
+source "$(dirname "$0")/lib.sh"
+
+make_sample "$WORK/src/sample" 3
+start_recv "$WORK/inbox"
+send --udp --json "$WORK/src/sample/"
+expect_rc 0 "sample tree over UDP"
+same_tree "$WORK/src/sample" "$WORK/inbox/sample" || fail "sample tree differs"
+no_leftovers "$WORK/inbox"
+has_event "$SEND_OUT" '.event=="session_start" and .transport=="udp"' || fail "session_start does not say udp"
+has_event "$SEND_OUT" '.event=="summary" and .exit_code==0 and .transport=="udp" and .packets_sent > 1000 and (.rtt_ms|type)=="number" and (.loss_percent|type)=="number" and (.retransmitted_bytes|type)=="number"' ||
+  fail "summary lacks the UDP figures: $(tail -n 1 "$SEND_OUT")"
+grep -q '^ferry-send: udp: rtt' "$SEND_ERR" || fail "no human UDP summary line"
+pass "sample tree over UDP, summary with rtt/loss/retransmissions"
+
+send --udp "$WORK/src/sample"
+expect_rc 0 "identical resend over UDP"
+grep -q '9 skipped' "$SEND_ERR" || fail "identical files were not skipped over UDP: $(cat "$SEND_ERR")"
+pass "identical resend skipped over UDP"
+
+# 256 MiB, default and large datagrams; IPv6 loopback for one of them.
+head -c $((256 * 1024 * 1024)) /dev/urandom >"$WORK/src/big.bin"
+send --udp -q "$WORK/src/big.bin"
+expect_rc 0 "256 MiB over UDP"
+cmp "$WORK/src/big.bin" "$WORK/inbox/big.bin" || fail "256 MiB file differs"
+rm "$WORK/inbox/big.bin"
+send --udp --udp-size 65000 -q "$WORK/src/big.bin"
+expect_rc 0 "256 MiB over UDP with 64 KB datagrams"
+cmp "$WORK/src/big.bin" "$WORK/inbox/big.bin" || fail "256 MiB file differs (64 KB datagrams)"
+pass "256 MiB byte-exact over UDP (1200 B and 65000 B datagrams)"
+
+if [ -n "$(ip -6 addr show dev lo 2>/dev/null)" ]; then
+  RECV_LISTEN="[::1]:0" start_recv "$WORK/inbox6"
+  SEND_HOST="[::1]" send --udp "$WORK/src/sample"
+  expect_rc 0 "UDP over IPv6"
+  same_tree "$WORK/src/sample" "$WORK/inbox6/sample" || fail "IPv6 tree differs"
+  pass "UDP over IPv6 loopback"
+fi
+
+# Eight UDP senders and two TCP senders at once into one receiver.
+start_recv "$WORK/many"
+for k in $(seq 1 10); do
+  mkdir -p "$WORK/src/m$k"
+  head -c $((2 * 1024 * 1024 + k)) /dev/urandom >"$WORK/src/m$k/data.bin"
+  for i in $(seq 1 30); do printf '%d %d\n' "$k" "$i" >"$WORK/src/m$k/f$i"; done
+done
+pids=()
+for k in $(seq 1 10); do
+  mode=--udp
+  [ "$k" -gt 8 ] && mode=--no-proxy
+  timeout 120 "$SEND" -q $mode "127.0.0.1:$RECV_PORT" "$WORK/src/m$k" 2>"$WORK/m$k.err" &
+  pids+=($!)
+done
+for k in $(seq 1 10); do
+  rc=0
+  wait "${pids[$((k - 1))]}" || rc=$?
+  [ "$rc" -eq 0 ] || fail "sender $k exited $rc: $(cat "$WORK/m$k.err")"
+done
+for k in $(seq 1 10); do same_tree "$WORK/src/m$k" "$WORK/many/m$k" || fail "sender $k tree"; done
+[ "$(jq -c 'select(.event=="session_end" and .exit_code==0)' "$RECV_OUT" | wc -l)" -eq 10 ] ||
+  fail "expected 10 clean sessions"
+pass "8 UDP and 2 TCP senders at once"
+
+# Nothing listens on UDP: refused at once (ICMP), exit 3, not a timeout.
+start_recv "$WORK/tcponly" --no-udp
+has_event "$RECV_OUT" '.event=="listening" and .udp==false' || fail "listening event lacks udp:false"
+send --udp --connect-timeout 20 "$WORK/src/sample"
+expect_rc 3 "UDP to a TCP-only receiver"
+grep -q 'udp connect to 127.0.0.1:[0-9]*: connection refused (nothing listens on UDP port' "$SEND_ERR" ||
+  fail "unclear refusal: $(cat "$SEND_ERR")"
+pass "TCP-only receiver: UDP sender exits 3 with a clear message"
+
+# The receiver dies mid-file: the sender notices (on loopback the kernel
+# answers for the closed port; elsewhere unanswered keepalives end it within
+# the timeout, see netem_test.sh) and exits 3, naming the loss.
+start_recv "$WORK/dies"
+open_stall
+timeout 60 "$SEND" --udp --timeout 3 --name stream.bin "127.0.0.1:$RECV_PORT" - <"$STALL" \
+  >"$WORK/dies.out" 2>"$WORK/dies.err" {STALL_FD}>&- &
+spid=$!
+_pids+=("$spid")
+head -c 1000000 /dev/urandom >&"$STALL_FD"
+wait_event "$RECV_OUT" '.event=="session_start"' 10
+sleep 0.5
+kill -9 "$RECV_PID"
+wait_exit "$spid" 30
+[ "$WAIT_RC" -eq 3 ] || fail "sender exited $WAIT_RC after the receiver died, expected 3: $(cat "$WORK/dies.err")"
+grep -Eq 'connection lost: (peer stopped answering|Connection refused)' "$WORK/dies.err" ||
+  fail "unclear error: $(cat "$WORK/dies.err")"
+pass "receiver killed: UDP sender exits 3 (connection lost)"
