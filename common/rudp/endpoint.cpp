@@ -349,7 +349,20 @@ stream::stream(std::shared_ptr<conn_driver> d) : d_(std::move(d)) {}
 
 stream::~stream() { close(); }
 
-void stream::hold(asio::ip::tcp::socket control) { control_.emplace(std::move(control)); }
+void stream::hold(asio::ip::tcp::socket control) {
+  control_.emplace(std::move(control));
+  // The proxy closing the control connection ends the association: fail
+  // the transfer then, rather than wait for the idle timeout. (Nothing is
+  // expected on it; any byte also ends the watch, never a second read.)
+  auto buf = std::make_shared<std::array<std::uint8_t, 64>>();
+  control_->async_read_some(
+      asio::buffer(*buf), [w = std::weak_ptr<conn_driver>(d_), buf](const std::error_code& ec,
+                                                                    std::size_t) {
+        if (!ec || ec == asio::error::operation_aborted) return;
+        auto d = w.lock();
+        if (d && !d->conn.closed()) d->abort(error::proxy_closed);
+      });
+}
 
 asio::awaitable<net::io_result> stream::read_some(std::span<std::uint8_t> out) {
   auto& c = d_->conn;

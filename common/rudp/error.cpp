@@ -32,6 +32,8 @@ class category : public std::error_category {
         return "peer sent beyond the flow-control window";
       case error::closed:
         return "connection closed";
+      case error::proxy_closed:
+        return "the proxy ended the UDP association";
     }
     return "unknown rudp error";
   }

@@ -21,6 +21,7 @@ enum class error {
   protocol_violation,  // the peer broke the transport's rules
   flow_control,        // the peer sent beyond the window we granted
   closed,              // we closed the connection
+  proxy_closed,        // the SOCKS5 proxy ended the UDP association
 };
 
 const std::error_category& rudp_category() noexcept;

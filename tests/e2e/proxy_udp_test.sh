@@ -48,6 +48,24 @@ expect_rc 0 "64 MiB via dante"
 cmp "$WORK/src/big.bin" "$WORK/inbox/big.bin" || fail "64 MiB via dante differs"
 pass "64 MiB byte-exact in UDP mode via dante"
 
+# The proxy dies mid-file: its control connection closes, which ends the
+# association; the sender says so and exits 3 (not at the idle timeout).
+start_dante "$WORK/px"
+open_stall
+timeout 60 "$SEND" --udp=strict --proxy "socks5://127.0.0.1:$PROXY_PORT" --name stream.bin \
+  "127.0.0.1:$RECV_PORT" - <"$STALL" >"$WORK/pxdies.out" 2>"$WORK/pxdies.err" {STALL_FD}>&- &
+spid=$!
+_pids+=("$spid")
+head -c 1000000 /dev/urandom >&"$STALL_FD"
+wait_event "$RECV_OUT" '.event=="session_start" and .peer != null' 10
+pkill -9 -P "$PROXY_PID" || true  # its children carry the association
+kill -9 "$PROXY_PID"
+wait_exit "$spid" 30
+[ "$WAIT_RC" -eq 3 ] || fail "sender exited $WAIT_RC when the proxy died, expected 3: $(cat "$WORK/pxdies.err")"
+grep -q 'the proxy ended the UDP association' "$WORK/pxdies.err" ||
+  fail "unclear error when the proxy died: $(cat "$WORK/pxdies.err")"
+pass "proxy killed mid-transfer: exit 3, the association's end named"
+
 if [ "$(id -u)" -eq 0 ] && command -v useradd >/dev/null; then
   TEST_USER=ferry$RANDOM
   useradd --system --no-create-home --shell /usr/sbin/nologin "$TEST_USER"
