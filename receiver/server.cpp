@@ -97,7 +97,10 @@ void server::listen_udp(const asio::ip::tcp::endpoint& bound) {
   rudp::config cfg;
   cfg.max_packet = rudp::max_packet_size;  // the sender picks the size
   cfg.send_buffer = 1u << 20;              // we send answers, not content
-  cfg.idle_timeout = std::min<rudp::duration>(opts_.timeout, std::chrono::seconds(10));
+  // Below the session's own timeout, so that a dead peer is reported as
+  // such (exit 3) rather than as a silent one (exit 8).
+  cfg.idle_timeout = std::clamp<rudp::duration>(opts_.timeout / 2, std::chrono::seconds(1),
+                                                std::chrono::seconds(10));
   for (auto& ctx : pool_) {
     asio::ip::udp::socket s(*ctx);
     std::error_code ec;
