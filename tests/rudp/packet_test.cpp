@@ -1,0 +1,240 @@
+// The UDP packet codec, the stateless listener and the buffers: round
+// trips, every truncated prefix refused, bounds checked before use.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "rudp/ack_tracker.hpp"
+#include "rudp/listener.hpp"
+#include "rudp/packet.hpp"
+#include "rudp/recv_buffer.hpp"
+#include "rudp/send_buffer.hpp"
+
+namespace ferry::rudp {
+namespace {
+
+std::vector<std::uint8_t> init_packet(std::span<const std::uint8_t> token = {},
+                                      std::size_t pad = 1200, std::uint8_t ver = wire_version) {
+  long_header h{packet_type::init, ver, 0, 0xabcd};
+  handshake_body b;
+  b.max_packet = 1200;
+  b.max_data = 1 << 20;
+  b.token_len = static_cast<std::uint8_t>(token.size());
+  std::copy(token.begin(), token.end(), b.token.begin());
+  std::vector<std::uint8_t> out(1500);
+  out.resize(encode_handshake(h, b, out, pad));
+  return out;
+}
+
+TEST(packet, handshake_round_trip_and_truncation) {
+  for (auto type : {packet_type::init, packet_type::retry, packet_type::accept,
+                    packet_type::version}) {
+    long_header h{type, wire_version, 7, 9};
+    handshake_body b;
+    b.max_packet = 1200;
+    b.max_data = 123456;
+    b.token_len = 3;
+    b.token[0] = 1;
+    b.peer_version = 1;
+    std::vector<std::uint8_t> out(100);
+    out.resize(encode_handshake(h, b, out));
+    ASSERT_GT(out.size(), long_header_size);
+    long_header h2;
+    handshake_body b2;
+    ASSERT_FALSE(decode_handshake(out, h2, b2));
+    EXPECT_EQ(h2.type, type);
+    EXPECT_EQ(h2.dst_cid, 7u);
+    EXPECT_EQ(h2.src_cid, 9u);
+    for (std::size_t n = 0; n < out.size(); ++n) {
+      const std::span<const std::uint8_t> prefix(out.data(), n);
+      EXPECT_TRUE(decode_handshake(prefix, h2, b2)) << "prefix " << n;
+    }
+  }
+}
+
+TEST(packet, bad_magic_and_oversized_token) {
+  auto p = init_packet();
+  p[1] ^= 0xff;
+  long_header h;
+  handshake_body b;
+  EXPECT_EQ(decode_handshake(p, h, b), error::bad_magic);
+  p = init_packet();
+  p[long_header_size + 10] = max_token_size + 1;  // token length byte
+  EXPECT_EQ(decode_handshake(p, h, b), error::bad_frame);
+}
+
+TEST(packet, frames_round_trip_and_truncation) {
+  std::vector<std::uint8_t> buf(400);
+  cursor c(buf);
+  ASSERT_TRUE(encode_data_header(42, 1000, c));
+  const ack_range ranges[] = {{90, 100}, {50, 80}, {10, 20}};
+  ASSERT_TRUE(encode_ack(ranges, 250, c));
+  const std::uint8_t data[] = {1, 2, 3, 4, 5};
+  ASSERT_TRUE(encode_stream_header(777, 5, true, c));
+  c.raw(data);
+  ASSERT_TRUE(encode_max_data(1 << 30, c));
+  ASSERT_TRUE(encode_ping(c));
+  ASSERT_TRUE(encode_close(close_code::protocol, "bad", c));
+  buf.resize(c.size());
+
+  std::uint32_t cid = 0;
+  std::uint64_t pn = 0;
+  std::span<const std::uint8_t> frames;
+  ASSERT_FALSE(decode_data_header(buf, cid, pn, frames));
+  EXPECT_EQ(cid, 42u);
+  EXPECT_EQ(pn, 1000u);
+  frame f;
+  ASSERT_FALSE(decode_frame(frames, f));
+  ASSERT_EQ(f.type, frame_type::ack);
+  ASSERT_EQ(f.ack.count, 3u);
+  EXPECT_EQ(f.ack.ranges[1].smallest, 50u);
+  EXPECT_EQ(f.ack.ranges[2].largest, 20u);
+  EXPECT_EQ(f.ack.delay_us, 250u);
+  ASSERT_FALSE(decode_frame(frames, f));
+  ASSERT_EQ(f.type, frame_type::stream_fin);
+  EXPECT_EQ(f.stream.offset, 777u);
+  EXPECT_EQ(f.stream.data.size(), 5u);
+  ASSERT_FALSE(decode_frame(frames, f));
+  EXPECT_EQ(f.max_data, 1u << 30);
+  ASSERT_FALSE(decode_frame(frames, f));
+  EXPECT_EQ(f.type, frame_type::ping);
+  ASSERT_FALSE(decode_frame(frames, f));
+  EXPECT_EQ(f.close.reason, "bad");
+  EXPECT_TRUE(frames.empty());
+
+  // Every truncation of the frames after the header fails cleanly (a
+  // prefix ending exactly between frames is valid up to there).
+  std::span<const std::uint8_t> all;
+  (void)decode_data_header(buf, cid, pn, all);
+  for (std::size_t n = 1; n < all.size(); ++n) {
+    std::span<const std::uint8_t> in = all.first(n);
+    std::error_code ec;
+    while (!in.empty() && !(ec = decode_frame(in, f))) {
+    }
+    const bool boundary = n == 34 || n == 50 || n == 59 || n == 60;  // ack|stream|max_data|ping|
+    if (!boundary) {
+      EXPECT_TRUE(ec) << "prefix " << n;
+    }
+  }
+}
+
+TEST(packet, ack_ranges_are_bounded) {
+  std::vector<std::uint8_t> buf(64);
+  cursor c(buf);
+  c.u8(0x02);
+  c.u64(10);
+  c.u32(0);
+  c.u8(0);
+  c.u32(11);  // first range longer than the largest number
+  buf.resize(c.size());
+  std::span<const std::uint8_t> in = buf;
+  frame f;
+  EXPECT_EQ(decode_frame(in, f), error::bad_frame);
+  buf[13] = max_ack_ranges + 1;  // too many ranges
+  in = buf;
+  EXPECT_EQ(decode_frame(in, f), error::bad_frame);
+}
+
+const std::uint8_t alice[] = {127, 0, 0, 1, 0x30, 0x39};
+const std::uint8_t mallory[] = {127, 0, 0, 2, 0x30, 0x39};
+
+TEST(listener, creates_state_only_for_a_returned_token) {
+  const listener front(cookie_jar{std::array<std::uint8_t, 32>{9}});
+  std::uint8_t reply[64];
+  const time_point now = 100s;
+  // First INIT: a RETRY, smaller than the INIT, and no connection.
+  auto p = init_packet();
+  auto r = front.on_init(p, alice, now, reply);
+  ASSERT_EQ(r.v, listener::verdict::reply);
+  EXPECT_LT(r.reply_size, p.size());
+  long_header h;
+  handshake_body b;
+  ASSERT_FALSE(decode_handshake({reply, r.reply_size}, h, b));
+  ASSERT_EQ(h.type, packet_type::retry);
+  EXPECT_EQ(h.dst_cid, 0xabcdu);
+  // Back with the token from the same source: accepted.
+  p = init_packet(b.token_span());
+  EXPECT_EQ(front.on_init(p, alice, now + 1s, reply).v, listener::verdict::accept);
+  // The same token from another source (a spoofer who saw it), or stale,
+  // or altered: another RETRY, never a connection.
+  EXPECT_EQ(front.on_init(p, mallory, now, reply).v, listener::verdict::reply);
+  EXPECT_EQ(front.on_init(p, alice, now + 11s, reply).v, listener::verdict::reply);
+  auto forged = b;
+  forged.token[10] ^= 1;
+  p = init_packet(forged.token_span());
+  EXPECT_EQ(front.on_init(p, alice, now, reply).v, listener::verdict::reply);
+}
+
+TEST(listener, small_or_foreign_inits_get_nothing_or_less) {
+  const listener front;
+  std::uint8_t reply[64];
+  EXPECT_EQ(front.on_init(init_packet({}, 0), alice, 1s, reply).v, listener::verdict::drop);
+  const auto other = init_packet({}, 1200, 9);
+  const auto r = front.on_init(other, alice, 1s, reply);
+  ASSERT_EQ(r.v, listener::verdict::reply);
+  long_header h;
+  handshake_body b;
+  ASSERT_FALSE(decode_handshake({reply, r.reply_size}, h, b));
+  EXPECT_EQ(h.type, packet_type::version);
+  EXPECT_EQ(b.peer_version, wire_version);
+}
+
+TEST(buffers, send_buffer_retransmits_only_what_is_unacked) {
+  send_buffer sb(1 << 16);
+  std::vector<std::uint8_t> data(10000, 7);
+  ASSERT_EQ(sb.write(data), data.size());
+  sb.finish();
+  chunk a, b2, c2;
+  ASSERT_TRUE(sb.next(1 << 20, 4000, a));
+  ASSERT_TRUE(sb.next(1 << 20, 4000, b2));
+  ASSERT_TRUE(sb.next(1 << 20, 4000, c2));
+  EXPECT_TRUE(c2.fin);
+  sb.on_acked(b2.offset, b2.len, false);
+  sb.on_lost(0, 10000, true);  // all declared lost; the middle was acked
+  chunk r;
+  ASSERT_TRUE(sb.next(1 << 20, 65535, r));
+  EXPECT_EQ(r.offset, 0u);
+  EXPECT_EQ(r.len, 4000u);
+  ASSERT_TRUE(sb.next(1 << 20, 65535, r));
+  EXPECT_EQ(r.offset, 8000u);
+  EXPECT_TRUE(r.fin);
+  EXPECT_FALSE(sb.next(1 << 20, 65535, r));
+  sb.on_acked(0, 4000, false);
+  sb.on_acked(8000, 2000, true);
+  EXPECT_TRUE(sb.all_acked());
+}
+
+TEST(buffers, recv_buffer_reorders_and_bounds) {
+  recv_buffer rb(4096);
+  const std::vector<std::uint8_t> a(100, 1), b(100, 2);
+  ASSERT_FALSE(rb.on_frame(100, b, true));
+  EXPECT_EQ(rb.readable(), 0u);
+  ASSERT_FALSE(rb.on_frame(0, a, false));
+  ASSERT_FALSE(rb.on_frame(0, a, false));  // duplicate
+  EXPECT_EQ(rb.readable(), 200u);
+  std::vector<std::uint8_t> out(300);
+  EXPECT_EQ(rb.read(out), 200u);
+  EXPECT_EQ(out[150], 2);
+  EXPECT_TRUE(rb.eof());
+  EXPECT_EQ(rb.on_frame(150, a, false), error::protocol_violation);  // past the end
+  recv_buffer small(4096);
+  EXPECT_EQ(small.on_frame(4096, a, false), error::flow_control);
+}
+
+TEST(buffers, ack_tracker_acks_gaps_at_once_and_bounds_ranges) {
+  ack_tracker t;
+  EXPECT_TRUE(t.on_packet(0, true, 0us));
+  EXPECT_EQ(t.deadline(), time_point(ack_tracker::max_ack_delay));
+  EXPECT_TRUE(t.on_packet(2, true, 1us));  // a gap: ACK now
+  EXPECT_EQ(t.deadline(), time_point(1us));
+  EXPECT_FALSE(t.on_packet(2, true, 2us));  // duplicate
+  for (std::uint64_t pn = 4; pn < 1000; pn += 2)
+    t.on_packet(pn, true, 3us);
+  ack_range r[40];
+  EXPECT_EQ(t.ranges(r), 40u);
+  EXPECT_EQ(r[0].largest, 998u);
+  EXPECT_FALSE(t.on_packet(1, true, 4us));  // forgotten: treated as seen
+}
+
+}  // namespace
+}  // namespace ferry::rudp
