@@ -114,9 +114,8 @@ void server::listen_udp(const asio::ip::tcp::endpoint& bound) {
       s.bind(ep, ec);
     }
     if (ec)
-      throw session_error(exit_code::connect,
-                          "listen on UDP " + net::to_string(bound) + ": " + ec.message() +
-                              " (--no-udp serves TCP only)");
+      throw session_error(exit_code::connect, "listen on UDP " + net::to_string(bound) + ": " +
+                                                  ec.message() + " (--no-udp serves TCP only)");
     rudp::size_buffers(s, 8 << 20);
     auto endpoint = std::make_shared<rudp::endpoint>(std::move(s), rudp::max_packet_size + 64);
     auto* c = ctx.get();
@@ -243,7 +242,9 @@ asio::awaitable<void> server::bind_loop() {
       log_.warn(failure);
       continue;  // ask the proxy again
     }
-    asio::co_spawn(strand_, serve(std::make_unique<net::tcp_transport>(std::move(ticket->socket)), peer), asio::detached);
+    asio::co_spawn(strand_,
+                   serve(std::make_unique<net::tcp_transport>(std::move(ticket->socket)), peer),
+                   asio::detached);
     if (opts_.once) break;
   }
 }

@@ -11,8 +11,8 @@
 
 #include "fileio/dest.hpp"
 #include "net/frame_stream.hpp"
-#include "rudp/endpoint.hpp"
 #include "receiver/options.hpp"
+#include "rudp/endpoint.hpp"
 #include "util/exit_codes.hpp"
 #include "util/log.hpp"
 

@@ -89,9 +89,9 @@ std::vector<fileio::source_entry> gather(const send::options& opts, logger& log,
 }  // namespace
 
 double loss_percent(const rudp::stats& u) {
-  return u.packets_sent ? 100.0 * static_cast<double>(u.packets_lost) /
-                              static_cast<double>(u.packets_sent)
-                        : 0.0;
+  return u.packets_sent
+             ? 100.0 * static_cast<double>(u.packets_lost) / static_cast<double>(u.packets_sent)
+             : 0.0;
 }
 
 int main(int argc, char** argv) {
@@ -177,18 +177,18 @@ int main(int argc, char** argv) {
   }
   json_line summary("summary");
   summary.num("stored", result.stored)
-                .num("directories", result.directories)
-                .num("skipped", result.skipped)
-                .num("rejected", result.rejected)
-                .num("failed", result.failed)
-                .num("bytes", result.bytes)
-                .real("seconds", secs)
-                .real("bytes_per_second", rate)
-                .num("exit_code", to_int(code))
-                .str("status", code == exit_code::ok ? "ok"
-                               : error.empty()       ? "partial"
-                                                     : "error")
-                .str("transport", opts.udp && result.udp ? "udp" : "tcp");
+      .num("directories", result.directories)
+      .num("skipped", result.skipped)
+      .num("rejected", result.rejected)
+      .num("failed", result.failed)
+      .num("bytes", result.bytes)
+      .real("seconds", secs)
+      .real("bytes_per_second", rate)
+      .num("exit_code", to_int(code))
+      .str("status", code == exit_code::ok ? "ok"
+                     : error.empty()       ? "partial"
+                                           : "error")
+      .str("transport", opts.udp && result.udp ? "udp" : "tcp");
   if (const auto& u = result.udp) {
     summary.real("rtt_ms", static_cast<double>(u->srtt.count()) / 1000)
         .real("min_rtt_ms", static_cast<double>(u->min_rtt.count()) / 1000)

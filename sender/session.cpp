@@ -106,8 +106,7 @@ rudp::config udp_config(const options& opts) {
 
 // TCP or UDP mode, direct or through the SOCKS5 proxy the options name. A
 // proxy without UDP (REP 7, or 2: not allowed) means TCP, unless --udp=strict.
-asio::awaitable<std::unique_ptr<net::transport>> open_connection(const options& opts,
-                                                                 logger& log) {
+asio::awaitable<std::unique_ptr<net::transport>> open_connection(const options& opts, logger& log) {
   if (opts.udp) {
     const rudp::config cfg = udp_config(opts);
     const socks5::proxy_config* proxy = opts.proxy ? &*opts.proxy : nullptr;

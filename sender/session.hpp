@@ -24,7 +24,7 @@ struct send_result {
   std::uint64_t skipped = 0;
   std::uint64_t rejected = 0;
   std::uint64_t failed = 0;
-  std::uint64_t bytes = 0;  // content bytes put on the wire
+  std::uint64_t bytes = 0;         // content bytes put on the wire
   std::optional<rudp::stats> udp;  // UDP mode: the transport's figures
 };
 

@@ -1,6 +1,5 @@
 #include "net/frame_stream.hpp"
 
-
 #include "net/address.hpp"
 
 namespace ferry::net {

@@ -98,9 +98,8 @@ asio::awaitable<std::unique_ptr<stream>> connect(const net::host_port& dest, con
   config c = cfg;
   if (proxy) {
     ep->set_relay(peer, header);
-    c.max_packet = cfg.max_packet > header.size() + min_packet_size
-                       ? cfg.max_packet - header.size()
-                       : min_packet_size;
+    c.max_packet = cfg.max_packet > header.size() + min_packet_size ? cfg.max_packet - header.size()
+                                                                    : min_packet_size;
   } else {
     ep->set_connected();
   }
@@ -137,10 +136,9 @@ asio::awaitable<std::unique_ptr<stream>> connect(const net::host_port& dest, con
   }
   const auto ec = drv->failure();
   if (ec == error::version_mismatch)
-    throw session_error(exit_code::protocol,
-                        where + ": receiver speaks UDP transport version " +
-                            std::to_string(drv->conn.peer_version()) + ", we speak " +
-                            std::to_string(wire_version));
+    throw session_error(exit_code::protocol, where + ": receiver speaks UDP transport version " +
+                                                 std::to_string(drv->conn.peer_version()) +
+                                                 ", we speak " + std::to_string(wire_version));
   if (ec == std::errc::connection_refused)
     throw session_error(exit_code::connect,
                         where + ": connection refused (nothing listens on UDP port " +

@@ -15,8 +15,7 @@ datagram_io::datagram_io(std::size_t batch, std::size_t max_size)
       iovs_(batch),
       addrs_(batch) {}
 
-std::size_t datagram_io::receive(udp::socket& s, std::vector<received>& out,
-                                 std::error_code& ec) {
+std::size_t datagram_io::receive(udp::socket& s, std::vector<received>& out, std::error_code& ec) {
   out.clear();
   ec.clear();
   auto& msgs = msgs_;
@@ -45,8 +44,8 @@ std::size_t datagram_io::receive(udp::socket& s, std::vector<received>& out,
     received r;
     r.data = {storage_.data() + i * max_size_, msgs[i].msg_len};
     r.from.resize(msgs[i].msg_hdr.msg_namelen);
-    std::memcpy(r.from.data(), &addrs[i], std::min<std::size_t>(msgs[i].msg_hdr.msg_namelen,
-                                                                 sizeof(sockaddr_storage)));
+    std::memcpy(r.from.data(), &addrs[i],
+                std::min<std::size_t>(msgs[i].msg_hdr.msg_namelen, sizeof(sockaddr_storage)));
     out.push_back(r);
   }
   return static_cast<std::size_t>(n);

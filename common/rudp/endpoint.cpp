@@ -188,7 +188,9 @@ void endpoint::set_relay(udp::endpoint relay, framing::byte_buffer header) {
   header_ = std::move(header);
 }
 
-void endpoint::start() { wait_readable(); }
+void endpoint::start() {
+  wait_readable();
+}
 
 void endpoint::close() {
   accepting_ = false;
@@ -347,7 +349,9 @@ void endpoint::on_init(std::span<const std::uint8_t> data, const udp::endpoint& 
 
 stream::stream(std::shared_ptr<conn_driver> d) : d_(std::move(d)) {}
 
-stream::~stream() { close(); }
+stream::~stream() {
+  close();
+}
 
 void stream::hold(asio::ip::tcp::socket control) {
   control_.emplace(std::move(control));
@@ -355,13 +359,12 @@ void stream::hold(asio::ip::tcp::socket control) {
   // the transfer then, rather than wait for the idle timeout. (Nothing is
   // expected on it; any byte also ends the watch, never a second read.)
   auto buf = std::make_shared<std::array<std::uint8_t, 64>>();
-  control_->async_read_some(
-      asio::buffer(*buf), [w = std::weak_ptr<conn_driver>(d_), buf](const std::error_code& ec,
-                                                                    std::size_t) {
-        if (!ec || ec == asio::error::operation_aborted) return;
-        auto d = w.lock();
-        if (d && !d->conn.closed()) d->abort(error::proxy_closed);
-      });
+  control_->async_read_some(asio::buffer(*buf), [w = std::weak_ptr<conn_driver>(d_), buf](
+                                                    const std::error_code& ec, std::size_t) {
+    if (!ec || ec == asio::error::operation_aborted) return;
+    auto d = w.lock();
+    if (d && !d->conn.closed()) d->abort(error::proxy_closed);
+  });
 }
 
 asio::awaitable<net::io_result> stream::read_some(std::span<std::uint8_t> out) {

@@ -18,7 +18,8 @@ namespace ferry::socks5 {
 /// The proxy answered a request with REP != 0 (exit_code::proxy).
 class refused : public session_error {
  public:
-  refused(std::uint8_t rep, const std::string& what) : session_error(exit_code::proxy, what), rep_(rep) {}
+  refused(std::uint8_t rep, const std::string& what)
+      : session_error(exit_code::proxy, what), rep_(rep) {}
   std::uint8_t rep() const { return rep_; }
 
  private:

@@ -27,8 +27,8 @@ std::vector<std::uint8_t> init_packet(std::span<const std::uint8_t> token = {},
 }
 
 TEST(packet, handshake_round_trip_and_truncation) {
-  for (auto type : {packet_type::init, packet_type::retry, packet_type::accept,
-                    packet_type::version}) {
+  for (auto type :
+       {packet_type::init, packet_type::retry, packet_type::accept, packet_type::version}) {
     long_header h{type, wire_version, 7, 9};
     handshake_body b;
     b.max_packet = 1200;
