@@ -4,8 +4,8 @@
 #      datagrams), best of RUNS;
 #   2. (root) a veth pair between two network namespaces shaped to
 #      100 Mbit/s, with 1% and then 5% random loss on the receiver's input:
-#      UDP mode vs TCP mode with cubic and with bbr (the sender namespace's
-#      tcp_congestion_control), one file each;
+#      UDP mode vs TCP mode with cubic and with bbr (--tcp-congestion, which
+#      sets TCP_CONGESTION on the socket), one file each;
 #   3. through dante on loopback: UDP mode via its UDP ASSOCIATE vs direct.
 #
 #   scripts/bench_udp.sh [SIZE_MIB (default 1024)] [RUNS (default 3)] [LOSSY_MIB (default 64)]
@@ -129,9 +129,8 @@ for loss in 1 5; do
   echo "== 2. veth 100 Mbit/s, ${loss}% random loss, ${lossy_mib} MiB (Mbit/s)"
   declare -A got=()
   for mode in udp cubic bbr; do
-    args=(--no-proxy)
+    args=(--no-proxy --tcp-congestion "$mode")
     [ "$mode" = udp ] && args=(--udp)
-    [ "$mode" != udp ] && ip netns exec "$NS_SEND" sysctl -qw net.ipv4.tcp_congestion_control="$mode"
     rm -f "$work/ns/lossy.bin"
     timed_send secs ip netns exec "$NS_SEND" -- "${args[@]}" "$ADDR_RECV:$RPORT" "$lsrc"
     got[$mode]=$(awk -v b="$lbytes" -v s="$secs" 'BEGIN { printf "%.1f", b * 8 / s / 1e6 }')

@@ -94,6 +94,8 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
              cxxopts::value<std::string>(), "RATE")
     ("udp-size", "UDP mode: datagram size in bytes, SOCKS5 header included (1000-65000)",
                  cxxopts::value<std::string>()->default_value("1200"), "BYTES")
+    ("tcp-congestion", "TCP mode: congestion control for the connection (TCP_CONGESTION), "
+                       "e.g. cubic or bbr", cxxopts::value<std::string>(), "NAME")
     ("json", "NDJSON events on stdout, one object per line")
     ("q,quiet", "No progress and no summary on stderr (warnings and errors still shown)")
     ("connect-timeout", "Give up connecting after this long (s, ms, m suffixes)",
@@ -169,6 +171,7 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
         return usage_error("--udp-size applies to UDP mode (add --udp)");
       o.udp_size = static_cast<std::size_t>(*n);
     }
+    if (args.count("tcp-congestion")) o.tcp_congestion = args["tcp-congestion"].as<std::string>();
     if (auto err = resolve_proxy(o, args.count("proxy") ? args["proxy"].as<std::string>() : "",
                                  args.count("no-proxy") > 0, env))
       return *err;

@@ -31,6 +31,7 @@ struct options {
   bool udp_strict = false;                    // --udp=strict: no fallback to TCP
   std::uint64_t rate_bits = 0;                // --rate in bits/s; 0 = no cap
   std::size_t udp_size = 1200;                // --udp-size: datagram bytes
+  std::string tcp_congestion;                 // --tcp-congestion: TCP_CONGESTION, "" = system's
   std::vector<std::string> warnings;          // e.g. an ignored ALL_PROXY
 };
 
