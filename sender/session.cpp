@@ -10,13 +10,13 @@
 #include <optional>
 #include <unordered_map>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include "fileio/fd.hpp"
 #include "fileio/hash.hpp"
 #include "fileio/mapped.hpp"
 #include "net/connect.hpp"
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
@@ -135,11 +135,10 @@ asio::awaitable<std::unique_ptr<net::transport>> open_connection(const options& 
   else
     socket.emplace(co_await connect(opts.dest, opts.connect_timeout));
   if (!opts.tcp_congestion.empty() &&
-      ::setsockopt(socket->native_handle(), IPPROTO_TCP, TCP_CONGESTION,
-                   opts.tcp_congestion.data(),
+      ::setsockopt(socket->native_handle(), IPPROTO_TCP, TCP_CONGESTION, opts.tcp_congestion.data(),
                    static_cast<socklen_t>(opts.tcp_congestion.size())) != 0)
-    throw session_error(exit_code::usage, "--tcp-congestion " + opts.tcp_congestion + ": " +
-                                              std::strerror(errno));
+    throw session_error(exit_code::usage,
+                        "--tcp-congestion " + opts.tcp_congestion + ": " + std::strerror(errno));
   std::unique_ptr<net::transport> t = std::make_unique<net::tcp_transport>(std::move(*socket));
   co_return t;
 }
