@@ -125,6 +125,28 @@ class handshake {
     co_return r;
   }
 
+  // One request on a fresh connection: open, negotiate, send, read the
+  // reply; ends the deadline. A bound address of 0.0.0.0 (or ::) means
+  // "the proxy's own address" and is replaced by it.
+  asio::awaitable<reply> request(command cmd, const address& dst, const std::string& name) {
+    co_await open();
+    co_await negotiate();
+    byte_buffer req;
+    if (encode_request(cmd, dst, req))
+      fail(cmd == command::connect ? "destination name '" + dst.host + "' is over 255 bytes"
+                                   : "bad address '" + dst.host + "' in the " + name + " request");
+    const std::string sent = name + " request", answer = name + " reply";
+    co_await send(req, sent.c_str());
+    reply r = co_await read_reply(answer.c_str());
+    disarm();
+    if (r.bound.host == "0.0.0.0" || r.bound.host == "::") {
+      std::error_code ec;
+      const auto ep = socket_.remote_endpoint(ec);
+      if (!ec) r.bound.host = ep.address().to_string();
+    }
+    co_return r;
+  }
+
   tcp::socket& socket() { return socket_; }
 
  private:
@@ -162,14 +184,7 @@ asio::awaitable<tcp::socket> connect_via(const proxy_config& proxy, const net::h
   handshake h(proxy, "socks5 connect to " + net::to_string(dst), limit, ex);
   h.arm();
   const address target = co_await target_for(proxy, dst, h);
-  co_await h.open();
-  co_await h.negotiate();
-  byte_buffer req;
-  if (encode_request(command::connect, target, req))
-    h.fail("destination name '" + target.host + "' is over 255 bytes");
-  co_await h.send(req, "connect request");
-  co_await h.read_reply("connect reply");
-  h.disarm();
+  co_await h.request(command::connect, target, "connect");
   co_return std::move(h.socket());
 }
 
@@ -178,19 +193,7 @@ asio::awaitable<bind_ticket> bind_via(const proxy_config& proxy, const address& 
   const auto ex = co_await asio::this_coro::executor;
   handshake h(proxy, "socks5 bind", limit, ex);
   h.arm();
-  co_await h.open();
-  co_await h.negotiate();
-  byte_buffer req;
-  if (encode_request(command::bind, expected, req)) h.fail("bad expected-peer address");
-  co_await h.send(req, "bind request");
-  reply r = co_await h.read_reply("bind reply");
-  h.disarm();
-  // 0.0.0.0 (or ::) means "the proxy's own address".
-  if (r.bound.host == "0.0.0.0" || r.bound.host == "::") {
-    std::error_code ec;
-    const auto ep = h.socket().remote_endpoint(ec);
-    if (!ec) r.bound.host = ep.address().to_string();
-  }
+  const reply r = co_await h.request(command::bind, expected, "bind");
   co_return bind_ticket{std::move(h.socket()), r.bound};
 }
 
@@ -199,22 +202,11 @@ asio::awaitable<udp_association> udp_associate_via(const proxy_config& proxy, co
   const auto ex = co_await asio::this_coro::executor;
   handshake h(proxy, "socks5 udp associate", limit, ex);
   h.arm();
-  co_await h.open();
-  co_await h.negotiate();
-  byte_buffer req;
-  if (encode_request(command::udp_associate, from, req)) h.fail("bad source address");
-  co_await h.send(req, "udp associate request");
-  reply r = co_await h.read_reply("udp associate reply");
-  h.disarm();
+  const reply r = co_await h.request(command::udp_associate, from, "udp associate");
   std::error_code ec;
-  auto relay_addr = asio::ip::make_address(r.bound.host, ec);
+  const auto relay = asio::ip::make_address(r.bound.host, ec);
   if (ec) h.fail("relay address '" + r.bound.host + "' is not an IP address");
-  // 0.0.0.0 (or ::) means "the proxy's own address".
-  if (relay_addr.is_unspecified()) {
-    const auto ep = h.socket().remote_endpoint(ec);
-    if (!ec) relay_addr = ep.address();
-  }
-  co_return udp_association{std::move(h.socket()), {relay_addr, r.bound.port}};
+  co_return udp_association{std::move(h.socket()), {relay, r.bound.port}};
 }
 
 asio::awaitable<address> await_bind_peer(bind_ticket& ticket, const proxy_config& proxy) {
