@@ -9,7 +9,6 @@
 
 #include "framing/frame.hpp"
 #include "receiver/session.hpp"
-#include "rudp/client.hpp"
 #include "socks5/connector.hpp"
 #include "util/units.hpp"
 
@@ -97,10 +96,7 @@ void server::listen_udp(const asio::ip::tcp::endpoint& bound) {
   rudp::config cfg;
   cfg.max_packet = rudp::max_packet_size;  // the sender picks the size
   cfg.send_buffer = 1u << 20;              // we send answers, not content
-  // Below the session's own timeout, so that a dead peer is reported as
-  // such (exit 3) rather than as a silent one (exit 8).
-  cfg.idle_timeout = std::clamp<rudp::duration>(opts_.timeout / 2, std::chrono::seconds(1),
-                                                std::chrono::seconds(10));
+  cfg.idle_timeout = rudp::idle_timeout_for(opts_.timeout);
   for (auto& ctx : pool_) {
     asio::ip::udp::socket s(*ctx);
     std::error_code ec;
@@ -122,20 +118,21 @@ void server::listen_udp(const asio::ip::tcp::endpoint& bound) {
     endpoint->listen(
         cfg,
         [this, c](std::unique_ptr<net::transport> t) {
-          if (opts_.once) {
-            // The first sender is the only one, whichever transport it used.
-            asio::post(strand_, [this] {
-              std::error_code ignored;
-              acceptor_.close(ignored);
-              stop_udp(false);
-            });
-          }
+          if (opts_.once) asio::post(strand_, [this] { stop_accepting(); });
           asio::co_spawn(*c, serve(std::move(t)), asio::detached);
         },
         opts_.max_sessions + 16);
     endpoint->start();
     udp_.push_back(std::move(endpoint));
   }
+}
+
+// On strand_: no new sessions, over TCP or UDP (--once after the first,
+// or a signal). Sessions in progress go on.
+void server::stop_accepting() {
+  std::error_code ignored;
+  acceptor_.close(ignored);
+  stop_udp(false);
 }
 
 // Stops answering new UDP senders; with `close`, ends the sockets too (the
@@ -164,11 +161,7 @@ asio::awaitable<void> server::accept_loop() {
       co_await pause.async_wait(use_tuple);
       continue;
     }
-    if (opts_.once) {
-      std::error_code ignored;
-      acceptor_.close(ignored);  // signals stay armed: the session may be interrupted
-    }
-    if (opts_.once) stop_udp(false);
+    if (opts_.once) stop_accepting();  // signals stay armed: the session may be interrupted
     auto exec = socket.get_executor();
     asio::co_spawn(exec, serve(std::make_unique<net::tcp_transport>(std::move(socket))),
                    asio::detached);
@@ -312,9 +305,8 @@ asio::awaitable<void> server::serve(std::unique_ptr<net::transport> t, std::stri
 }
 
 void server::on_signal(int signo) {
+  stop_accepting();
   std::error_code ignored;
-  acceptor_.close(ignored);
-  stop_udp(false);
   if (pending_bind_ != nullptr) pending_bind_->close(ignored);
   std::size_t open = 0;
   {

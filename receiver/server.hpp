@@ -39,6 +39,7 @@ class server {
   asio::awaitable<void> serve(std::unique_ptr<net::transport> t, std::string peer = {});
   void listen_udp(const asio::ip::tcp::endpoint& bound);
   void stop_udp(bool close);
+  void stop_accepting();
   asio::awaitable<void> refuse(net::frame_stream& stream, const std::string& why);
   void on_signal(int signo);
   void shut_down_sessions();

@@ -102,12 +102,7 @@ rudp::config udp_config(const options& opts) {
   rudp::config cfg;
   cfg.max_packet = opts.udp_size;
   cfg.rate_cap = opts.rate_bits / 8;
-  // Keepalives flow both ways every second, so a dead peer shows within
-  // this, whatever the sessions are waiting for.
-  // Below the session's own timeout, so that a dead peer is reported as
-  // such (exit 3) rather than as a silent one (exit 8).
-  cfg.idle_timeout = std::clamp<rudp::duration>(opts.timeout / 2, std::chrono::seconds(1),
-                                                std::chrono::seconds(10));
+  cfg.idle_timeout = rudp::idle_timeout_for(opts.timeout);
   return cfg;
 }
 

@@ -5,7 +5,7 @@
 namespace ferry::rudp {
 
 bool ack_tracker::on_packet(std::uint64_t pn, bool ack_eliciting, time_point now) {
-  if (pn < floor_ || received_.contains(pn)) {
+  if (seen(pn)) {
     // The peer resent or the network duplicated: tell it again soon, its
     // ACK may have been lost.
     if (ack_eliciting) deadline_ = std::min(deadline_, now);

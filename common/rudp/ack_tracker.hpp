@@ -25,6 +25,9 @@ class ack_tracker {
   /// to tell), whose frames the caller ignores.
   bool on_packet(std::uint64_t pn, bool ack_eliciting, time_point now);
 
+  /// True when `pn` arrived before (or is too old to tell).
+  bool seen(std::uint64_t pn) const { return pn < floor_ || received_.contains(pn); }
+
   /// When an ACK must be sent: `now` or earlier when due at once, `never`
   /// when nothing waits for one.
   time_point deadline() const { return deadline_; }

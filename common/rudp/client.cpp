@@ -1,7 +1,5 @@
 #include "rudp/client.hpp"
 
-#include <sys/socket.h>
-
 #include <asio/experimental/as_tuple.hpp>
 
 #include "socks5/codec.hpp"
@@ -20,15 +18,6 @@ std::string seconds_text(std::chrono::milliseconds d) {
 }
 
 }  // namespace
-
-void size_buffers(udp::socket& s, int bytes) {
-  const int fd = s.native_handle();
-  for (int opt : {SO_SNDBUF, SO_RCVBUF}) {
-    const int force = opt == SO_SNDBUF ? SO_SNDBUFFORCE : SO_RCVBUFFORCE;
-    if (::setsockopt(fd, SOL_SOCKET, force, &bytes, sizeof bytes) != 0)
-      (void)::setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof bytes);
-  }
-}
 
 asio::awaitable<std::unique_ptr<stream>> connect(const net::host_port& dest, const config& cfg,
                                                  std::chrono::milliseconds limit,
@@ -106,7 +95,8 @@ asio::awaitable<std::unique_ptr<stream>> connect(const net::host_port& dest, con
   ep->close_when_empty();
   ep->start();
   std::string name = net::to_string(dest);
-  auto drv = std::make_shared<conn_driver>(ep, c, ep->new_cid(), peer, name, clock_now());
+  auto drv = std::make_shared<conn_driver>(ep, connection(c, ep->new_cid(), clock_now()), peer,
+                                           name);
   ep->add(drv);
   auto s = std::make_unique<stream>(drv);
 

@@ -22,8 +22,4 @@ asio::awaitable<std::unique_ptr<stream>> connect(const net::host_port& dest, con
                                                  std::chrono::milliseconds limit,
                                                  const socks5::proxy_config* proxy);
 
-/// Sets large socket buffers (bulk UDP drops at the kernel's defaults);
-/// as root beyond the sysctl limits.
-void size_buffers(udp::socket& s, int bytes);
-
 }  // namespace ferry::rudp

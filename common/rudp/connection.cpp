@@ -110,24 +110,27 @@ void connection::on_datagram(std::span<const std::uint8_t> packet, time_point no
   ++stats_.packets_received;
   stats_.bytes_received += packet.size();
 
+  // A packet the network duplicated is only acknowledged again (soon, if it
+  // asked for an ACK: ours may have been lost); its frames were applied the
+  // first time. Rare, so its frames are decoded only to learn that.
+  if (acks_.seen(pn)) {
+    bool asks = false;
+    frame d;
+    for (auto rest = frames; !rest.empty() && !decode_frame(rest, d);)
+      asks = asks || (d.type != frame_type::ack && d.type != frame_type::padding);
+    (void)acks_.on_packet(pn, asks, now);
+    ++stats_.duplicates;
+    return;
+  }
   bool eliciting = false;
   frame f;
   std::span<const std::uint8_t> rest = frames;
-  // First pass: validate and learn whether it asks for an ACK.
   while (!rest.empty()) {
-    if (auto ec = decode_frame(rest, f)) {
+    if (decode_frame(rest, f)) {
       fail(close_code::protocol, error::protocol_violation, "malformed frame", now);
       return;
     }
     if (f.type != frame_type::ack && f.type != frame_type::padding) eliciting = true;
-  }
-  if (!acks_.on_packet(pn, eliciting, now)) {  // a duplicate is only acknowledged again
-    ++stats_.duplicates;
-    return;
-  }
-  rest = frames;
-  while (!rest.empty()) {
-    (void)decode_frame(rest, f);
     switch (f.type) {
       case frame_type::padding:
       case frame_type::ping:
@@ -161,6 +164,7 @@ void connection::on_datagram(std::span<const std::uint8_t> packet, time_point no
         return;
     }
   }
+  (void)acks_.on_packet(pn, eliciting, now);
 }
 
 void connection::on_handshake_packet(std::span<const std::uint8_t> packet, time_point now) {

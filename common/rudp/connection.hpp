@@ -9,6 +9,8 @@
 // and then poll_send() until it returns 0; arm the timer for next_timeout().
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -33,6 +35,15 @@ struct config {
   duration idle_timeout = 10s;         // silence after which the peer is dead
   std::uint64_t rate_cap = 0;          // bytes per second; 0 for none
 };
+
+/// The transport's idle timeout for a session timeout: half of it, 1 to
+/// 10 s. Keepalives flow at least every second, so a dead peer shows within
+/// this, and below the session's own timeout a dead peer is reported as
+/// such (exit 3) rather than as a silent one (exit 8).
+inline duration idle_timeout_for(std::chrono::milliseconds session_timeout) {
+  return std::clamp<duration>(session_timeout / 2, std::chrono::seconds(1),
+                              std::chrono::seconds(10));
+}
 
 struct stats {
   std::uint64_t packets_sent = 0;

@@ -7,6 +7,15 @@
 
 namespace ferry::rudp {
 
+void size_buffers(udp::socket& s, int bytes) {
+  const int fd = s.native_handle();
+  for (int opt : {SO_SNDBUF, SO_RCVBUF}) {
+    const int force = opt == SO_SNDBUF ? SO_SNDBUFFORCE : SO_RCVBUFFORCE;
+    if (::setsockopt(fd, SOL_SOCKET, force, &bytes, sizeof bytes) != 0)
+      (void)::setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof bytes);
+  }
+}
+
 datagram_io::datagram_io(std::size_t batch, std::size_t max_size)
     : batch_(batch),
       max_size_(max_size),

@@ -17,6 +17,10 @@ namespace ferry::rudp {
 
 using udp = asio::ip::udp;
 
+/// Sets large socket buffers (bulk UDP drops at the kernel's defaults);
+/// as root beyond the sysctl limits.
+void size_buffers(udp::socket& s, int bytes);
+
 class datagram_io {
  public:
   struct received {

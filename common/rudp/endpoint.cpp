@@ -47,34 +47,17 @@ time_point clock_now() {
 
 // ---- conn_driver ----
 
-conn_driver::conn_driver(std::shared_ptr<endpoint> e, const config& cfg, std::uint32_t cid,
-                         udp::endpoint p, std::string n, time_point now)
-    : conn(cfg, cid, now),
+conn_driver::conn_driver(std::shared_ptr<endpoint> e, connection c, udp::endpoint p,
+                         std::string n)
+    : conn(std::move(c)),
       peer(std::move(p)),
       name(std::move(n)),
       ep(std::move(e)),
+      slots_(send_batch * conn.max_packet()),
+      lens_(send_batch),
       timer_(ep->executor()),
       read_ev_(ep->executor()),
-      write_ev_(ep->executor()) {
-  batch_ = send_batch;
-  slots_.resize(batch_ * conn.max_packet());
-  lens_.resize(batch_);
-}
-
-conn_driver::conn_driver(std::shared_ptr<endpoint> e, const config& cfg, std::uint32_t cid,
-                         std::uint32_t peer_cid, const handshake_body& init, udp::endpoint p,
-                         std::string n, time_point now)
-    : conn(cfg, cid, peer_cid, init, now),
-      peer(std::move(p)),
-      name(std::move(n)),
-      ep(std::move(e)),
-      timer_(ep->executor()),
-      read_ev_(ep->executor()),
-      write_ev_(ep->executor()) {
-  batch_ = send_batch;
-  slots_.resize(batch_ * conn.max_packet());
-  lens_.resize(batch_);
-}
+      write_ev_(ep->executor()) {}
 
 std::error_code conn_driver::failure() const {
   if (conn.error()) return conn.error();
@@ -116,7 +99,7 @@ void conn_driver::pump() {
   while (!blocked_ && ep->socket_.is_open()) {
     if (sent_ == staged_) {
       staged_ = sent_ = 0;
-      while (staged_ < batch_) {
+      while (staged_ < send_batch) {
         const std::size_t n = conn.poll_send({slots_.data() + staged_ * mp, mp}, now);
         if (n == 0) break;
         lens_[staged_++] = n;
@@ -306,9 +289,7 @@ void endpoint::dispatch(const datagram_io::received& d, time_point now) {
   // Only the peer may speak for a connection (the relay, through a proxy).
   if (d.from != drv->peer) return;
   drv->conn.on_datagram(data, now);
-  if (touched_.empty() || touched_.back() != drv) {
-    if (std::find(touched_.begin(), touched_.end(), drv) == touched_.end()) touched_.push_back(drv);
-  }
+  if (std::find(touched_.begin(), touched_.end(), drv) == touched_.end()) touched_.push_back(drv);
 }
 
 void endpoint::on_init(std::span<const std::uint8_t> data, const udp::endpoint& from,
@@ -337,8 +318,9 @@ void endpoint::on_init(std::span<const std::uint8_t> data, const udp::endpoint& 
     return;
   }
   if (r.v != listener::verdict::accept || conns_.size() >= max_connections_) return;
-  auto drv = std::make_shared<conn_driver>(shared_from_this(), server_cfg_, new_cid(), r.peer_cid,
-                                           r.init, from, name_of(from), now);
+  auto drv = std::make_shared<conn_driver>(
+      shared_from_this(), connection(server_cfg_, new_cid(), r.peer_cid, r.init, now), from,
+      name_of(from));
   add(drv);
   by_peer_[{from, r.peer_cid}] = drv->conn.local_cid();
   touched_.push_back(drv);

@@ -34,11 +34,7 @@ class endpoint;
 /// reader and writer.
 class conn_driver : public std::enable_shared_from_this<conn_driver> {
  public:
-  conn_driver(std::shared_ptr<endpoint> ep, const config& cfg, std::uint32_t cid,
-              udp::endpoint peer, std::string name, time_point now);  // client
-  conn_driver(std::shared_ptr<endpoint> ep, const config& cfg, std::uint32_t cid,
-              std::uint32_t peer_cid, const handshake_body& init, udp::endpoint peer,
-              std::string name, time_point now);  // server
+  conn_driver(std::shared_ptr<endpoint> ep, connection c, udp::endpoint peer, std::string name);
 
   /// Sends what the core has, re-arms the timer, wakes waiters.
   void pump();
@@ -58,7 +54,6 @@ class conn_driver : public std::enable_shared_from_this<conn_driver> {
  private:
   friend class endpoint;
   void arm(time_point deadline, time_point now);
-  std::size_t batch_ = 0;
   std::vector<std::uint8_t> slots_;  // staged packets, max_packet each
   std::vector<std::size_t> lens_;
   std::size_t staged_ = 0, sent_ = 0;
