@@ -79,7 +79,6 @@ outcome run(const scenario& sc) {
   };
 
   int stalls = 0;
-  time_point next_trace{};
   for (std::uint64_t it = 0; it < 200'000'000; ++it) {
     out.iterations = it;
     // Applications: the client streams the pattern, the server checks it and
@@ -133,20 +132,6 @@ outcome run(const scenario& sc) {
 
     pump(client, up);
     if (server) pump(*server, down);
-    if (getenv("SIM_TRACE") && now >= next_trace) {
-      next_trace = now + 500ms;
-      const auto st = client.statistics();
-      std::printf(
-          "t=%.2f mode=%d bw=%.1fMbit pace=%.1fMbit cwnd=%llu inflight=%llu lost=%llu sent=%llu "
-          "minrtt=%lld\n",
-          static_cast<double>(now.count()) / 1e6, static_cast<int>(client.cc().state()),
-          client.cc().bandwidth() * 8 / 1e6, client.cc().pacing_rate() * 8 / 1e6,
-          static_cast<unsigned long long>(client.cc().cwnd()),
-          static_cast<unsigned long long>(client.bytes_in_flight()),
-          static_cast<unsigned long long>(st.packets_lost),
-          static_cast<unsigned long long>(st.packets_sent),
-          static_cast<long long>(st.min_rtt.count()));
-    }
     if (client.closed() && server && server->closed()) break;
     if (client.closed() && client.error()) break;
     if (server && server->closed() && server->error()) break;
@@ -205,6 +190,12 @@ link_params path(duration delay, double loss, double mbit = 100) {
   return p;
 }
 
+// The same path both ways.
+void both(scenario& sc, const link_params& p) {
+  sc.up = p;
+  sc.down = p;
+}
+
 void report(const char* name, const outcome& o) {
   std::printf(
       "[sim] %-28s %7.1f Mbit/s  rtt %5.1f ms  sent %8llu lost %7llu retx %10llu B  probes %llu\n",
@@ -225,8 +216,7 @@ class sim_loss : public testing::TestWithParam<loss_case> {};
 TEST_P(sim_loss, transfer_is_byte_exact) {
   const auto c = GetParam();
   scenario sc;
-  sc.up = path(duration(c.delay_ms * 1000), c.loss);
-  sc.down = path(duration(c.delay_ms * 1000), c.loss);
+  both(sc, path(duration(c.delay_ms * 1000), c.loss));
   sc.seed = static_cast<std::uint64_t>(c.loss * 1000) + static_cast<std::uint64_t>(c.delay_ms);
   const auto o = run(sc);
   ASSERT_TRUE(o.done) << o.why;
@@ -254,8 +244,7 @@ INSTANTIATE_TEST_SUITE_P(matrix, sim_loss,
 TEST(sim, random_loss_does_not_collapse_the_rate) {
   // The point of UDP mode: 5% random loss on a 100 Mbit/s, 40 ms path.
   scenario sc;
-  sc.up = path(20ms, 0.05);
-  sc.down = path(20ms, 0.05);
+  both(sc, path(20ms, 0.05));
   const auto o = run(sc);
   ASSERT_TRUE(o.done) << o.why;
   report("100M 40ms rtt 5% loss", o);
@@ -265,12 +254,10 @@ TEST(sim, random_loss_does_not_collapse_the_rate) {
 
 TEST(sim, reordering_and_duplication) {
   scenario sc;
-  sc.up = path(5ms, 0.01);
-  sc.up.reorder = 0.05;
-  sc.up.duplicate = 0.05;
-  sc.down = path(5ms, 0.01);
-  sc.down.reorder = 0.05;
-  sc.down.duplicate = 0.05;
+  link_params p = path(5ms, 0.01);
+  p.reorder = 0.05;
+  p.duplicate = 0.05;
+  both(sc, p);
   const auto o = run(sc);
   ASSERT_TRUE(o.done) << o.why;
   EXPECT_GT(o.server.duplicates, 0u);
@@ -280,9 +267,8 @@ TEST(sim, reordering_and_duplication) {
 TEST(sim, first_packets_lost) {
   scenario sc;
   sc.bytes = 4u << 20;
-  sc.up = path(10ms, 0);
+  both(sc, path(10ms, 0));
   sc.up.drop = [](std::uint64_t i, time_point) { return i < 3; };  // INITs
-  sc.down = path(10ms, 0);
   sc.down.drop = [](std::uint64_t i, time_point) { return i < 3; };  // RETRY and ACCEPT
   const auto o = run(sc);
   ASSERT_TRUE(o.done) << o.why;
@@ -291,9 +277,8 @@ TEST(sim, first_packets_lost) {
 TEST(sim, every_other_packet_lost) {
   scenario sc;
   sc.bytes = 4u << 20;
-  sc.up = path(10ms, 0);
+  both(sc, path(10ms, 0));
   sc.up.drop = [](std::uint64_t i, time_point) { return i > 4 && i % 2 == 0; };
-  sc.down = path(10ms, 0);
   const auto o = run(sc);
   ASSERT_TRUE(o.done) << o.why;
   EXPECT_GT(o.client.packets_lost, 1000u);
@@ -302,9 +287,8 @@ TEST(sim, every_other_packet_lost) {
 TEST(sim, burst_of_100_lost) {
   scenario sc;
   sc.bytes = 16u << 20;
-  sc.up = path(10ms, 0);
+  both(sc, path(10ms, 0));
   sc.up.drop = [](std::uint64_t i, time_point) { return i >= 2000 && i < 2100; };
-  sc.down = path(10ms, 0);
   const auto o = run(sc);
   ASSERT_TRUE(o.done) << o.why;
   EXPECT_GE(o.client.packets_lost, 100u);
@@ -313,8 +297,7 @@ TEST(sim, burst_of_100_lost) {
 TEST(sim, all_acks_lost_for_a_while) {
   scenario sc;
   sc.bytes = 16u << 20;
-  sc.up = path(10ms, 0);
-  sc.down = path(10ms, 0);
+  both(sc, path(10ms, 0));
   // 2 s of silence from the server, well within the idle timeout.
   sc.down.drop = [](std::uint64_t, time_point t) { return t >= 1s && t < 3s; };
   const auto o = run(sc);
@@ -326,8 +309,7 @@ TEST(sim, dead_peer_is_noticed_within_the_idle_timeout) {
   scenario sc;
   sc.bytes = 64u << 20;
   sc.cfg.idle_timeout = 3s;
-  sc.up = path(10ms, 0);
-  sc.down = path(10ms, 0);
+  both(sc, path(10ms, 0));
   sc.down.drop = [](std::uint64_t, time_point t) { return t >= 1s; };
   sc.up.drop = [](std::uint64_t, time_point t) { return t >= 1s; };
   const auto o = run(sc);
@@ -339,8 +321,7 @@ TEST(sim, rate_cap_is_honoured) {
   scenario sc;
   sc.bytes = 8u << 20;
   sc.cfg.rate_cap = 20'000'000 / 8;  // 20 Mbit/s on a 100 Mbit/s path
-  sc.up = path(10ms, 0);
-  sc.down = path(10ms, 0);
+  both(sc, path(10ms, 0));
   const auto o = run(sc);
   ASSERT_TRUE(o.done) << o.why;
   report("cap 20 Mbit/s", o);
@@ -351,8 +332,7 @@ TEST(sim, rate_cap_is_honoured) {
 TEST(sim, large_packets) {
   scenario sc;
   sc.cfg.max_packet = 65000;
-  sc.up = path(0ms, 0.01, 10000);
-  sc.down = path(0ms, 0.01, 10000);
+  both(sc, path(0ms, 0.01, 10000));
   const auto o = run(sc);
   ASSERT_TRUE(o.done) << o.why;
   report("64K packets 10 Gbit/s", o);
@@ -361,9 +341,8 @@ TEST(sim, large_packets) {
 TEST(sim, no_server_times_out_the_handshake) {
   scenario sc;
   sc.cfg.idle_timeout = 2s;
-  sc.up = path(10ms, 0);
+  both(sc, path(10ms, 0));
   sc.up.drop = [](std::uint64_t, time_point) { return true; };
-  sc.down = path(10ms, 0);
   const auto o = run(sc);
   EXPECT_FALSE(o.done);
   EXPECT_NE(o.why.find("no answer from the receiver"), std::string::npos) << o.why;
