@@ -2,16 +2,7 @@
 # Transfers through real SOCKS5 servers started on loopback: microsocks and
 # dante, without and with username/password, IPv4 and IPv6 proxy addresses,
 # socks5 (we resolve) and socks5h (the proxy resolves), and their failures.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/../../scripts/lib/proxy.sh"
-command -v microsocks >/dev/null && command -v danted >/dev/null ||
-  skip "microsocks and danted are not installed (scripts/setup.sh installs them)"
-_proxy_cleanup() {
-  stop_proxies
-  [ -n "${TEST_USER:-}" ] && userdel "$TEST_USER" 2>/dev/null
-  _cleanup
-}
-trap _proxy_cleanup EXIT
+source "$(dirname "$0")/proxy_lib.sh"
 
 make_sample "$WORK/src/sample" 2
 RECV_LISTEN=':0' start_recv "$WORK/inbox"  # dual-stack: names may resolve to ::1

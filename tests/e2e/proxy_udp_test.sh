@@ -3,16 +3,7 @@
 # (no-auth, username/password, socks5 and socks5h); microsocks has no UDP
 # (REP 7), so the sender falls back to TCP with a warning, or fails with
 # exit 4 under --udp=strict.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/../../scripts/lib/proxy.sh"
-command -v microsocks >/dev/null && command -v danted >/dev/null ||
-  skip "microsocks and danted are not installed (scripts/setup.sh installs them)"
-_proxy_cleanup() {
-  stop_proxies
-  [ -n "${TEST_USER:-}" ] && userdel "$TEST_USER" 2>/dev/null
-  _cleanup
-}
-trap _proxy_cleanup EXIT
+source "$(dirname "$0")/proxy_lib.sh"
 
 make_sample "$WORK/src/sample" 2
 RECV_LISTEN=':0' start_recv "$WORK/inbox"
@@ -43,8 +34,11 @@ SEND_HOST=localhost udp_via "socks5h://127.0.0.1:$dante" "UDP via dante, socks5h
 
 # A big file, so that loss of pacing or buffering in the relay would show.
 head -c $((64 * 1024 * 1024)) /dev/urandom >"$WORK/src/big.bin"
-send --udp=strict -q --proxy "socks5://127.0.0.1:$dante" "$WORK/src/big.bin"
+before=$(associations)
+send --udp=strict -q --json --proxy "socks5://127.0.0.1:$dante" "$WORK/src/big.bin"
 expect_rc 0 "64 MiB via dante"
+has_event "$SEND_OUT" '.event=="summary" and .transport=="udp"' || fail "64 MiB not in UDP mode"
+[ "$(associations)" -gt "$before" ] || fail "64 MiB: dante logged no UDP association"
 cmp "$WORK/src/big.bin" "$WORK/inbox/big.bin" || fail "64 MiB via dante differs"
 pass "64 MiB byte-exact in UDP mode via dante"
 

@@ -23,19 +23,29 @@ pass "identical resend skipped over UDP"
 
 # 256 MiB, default and large datagrams; IPv6 loopback for one of them.
 head -c $((256 * 1024 * 1024)) /dev/urandom >"$WORK/src/big.bin"
-send --udp -q "$WORK/src/big.bin"
+# carried_by_udp LABEL: the last send's summary shows UDP packets.
+carried_by_udp() {
+  has_event "$SEND_OUT" '.event=="summary" and .transport=="udp" and .packets_sent > 0' ||
+    fail "$1: not carried in UDP mode: $(tail -n 1 "$SEND_OUT")"
+}
+send --udp -q --json "$WORK/src/big.bin"
 expect_rc 0 "256 MiB over UDP"
+carried_by_udp "256 MiB"
 cmp "$WORK/src/big.bin" "$WORK/inbox/big.bin" || fail "256 MiB file differs"
 rm "$WORK/inbox/big.bin"
-send --udp --udp-size 65000 -q "$WORK/src/big.bin"
+send --udp --udp-size 65000 -q --json "$WORK/src/big.bin"
 expect_rc 0 "256 MiB over UDP with 64 KB datagrams"
+carried_by_udp "256 MiB, 64 KB datagrams"
+has_event "$SEND_OUT" '.event=="summary" and .packets_sent < 20000' ||
+  fail "--udp-size 65000 did not make fewer, larger datagrams: $(tail -n 1 "$SEND_OUT")"
 cmp "$WORK/src/big.bin" "$WORK/inbox/big.bin" || fail "256 MiB file differs (64 KB datagrams)"
 pass "256 MiB byte-exact over UDP (1200 B and 65000 B datagrams)"
 
 if [ -n "$(ip -6 addr show dev lo 2>/dev/null)" ]; then
   RECV_LISTEN="[::1]:0" start_recv "$WORK/inbox6"
-  SEND_HOST="[::1]" send --udp "$WORK/src/sample"
+  SEND_HOST="[::1]" send --udp --json "$WORK/src/sample"
   expect_rc 0 "UDP over IPv6"
+  carried_by_udp "IPv6"
   same_tree "$WORK/src/sample" "$WORK/inbox6/sample" || fail "IPv6 tree differs"
   pass "UDP over IPv6 loopback"
 fi
@@ -51,7 +61,8 @@ pids=()
 for k in $(seq 1 10); do
   mode=--udp
   [ "$k" -gt 8 ] && mode=--no-proxy
-  timeout 120 "$SEND" -q $mode "127.0.0.1:$RECV_PORT" "$WORK/src/m$k" 2>"$WORK/m$k.err" &
+  timeout 120 "$SEND" -q --json $mode "127.0.0.1:$RECV_PORT" "$WORK/src/m$k" \
+    >"$WORK/m$k.out" 2>"$WORK/m$k.err" &
   pids+=($!)
 done
 for k in $(seq 1 10); do
@@ -60,6 +71,9 @@ for k in $(seq 1 10); do
   [ "$rc" -eq 0 ] || fail "sender $k exited $rc: $(cat "$WORK/m$k.err")"
 done
 for k in $(seq 1 10); do same_tree "$WORK/src/m$k" "$WORK/many/m$k" || fail "sender $k tree"; done
+for k in $(seq 1 8); do
+  has_event "$WORK/m$k.out" '.event=="summary" and .transport=="udp"' || fail "sender $k did not use UDP"
+done
 [ "$(jq -c 'select(.event=="session_end" and .exit_code==0)' "$RECV_OUT" | wc -l)" -eq 10 ] ||
   fail "expected 10 clean sessions"
 pass "8 UDP and 2 TCP senders at once"
