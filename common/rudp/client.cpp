@@ -95,8 +95,8 @@ asio::awaitable<std::unique_ptr<stream>> connect(const net::host_port& dest, con
   ep->close_when_empty();
   ep->start();
   std::string name = net::to_string(dest);
-  auto drv = std::make_shared<conn_driver>(ep, connection(c, ep->new_cid(), clock_now()), peer,
-                                           name);
+  auto drv =
+      std::make_shared<conn_driver>(ep, connection(c, ep->new_cid(), clock_now()), peer, name);
   ep->add(drv);
   auto s = std::make_unique<stream>(drv);
 

@@ -47,8 +47,7 @@ time_point clock_now() {
 
 // ---- conn_driver ----
 
-conn_driver::conn_driver(std::shared_ptr<endpoint> e, connection c, udp::endpoint p,
-                         std::string n)
+conn_driver::conn_driver(std::shared_ptr<endpoint> e, connection c, udp::endpoint p, std::string n)
     : conn(std::move(c)),
       peer(std::move(p)),
       name(std::move(n)),

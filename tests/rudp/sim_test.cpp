@@ -268,7 +268,7 @@ TEST(sim, first_packets_lost) {
   scenario sc;
   sc.bytes = 4u << 20;
   both(sc, path(10ms, 0));
-  sc.up.drop = [](std::uint64_t i, time_point) { return i < 3; };  // INITs
+  sc.up.drop = [](std::uint64_t i, time_point) { return i < 3; };    // INITs
   sc.down.drop = [](std::uint64_t i, time_point) { return i < 3; };  // RETRY and ACCEPT
   const auto o = run(sc);
   ASSERT_TRUE(o.done) << o.why;
