@@ -6,7 +6,10 @@ function(ferry_set_warnings target)
       -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion
       -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Wunused
       -Woverloaded-virtual -Wdouble-promotion -Wformat=2
-      -Wimplicit-fallthrough)
+      -Wimplicit-fallthrough
+      # Protocol messages are aggregates whose trailing fields have default
+      # member initializers on purpose; leaving them out is not a mistake.
+      -Wno-missing-field-initializers)
   # GCC 12 reports -Wrestrict on plain std::string concatenation at -O2
   # (GCC PR 105329, a false positive); keep it quiet there only.
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)

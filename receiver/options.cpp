@@ -51,7 +51,7 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
   try {
     const auto args = spec.parse(argc, argv);
     if (args.count("help")) return early_exit{0, spec.help() + "\n" + exit_code_help};
-    if (args.count("version")) return early_exit{0, "ferry-recv 0.1.0 (protocol 1)\n"};
+    if (args.count("version")) return early_exit{0, "ferry-recv 0.1.0 (protocol 2)\n"};
     if (!args.unmatched().empty())
       return usage_error("unexpected argument '" + args.unmatched().front() + "'");
 

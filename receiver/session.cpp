@@ -1,5 +1,7 @@
 #include "receiver/session.hpp"
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <chrono>
 #include <optional>
@@ -24,6 +26,10 @@ struct accepted_file {
   offer o;
   std::vector<std::string> components;
   bool replace = false;  // may the final name be replaced?
+  // Resume: the kept part file (locked), its length, the hash of its bytes.
+  fileio::part_file kept;
+  std::uint64_t resume_from = 0;
+  std::optional<fileio::hasher> prefix;
 };
 
 struct current_file {
@@ -72,6 +78,8 @@ class receiver_session {
         co_await on_done(*dn);
       } else if (auto* a = std::get_if<abort_file>(&msg)) {
         co_await on_abort(*a);
+      } else if (auto* r = std::get_if<restart>(&msg)) {
+        on_restart(*r);
       } else if (std::holds_alternative<end>(msg)) {
         co_await on_end();
         co_return;
@@ -84,6 +92,15 @@ class receiver_session {
   }
 
   session_result& result() { return result_; }
+
+  /// The session broke off: leave the part files of unfinished files the
+  /// sender can resume (offered with the resume flag) in place, unlocked,
+  /// for next time; the rest are removed.
+  void keep_partials() {
+    if (cur_ && cur_->f.o.resume && !cur_->failed && cur_->received > 0) cur_->part.keep();
+    for (auto& [id, f] : accepted_)
+      f.kept.keep();
+  }
   /// Whether the peer has been told why the session ends (or should not be).
   bool peer_told() const { return peer_told_ || !handshake_done_; }
 
@@ -147,9 +164,14 @@ class receiver_session {
     if (have.kind == type::directory || have.kind == type::other)
       return reject("a directory or special file exists at this path");
     if (have.kind == type::regular) {
-      if (o.size_known && have.size == o.size && have.mtime_ns == o.mtime_ns) {
+      // With the sender's hash (--skip-identical) the content decides;
+      // without it, size and mtime do.
+      const bool same_size = o.size_known && have.size == o.size;
+      if (o.has_hash ? same_size && same_content(parent.get(), comps.back(), o)
+                     : same_size && have.mtime_ns == o.mtime_ns) {
         a.kind = answer_kind::skip;
-        a.reason = "identical file exists (same size and mtime)";
+        a.reason = o.has_hash ? "identical file exists (same size and XXH3-128)"
+                              : "identical file exists (same size and mtime)";
         return a;
       }
       switch (opts_.overwrite) {
@@ -165,8 +187,48 @@ class receiver_session {
       replace = true;
     }
     if (o.size_known) committed_bytes_ += o.size;
-    accepted_.emplace(o.id, accepted_file{o, std::move(comps), replace});
+    accepted_file f{o, std::move(comps), replace, {}, 0, {}};
+    if (o.resume && o.size_known && o.size > 0) try_resume(std::move(parent), f, a);
+    accepted_.emplace(o.id, std::move(f));
     return a;
+  }
+
+  // Whether the existing file `name` has exactly the offered content.
+  static bool same_content(int parent, const std::string& name, const offer& o) {
+    fileio::unique_fd fd(::openat(parent, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) return false;
+    fileio::hasher h;
+    return !fileio::hash_file_prefix(fd.get(), o.size, h) && h.digest() == o.hash;
+  }
+
+  // An interrupted session left a part file for this name: offer to resume
+  // from its end, with the hash of what it holds for the sender to check.
+  void try_resume(fileio::unique_fd parent, accepted_file& f, answer& a) {
+    std::uint64_t kept = 0;
+    fileio::part_file part;
+    if (fileio::part_file::adopt(std::move(parent), f.components.back(), f.o.size, part, kept))
+      return;  // none, busy, or longer than the offer: send it whole
+    fileio::hasher h;
+    if (fileio::hash_file_prefix(part.fd(), kept, h)) return;  // unreadable: drop it
+    a.kind = answer_kind::resume;
+    a.offset = kept;
+    a.prefix_hash = h.digest();
+    f.kept = std::move(part);
+    f.resume_from = kept;
+    f.prefix.emplace(std::move(h));
+  }
+
+  // The sender's file does not start with our kept prefix: drop it, the
+  // whole content follows.
+  void on_restart(const restart& r) {
+    const auto it = accepted_.find(r.id);
+    if (it == accepted_.end() || it->second.resume_from == 0)
+      protocol_error("restart for file " + std::to_string(r.id) +
+                     " that is not waiting to be resumed");
+    auto& f = it->second;
+    f.kept.discard();
+    f.prefix.reset();
+    f.resume_from = 0;
   }
 
   // ---- content ------------------------------------------------------------
@@ -184,6 +246,12 @@ class receiver_session {
     cur_.emplace();
     cur_->f = std::move(it->second);
     accepted_.erase(it);
+    if (cur_->f.kept.is_open()) {  // resumed: carry on after the kept prefix
+      cur_->part = std::move(cur_->f.kept);
+      cur_->hash = std::move(*cur_->f.prefix);
+      cur_->received = cur_->f.resume_from;
+      co_return;
+    }
     fileio::unique_fd parent;
     std::error_code ec = root_.open_parent(cur_->f.components, true, parent);
     if (!ec)
@@ -254,7 +322,10 @@ class receiver_session {
       ++result_.files_stored;
       result_.bytes_stored += cur_->received;
       if (!o.size_known) committed_bytes_ += cur_->received;
-      log_file(o.path, cur_->received, seconds_since(cur_->start), "stored", {});
+      log_file(o.path, cur_->received, seconds_since(cur_->start), "stored",
+               cur_->f.resume_from > 0
+                   ? "resumed after " + std::to_string(cur_->f.resume_from) + " kept bytes"
+                   : std::string());
       stream_.queue(v);
       cur_.reset();
     } else {
@@ -378,6 +449,7 @@ asio::awaitable<session_result> run_session(net::frame_stream& stream, const opt
     s.result().message = e.what();
     failed = true;
   }
+  if (failed) s.keep_partials();
   if (failed && !stream.timed_out()) {
     // Best effort: tell the peer why (a framing error found by the stream
     // has no error frame queued yet), then close.

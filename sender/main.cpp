@@ -162,6 +162,13 @@ int main(int argc, char** argv) {
              format_rate(rate) + "); " + std::to_string(result.skipped) + " skipped, " +
              std::to_string(result.rejected) + " rejected, " + std::to_string(result.failed) +
              " failed");
+    if (result.resumed > 0)
+      log.info("resumed " + std::to_string(result.resumed) +
+               (result.resumed == 1 ? " file" : " files") + " after " +
+               format_bytes(result.bytes_resumed) + " the receiver had kept (hash verified)");
+    if (result.restarted > 0)
+      log.info(std::to_string(result.restarted) + (result.restarted == 1 ? " file" : " files") +
+               " sent whole: the bytes the receiver had kept did not match");
     if (const auto& u = result.udp) {
       char line[200];
       std::snprintf(line, sizeof line,
@@ -182,6 +189,9 @@ int main(int argc, char** argv) {
       .num("rejected", result.rejected)
       .num("failed", result.failed)
       .num("bytes", result.bytes)
+      .num("resumed", result.resumed)
+      .num("bytes_resumed", result.bytes_resumed)
+      .num("restarted", result.restarted)
       .real("seconds", secs)
       .real("bytes_per_second", rate)
       .num("exit_code", to_int(code))

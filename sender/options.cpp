@@ -96,6 +96,11 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
                  cxxopts::value<std::string>()->default_value("1200"), "BYTES")
     ("tcp-congestion", "TCP mode: congestion control for the connection (TCP_CONGESTION), "
                        "e.g. cubic or bbr", cxxopts::value<std::string>(), "NAME")
+    ("resume", "Continue files an interrupted transfer left on the receiver, after checking "
+               "the kept bytes' hash (the default)")
+    ("no-resume", "Send every file whole, ignoring what an interrupted transfer left")
+    ("skip-identical", "Hash each file first; the receiver skips it when it already holds "
+                       "the same size and XXH3-128 (whatever the mtime)")
     ("json", "NDJSON events on stdout, one object per line")
     ("q,quiet", "No progress and no summary on stderr (warnings and errors still shown)")
     ("connect-timeout", "Give up connecting after this long (s, ms, m suffixes)",
@@ -116,7 +121,7 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
                                "(photos/ arrives as photos/...).\n'-' as a PATH streams stdin "
                                "(needs --name).\n\n" +
                                exit_code_help};
-    if (args.count("version")) return early_exit{0, "ferry-send 0.1.0 (protocol 1)\n"};
+    if (args.count("version")) return early_exit{0, "ferry-send 0.1.0 (protocol 2)\n"};
     if (!args.count("dest")) return usage_error("missing destination HOST[:PORT]");
 
     options o;
@@ -133,6 +138,10 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     o.follow_symlinks = args.count("follow-symlinks") > 0;
     o.json = args.count("json") > 0;
     o.quiet = args.count("quiet") > 0;
+    if (args.count("resume") && args.count("no-resume"))
+      return usage_error("--resume and --no-resume exclude each other");
+    o.resume = args.count("no-resume") == 0;
+    o.skip_identical = args.count("skip-identical") > 0;
 
     const auto dashes = std::count(o.paths.begin(), o.paths.end(), "-");
     if (dashes > 1) return usage_error("'-' (stdin) may be given only once");

@@ -32,6 +32,8 @@ struct options {
   std::uint64_t rate_bits = 0;                // --rate in bits/s; 0 = no cap
   std::size_t udp_size = 1200;                // --udp-size: datagram bytes
   std::string tcp_congestion;                 // --tcp-congestion: TCP_CONGESTION, "" = system's
+  bool resume = true;                         // --no-resume: never continue a kept part file
+  bool skip_identical = false;                // --skip-identical: hash first, skip equal content
   std::vector<std::string> warnings;          // e.g. an ignored ALL_PROXY
 };
 

@@ -216,7 +216,7 @@ class sender_session {
       const answer& a = *answers_[i];
       if (entries_[i].kind == entry_kind::file &&
           (a.kind == answer_kind::accept || a.kind == answer_kind::resume))
-        co_await send_content(i, a.kind == answer_kind::resume ? a.offset : 0);
+        co_await send_content(i, a);
     }
     stream_.queue(end{});
     co_await stream_.flush();
@@ -224,8 +224,27 @@ class sender_session {
 
   void queue_offer(std::size_t i) {
     const auto& e = entries_[i];
-    stream_.queue(offer{static_cast<std::uint32_t>(i), e.kind, e.size_known, e.mode, e.mtime_ns,
-                        e.size, e.remote_path});
+    const bool regular = e.kind == entry_kind::file && e.size_known && !e.local_path.empty();
+    offer o{static_cast<std::uint32_t>(i),
+            e.kind,
+            e.size_known,
+            e.mode,
+            e.mtime_ns,
+            e.size,
+            e.remote_path};
+    o.resume = opts_.resume && regular;
+    if (opts_.skip_identical && regular) {
+      // Costs a read of the file here; the receiver skips it if it holds
+      // the same bytes.
+      fileio::unique_fd fd(::open(e.local_path.c_str(), O_RDONLY | O_CLOEXEC));
+      fileio::hasher h;
+      if (fd && !fileio::hash_file_prefix(fd.get(), e.size, h)) {
+        o.has_hash = true;
+        o.hash = h.digest();
+      }
+      stream_.touch();
+    }
+    stream_.queue(o);
     log_.event(json_line("file_offered")
                    .num("id", static_cast<std::uint64_t>(i))
                    .str("path", e.remote_path)
@@ -272,7 +291,8 @@ class sender_session {
     co_return n;
   }
 
-  asio::awaitable<void> send_content(std::size_t i, std::uint64_t offset) {
+  asio::awaitable<void> send_content(std::size_t i, const answer& a) {
+    const std::uint64_t offset = a.kind == answer_kind::resume ? a.offset : 0;
     const auto& e = entries_[i];
     const auto id = static_cast<std::uint32_t>(i);
     const auto start = clock::now();
@@ -312,6 +332,29 @@ class sender_session {
         co_return;
       }
       pos += static_cast<std::uint64_t>(n);
+    }
+    if (offset > 0) {
+      if (hash.digest() == a.prefix_hash) {
+        ++result_.resumed;
+        result_.bytes_resumed += offset;
+        progress_.add(offset);
+      } else {
+        // What the receiver kept is not the start of this file: say so, and
+        // send all of it.
+        stream_.queue(restart{id});
+        log_.event(json_line("file_restarted")
+                       .num("id", static_cast<std::uint64_t>(i))
+                       .str("path", e.remote_path)
+                       .num("kept", offset));
+        ++result_.restarted;
+        hash.reset();
+        pos = 0;
+        if (!src.mapped && ::lseek(src.fd, 0, SEEK_SET) < 0) {
+          co_await abort_file_(i, std::strerror(errno));
+          co_return;
+        }
+        co_await stream_.flush();  // RESTART goes before the content
+      }
     }
 
     while (true) {

@@ -24,8 +24,11 @@ struct send_result {
   std::uint64_t skipped = 0;
   std::uint64_t rejected = 0;
   std::uint64_t failed = 0;
-  std::uint64_t bytes = 0;         // content bytes put on the wire
-  std::optional<rudp::stats> udp;  // UDP mode: the transport's figures
+  std::uint64_t bytes = 0;          // content bytes put on the wire
+  std::uint64_t resumed = 0;        // files continued after a verified kept prefix
+  std::uint64_t bytes_resumed = 0;  // bytes those prefixes held (not sent again)
+  std::uint64_t restarted = 0;      // files whose kept prefix differed: sent whole
+  std::optional<rudp::stats> udp;   // UDP mode: the transport's figures
 };
 
 /// Offers at most this many entries ahead of the one whose content is being

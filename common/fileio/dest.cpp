@@ -148,6 +148,32 @@ std::error_code part_file::create(unique_fd parent, const std::string& final_nam
   return {};
 }
 
+std::error_code part_file::adopt(unique_fd parent, const std::string& final_name,
+                                 std::uint64_t max_size, part_file& out, std::uint64_t& kept) {
+  const std::string part = part_name_for(final_name);
+  const int fd = ::openat(parent.get(), part.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return last_error();
+  unique_fd file(fd);
+  if (::flock(file.get(), LOCK_EX | LOCK_NB) != 0) {
+    return errno == EWOULDBLOCK ? std::make_error_code(std::errc::device_or_resource_busy)
+                                : last_error();
+  }
+  struct stat st {};
+  if (::fstat(file.get(), &st) != 0) return last_error();
+  if (!S_ISREG(st.st_mode) || st.st_size <= 0)
+    return std::make_error_code(std::errc::no_such_file_or_directory);
+  if (static_cast<std::uint64_t>(st.st_size) > max_size)
+    return std::make_error_code(std::errc::file_too_large);
+  if (::lseek(file.get(), 0, SEEK_END) < 0) return last_error();
+  out.discard();
+  out.parent_ = std::move(parent);
+  out.fd_ = std::move(file);
+  out.part_name_ = part;
+  out.final_name_ = final_name;
+  kept = static_cast<std::uint64_t>(st.st_size);
+  return {};
+}
+
 std::error_code part_file::write(std::span<const std::uint8_t> bytes) {
   while (!bytes.empty()) {
     const ssize_t n = ::write(fd_.get(), bytes.data(), bytes.size());
@@ -174,6 +200,11 @@ std::error_code part_file::commit(std::uint32_t mode, std::int64_t mtime_ns, boo
   fd_.reset();
   parent_.reset();
   return {};
+}
+
+void part_file::keep() {
+  fd_.reset();  // closing drops the lock
+  parent_.reset();
 }
 
 void part_file::discard() {

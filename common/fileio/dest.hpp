@@ -53,7 +53,8 @@ class dest_root {
 /// A file being received. Its name is ".ferry-part-<hash of the final name>"
 /// in the final directory, held under an exclusive flock so two sessions
 /// cannot write the same destination at once (the second gets EBUSY).
-/// Destroying an uncommitted part file removes it.
+/// Destroying an uncommitted part file removes it, unless keep() was called:
+/// then it stays, unlocked, for a later session to resume (adopt()).
 class part_file {
  public:
   part_file() = default;
@@ -63,6 +64,14 @@ class part_file {
 
   [[nodiscard]] static std::error_code create(unique_fd parent, const std::string& final_name,
                                               part_file& out);
+
+  /// Takes over the part file an interrupted session left for `final_name`:
+  /// opened without following symlinks, locked, positioned at its end; its
+  /// length is stored in `kept`. ENOENT when there is none (or it is empty),
+  /// EBUSY when another session holds it, EFBIG when longer than `max_size`.
+  [[nodiscard]] static std::error_code adopt(unique_fd parent, const std::string& final_name,
+                                             std::uint64_t max_size, part_file& out,
+                                             std::uint64_t& kept);
 
   /// Appends all of `bytes`; ENOSPC, EDQUOT, EIO come back as they are.
   [[nodiscard]] std::error_code write(std::span<const std::uint8_t> bytes);
@@ -76,7 +85,12 @@ class part_file {
   /// Removes the part file if it still exists.
   void discard();
 
+  /// Closes the part file without removing it: what it holds is a prefix of
+  /// the file that a later session may resume from.
+  void keep();
+
   bool is_open() const { return static_cast<bool>(fd_); }
+  int fd() const { return fd_.get(); }
 
  private:
   unique_fd parent_;

@@ -1,6 +1,8 @@
 #include "fileio/hash.hpp"
 
 #include <xxhash.h>
+
+#include <algorithm>
 #if defined(__x86_64__)
 // Debian's libxxhash carries runtime-dispatched (SSE2/AVX2/AVX512) entry
 // points; the plain ones are built for the SSE2 baseline and run at about
@@ -8,8 +10,12 @@
 #include <xxh_x86dispatch.h>
 #endif
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <new>
+#include <vector>
 
 namespace ferry::fileio {
 
@@ -37,6 +43,23 @@ void hasher::update(std::span<const std::uint8_t> bytes) {
 framing::hash128 hasher::digest() const {
   const XXH128_hash_t h = XXH3_128bits_digest(state_->s);
   return {h.high64, h.low64};
+}
+
+std::error_code hash_file_prefix(int fd, std::uint64_t length, hasher& h) {
+  std::vector<std::uint8_t> buf(std::min<std::uint64_t>(length, 1 << 20));
+  std::uint64_t pos = 0;
+  while (pos < length) {
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), length - pos));
+    const ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(pos));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return {errno, std::system_category()};
+    }
+    if (n == 0) return std::make_error_code(std::errc::io_error);
+    h.update({buf.data(), static_cast<std::size_t>(n)});
+    pos += static_cast<std::uint64_t>(n);
+  }
+  return {};
 }
 
 std::string to_hex(const framing::hash128& h) {

@@ -1,10 +1,11 @@
-// Streaming XXH3-128, the whole-file integrity hash of protocol v1.
+// Streaming XXH3-128, the whole-file integrity hash of the protocol.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
+#include <system_error>
 
 #include "framing/frame.hpp"
 
@@ -27,6 +28,11 @@ class hasher {
   struct state;
   std::unique_ptr<state> state_;
 };
+
+/// Feeds the first `length` bytes of the open file `fd` (read with pread
+/// from offset 0) into `h`. A file shorter than `length` is reported as
+/// std::errc::io_error; read errors come back as they are.
+[[nodiscard]] std::error_code hash_file_prefix(int fd, std::uint64_t length, hasher& h);
 
 /// 32 lowercase hex digits, the same text `xxh128sum` prints.
 std::string to_hex(const framing::hash128& h);

@@ -6,6 +6,12 @@
 namespace ferry::framing {
 namespace {
 
+// OFFER flag bits; any other bit set is a bad value.
+constexpr std::uint8_t offer_size_known = 1;
+constexpr std::uint8_t offer_resume = 2;
+constexpr std::uint8_t offer_has_hash = 4;
+constexpr std::uint8_t offer_flags = offer_size_known | offer_resume | offer_has_hash;
+
 template <class T>
 constexpr frame_type type_of() {
   if constexpr (std::is_same_v<T, hello>) return frame_type::hello;
@@ -19,6 +25,7 @@ constexpr frame_type type_of() {
   if constexpr (std::is_same_v<T, end>) return frame_type::end;
   if constexpr (std::is_same_v<T, bye>) return frame_type::bye;
   if constexpr (std::is_same_v<T, error_frame>) return frame_type::error;
+  if constexpr (std::is_same_v<T, restart>) return frame_type::restart;
 }
 
 std::string_view clip(std::string_view s, std::size_t max) {
@@ -37,16 +44,21 @@ void encode_payload(writer& w, const welcome& m) {
 void encode_payload(writer& w, const offer& m) {
   w.u32(m.id);
   w.u8(static_cast<std::uint8_t>(m.kind));
-  w.u8(m.size_known ? 1 : 0);
+  w.u8((m.size_known ? offer_size_known : 0) | (m.resume ? offer_resume : 0) |
+       (m.has_hash ? offer_has_hash : 0));
   w.u32(m.mode);
   w.i64(m.mtime_ns);
   w.u64(m.size);
+  w.u64(m.hash.high);
+  w.u64(m.hash.low);
   w.str16(clip(m.path, max_path_bytes));
 }
 void encode_payload(writer& w, const answer& m) {
   w.u32(m.id);
   w.u8(static_cast<std::uint8_t>(m.kind));
   w.u64(m.offset);
+  w.u64(m.prefix_hash.high);
+  w.u64(m.prefix_hash.low);
   w.str16(clip(m.reason, max_text_bytes));
 }
 void encode_payload(writer& w, const data& m) {
@@ -67,6 +79,9 @@ void encode_payload(writer& w, const verdict& m) {
   w.u32(m.id);
   w.u8(static_cast<std::uint8_t>(m.kind));
   w.str16(clip(m.reason, max_text_bytes));
+}
+void encode_payload(writer& w, const restart& m) {
+  w.u32(m.id);
 }
 void encode_payload(writer&, const end&) {}
 void encode_payload(writer& w, const bye& m) {
@@ -108,10 +123,15 @@ std::error_code decode_payload(reader& r, frame_type t, message& out) {
       m.mode = r.u32();
       m.mtime_ns = r.i64();
       m.size = r.u64();
+      m.hash.high = r.u64();
+      m.hash.low = r.u64();
       m.path = r.str16(max_path_bytes);
-      if (r.ok() && (!valid_kind(kind) || flags > 1 || m.mode > 07777)) return error::bad_value;
+      if (r.ok() && (!valid_kind(kind) || (flags & ~offer_flags) != 0 || m.mode > 07777))
+        return error::bad_value;
       m.kind = static_cast<entry_kind>(kind);
-      m.size_known = flags == 1;
+      m.size_known = (flags & offer_size_known) != 0;
+      m.resume = (flags & offer_resume) != 0;
+      m.has_hash = (flags & offer_has_hash) != 0;
       out = std::move(m);
       break;
     }
@@ -120,6 +140,8 @@ std::error_code decode_payload(reader& r, frame_type t, message& out) {
       m.id = r.u32();
       const auto kind = r.u8();
       m.offset = r.u64();
+      m.prefix_hash.high = r.u64();
+      m.prefix_hash.low = r.u64();
       m.reason = r.str16(max_text_bytes);
       if (r.ok() && kind > 3) return error::bad_value;
       m.kind = static_cast<answer_kind>(kind);
@@ -160,6 +182,12 @@ std::error_code decode_payload(reader& r, frame_type t, message& out) {
       out = std::move(m);
       break;
     }
+    case frame_type::restart: {
+      restart m;
+      m.id = r.u32();
+      out = m;
+      break;
+    }
     case frame_type::end:
       out = end{};
       break;
@@ -198,6 +226,7 @@ bool known_type(std::uint8_t t) {
     case frame_type::end:
     case frame_type::bye:
     case frame_type::error:
+    case frame_type::restart:
       return true;
   }
   return false;
@@ -255,8 +284,9 @@ std::error_code decode(std::span<const std::uint8_t> in, message& msg, std::size
 }
 
 const char* type_name(const message& msg) {
-  static constexpr const char* names[] = {"hello", "welcome", "offer", "answer", "data", "done",
-                                          "abort", "verdict", "end",   "bye",    "error"};
+  static constexpr const char* names[] = {"hello", "welcome", "offer", "answer",
+                                          "data",  "done",    "abort", "verdict",
+                                          "end",   "bye",     "error", "restart"};
   return names[msg.index()];
 }
 

@@ -1,4 +1,4 @@
-// The ferry v1 wire protocol as a pure codec: messages in, bytes out, and
+// The ferry wire protocol (version 2) as a pure codec: messages in, bytes out, and
 // back. No sockets, clocks, files or logs here. docs/protocol.md is the
 // byte-by-byte description; keep the two in step.
 #pragma once
@@ -18,7 +18,7 @@ namespace ferry::framing {
 // ---- Preamble -------------------------------------------------------------
 // Each side's first 8 bytes: "FERRY\0" then its protocol version (u16 BE).
 inline constexpr std::array<std::uint8_t, 6> magic = {'F', 'E', 'R', 'R', 'Y', 0};
-inline constexpr std::uint16_t protocol_version = 1;
+inline constexpr std::uint16_t protocol_version = 2;
 inline constexpr std::size_t preamble_size = 8;
 
 // ---- Frame header ----------------------------------------------------------
@@ -41,6 +41,7 @@ enum class frame_type : std::uint8_t {
   done = 0x13,     // sender: end of a file's content, with its hash
   abort = 0x14,    // sender: gives up on a file it had started
   verdict = 0x15,  // receiver: whether a file was stored
+  restart = 0x16,  // sender: the kept prefix differs; content follows from byte 0
   end = 0x20,      // sender: no more offers
   bye = 0x21,      // receiver: every verdict sent; session over
   error = 0x7f,    // either side: fatal session error, then close
@@ -76,6 +77,9 @@ struct offer {
   std::int64_t mtime_ns = 0;
   std::uint64_t size = 0;  // bytes; meaningful when size_known
   std::string path;        // relative, '/'-separated, UTF-8
+  bool resume = false;     // the receiver may answer resume (a kept part file)
+  bool has_hash = false;   // `hash` is the file's XXH3-128 (--skip-identical)
+  hash128 hash;
   friend bool operator==(const offer&, const offer&) = default;
 };
 
@@ -91,6 +95,7 @@ struct answer {
   answer_kind kind = answer_kind::accept;
   std::uint64_t offset = 0;
   std::string reason;
+  hash128 prefix_hash;  // resume: XXH3-128 of the kept first `offset` bytes
   friend bool operator==(const answer&, const answer&) = default;
 };
 
@@ -121,6 +126,13 @@ enum class verdict_kind : std::uint8_t {
   io_error = 3,       // the receiver could not write it (reason says why)
   too_large = 4,      // went over --max-file-size / --max-session-bytes
   aborted = 5,        // the sender aborted the file
+};
+
+/// The sender's copy differs from the receiver's kept prefix: the receiver
+/// drops it and takes the whole content, from byte 0.
+struct restart {
+  std::uint32_t id = 0;
+  friend bool operator==(const restart&, const restart&) = default;
 };
 
 struct verdict {
@@ -156,7 +168,7 @@ struct error_frame {
 };
 
 using message = std::variant<hello, welcome, offer, answer, data, done, abort_file, verdict, end,
-                             bye, error_frame>;
+                             bye, error_frame, restart>;
 
 /// Appends the 8-byte preamble announcing `version`.
 void encode_preamble(byte_buffer& out, std::uint16_t version = protocol_version);

@@ -297,10 +297,10 @@ TEST_F(Sender, ReceiverOfAnotherVersionIsExitFive) {
   auto p = run({});
   auto w = l_.accept();
   ASSERT_TRUE(w && expect_hello(*w));
-  w->send_preamble(2);
-  w->send(error_frame{framing::error_code::version_mismatch, "receiver speaks 2"});
+  w->send_preamble(protocol_version + 1);
+  w->send(error_frame{framing::error_code::version_mismatch, "receiver speaks 3"});
   EXPECT_EQ(p->wait_for(10s), 5);
-  EXPECT_NE(err().find("protocol version mismatch: we speak 1, receiver speaks 2"),
+  EXPECT_NE(err().find("protocol version mismatch: we speak 2, receiver speaks 3"),
             std::string::npos)
       << err();
 }

@@ -124,3 +124,37 @@ no_leftovers() {
   left=$(find "$1" -name '.ferry-part-*' | head -n 5)
   [ -z "$left" ] || fail "part files left behind: $left"
 }
+
+# start_relay ARGS...: starts ferry-test-relay (a TCP relay on 127.0.0.1
+# that can throttle or corrupt, see tests/support/relay.cpp) towards
+# --to HOST:PORT; sets RELAY_PID and RELAY_PORT.
+start_relay() {
+  local out=$WORK/relay.$RANDOM i
+  "$FERRY_BIN/ferry-test-relay" "$@" >"$out" 2>"$out.err" &
+  RELAY_PID=$!
+  _pids+=("$RELAY_PID")
+  for i in $(seq 1 100); do
+    RELAY_PORT=$(awk '/^port /{print $2}' "$out")
+    [ -n "$RELAY_PORT" ] && return 0
+    sleep 0.05
+  done
+  fail "ferry-test-relay did not start: $(cat "$out.err")"
+}
+
+# part_size DIR: bytes in the (single) part file under DIR, 0 if none.
+part_size() {
+  local f
+  f=$(find "$1" -name '.ferry-part-*' | head -n 1)
+  [ -n "$f" ] && stat -c %s "$f" || echo 0
+}
+
+# wait_part DIR BYTES SECONDS: waits until a part file under DIR holds at
+# least BYTES.
+wait_part() {
+  local i
+  for i in $(seq 1 $(($3 * 20))); do
+    [ "$(part_size "$1")" -ge "$2" ] && return 0
+    sleep 0.05
+  done
+  fail "no part file of $2 bytes under $1 within $3s (have $(part_size "$1"))"
+}

@@ -19,9 +19,11 @@ std::vector<message> samples() {
             "photos/a b/é.jpg"},
       offer{2, entry_kind::directory, true, 0755, -5, 0, "empty"},
       offer{3, entry_kind::file, false, 0600, 0, 0, "stdin.tar"},
+      offer{4, entry_kind::file, true, 0600, 7, 9, "r", true, true, hash128{1, 2}},
       answer{1, answer_kind::accept, 0, ""},
       answer{2, answer_kind::skip, 0, "identical"},
-      answer{3, answer_kind::resume, 4096, ""},
+      answer{3, answer_kind::resume, 4096, "", hash128{0xabcdull, 0x1234ull}},
+      restart{3},
       answer{4, answer_kind::reject, 0, "exists"},
       data{9, max_data_segment},
       done{9, 123, hash128{0x0123456789abcdefull, 0xfedcba9876543210ull}},
@@ -76,7 +78,7 @@ TEST(Frame, EveryTruncatedPrefixNeedsMore) {
 }
 
 TEST(Frame, UnknownTypeIsRefusedFromTheFirstByte) {
-  for (const int t : {0x00, 0x03, 0x16, 0x47, 0x7e, 0xff}) {
+  for (const int t : {0x00, 0x03, 0x17, 0x47, 0x7e, 0xff}) {
     const byte_buffer buf = {static_cast<std::uint8_t>(t)};
     message out;
     std::size_t used = 0;
@@ -161,7 +163,8 @@ TEST(Frame, BadEnumValuesAreRefused) {
   const offer o{1, entry_kind::file, true, 0644, 0, 1, "a"};
   EXPECT_EQ(patch(o, 4, 0), error::bad_value);     // kind 0
   EXPECT_EQ(patch(o, 4, 3), error::bad_value);     // kind 3
-  EXPECT_EQ(patch(o, 5, 2), error::bad_value);     // flags
+  EXPECT_EQ(patch(o, 5, 8), error::bad_value);     // unknown flag bit
+  EXPECT_EQ(patch(o, 5, 0x80), error::bad_value);  // unknown flag bit
   EXPECT_EQ(patch(o, 6, 0x01), error::bad_value);  // mode > 07777
   EXPECT_EQ(patch(answer{1, answer_kind::accept, 0, ""}, 4, 4), error::bad_value);
   EXPECT_EQ(patch(verdict{1, verdict_kind::stored, ""}, 4, 6), error::bad_value);

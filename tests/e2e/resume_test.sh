@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Verified resume and --skip-identical over real sockets, TCP and UDP mode:
+# a sender SIGKILLed mid-file leaves a part file (never a final name); the
+# next run continues after the kept bytes, which the sender checks by hash
+# first, and sends only the rest. A kept prefix that differs (corrupted on
+# the receiver's disk) is detected and the file sent whole.
+source "$(dirname "$0")/lib.sh"
+
+MIB=$((1024 * 1024))
+mkdir -p "$WORK/src"
+head -c $((32 * MIB)) /dev/urandom >"$WORK/src/big.bin"
+start_recv "$WORK/inbox"
+start_relay --to "127.0.0.1:$RECV_PORT" --rate 8000000  # 8 MB/s: 4 s for the file
+
+# kill_mid_file ARGS...: starts a sender with ARGS, SIGKILLs it once the
+# receiver holds 8 MiB of big.bin, and waits for the receiver to end that
+# session (so its part file is unlocked).
+kill_mid_file() {
+  local ended
+  ended=$(jq -s '[.[] | select(.event=="session_end")] | length' "$RECV_OUT")
+  "$SEND" "$@" -q "$WORK/src/big.bin" >/dev/null 2>"$WORK/killed.err" &
+  local pid=$!
+  _pids+=("$pid")
+  wait_part "$WORK/inbox" $((8 * MIB)) 30
+  kill -9 "$pid"
+  wait "$pid" 2>/dev/null || true
+  local i
+  for i in $(seq 1 200); do
+    [ "$(jq -s '[.[] | select(.event=="session_end")] | length' "$RECV_OUT")" -gt "$ended" ] && break
+    sleep 0.05
+  done
+  [ ! -e "$WORK/inbox/big.bin" ] || fail "a partial file appeared under its final name"
+  KEPT=$(part_size "$WORK/inbox")
+  [ "$KEPT" -ge $((8 * MIB)) ] || fail "the receiver did not keep the part file ($KEPT bytes)"
+}
+
+# expect_resumed LABEL: the last send resumed big.bin after KEPT bytes and
+# put only the rest on the wire.
+expect_resumed() {
+  expect_rc 0 "$1"
+  cmp "$WORK/src/big.bin" "$WORK/inbox/big.bin" || fail "$1: file differs after resume"
+  no_leftovers "$WORK/inbox"
+  has_event "$SEND_OUT" ".event==\"summary\" and .resumed==1 and .restarted==0 and .bytes_resumed==$KEPT and .bytes==$((32 * MIB - KEPT))" ||
+    fail "$1: not resumed after $KEPT kept bytes: $(tail -n 1 "$SEND_OUT")"
+  has_event "$RECV_OUT" '.event=="file" and .path=="big.bin" and .verdict=="stored" and (.reason|startswith("resumed after"))' ||
+    fail "$1: the receiver did not log a resumed file"
+  rm "$WORK/inbox/big.bin"
+}
+
+# TCP: sender killed mid-file, then resumed directly.
+kill_mid_file "127.0.0.1:$RELAY_PORT"
+send --json "$WORK/src/big.bin"
+expect_resumed "TCP resume"
+grep -q 'resumed 1 file after' "$SEND_ERR" || fail "no human resume line: $(cat "$SEND_ERR")"
+pass "TCP: sender SIGKILLed at $KEPT bytes, resumed: only the rest sent, byte-exact"
+
+# UDP mode, rate-capped so that the kill lands mid-file.
+kill_mid_file "127.0.0.1:$RECV_PORT" --udp --rate 64M
+send --udp --json "$WORK/src/big.bin"
+expect_resumed "UDP resume"
+has_event "$SEND_OUT" '.event=="summary" and .transport=="udp"' || fail "UDP resume not over UDP"
+pass "UDP: sender SIGKILLed at $KEPT bytes, resumed over UDP, byte-exact"
+
+# The kept prefix is damaged on the receiver's disk: the prefix hash differs,
+# the sender restarts the file, nothing damaged is kept.
+kill_mid_file "127.0.0.1:$RELAY_PORT"
+part=$(find "$WORK/inbox" -name '.ferry-part-*')
+printf 'X' | dd of="$part" bs=1 seek=1000 conv=notrunc status=none
+send --json "$WORK/src/big.bin"
+expect_rc 0 "restart after a damaged prefix"
+cmp "$WORK/src/big.bin" "$WORK/inbox/big.bin" || fail "file differs after restart"
+has_event "$SEND_OUT" ".event==\"summary\" and .resumed==0 and .restarted==1 and .bytes==$((32 * MIB))" ||
+  fail "damaged prefix not detected: $(tail -n 1 "$SEND_OUT")"
+has_event "$SEND_OUT" '.event=="file_restarted" and .path=="big.bin"' || fail "no file_restarted event"
+rm "$WORK/inbox/big.bin"
+pass "damaged kept prefix detected by its hash: file sent whole, byte-exact"
+
+# --no-resume: the kept bytes are ignored and overwritten.
+kill_mid_file "127.0.0.1:$RELAY_PORT"
+send --json --no-resume "$WORK/src/big.bin"
+expect_rc 0 "--no-resume"
+cmp "$WORK/src/big.bin" "$WORK/inbox/big.bin" || fail "file differs with --no-resume"
+has_event "$SEND_OUT" ".event==\"summary\" and .resumed==0 and .bytes==$((32 * MIB))" ||
+  fail "--no-resume resumed: $(tail -n 1 "$SEND_OUT")"
+no_leftovers "$WORK/inbox"
+rm "$WORK/inbox/big.bin"
+pass "--no-resume sends the whole file over a kept part"
+
+# The source changed size meanwhile: a kept part longer than the offer is
+# not resumed from.
+kill_mid_file "127.0.0.1:$RELAY_PORT"
+mkdir -p "$WORK/src/short"
+head -c $((4 * MIB)) "$WORK/src/big.bin" >"$WORK/src/short/big.bin"
+send --json "$WORK/src/short/big.bin"
+expect_rc 0 "shorter file over a longer kept part"
+cmp "$WORK/src/short/big.bin" "$WORK/inbox/big.bin" || fail "short file differs"
+has_event "$SEND_OUT" '.event=="summary" and .resumed==0' || fail "resumed from a part longer than the file"
+no_leftovers "$WORK/inbox"
+rm "$WORK/inbox/big.bin"
+pass "a kept part longer than the offered file is discarded"
+
+# --skip-identical: same bytes, different mtime → skipped by content; same
+# size and mtime but different bytes → not skipped.
+mkdir -p "$WORK/src/same"
+head -c 100000 /dev/urandom >"$WORK/src/same/a.bin"
+start_recv "$WORK/inbox2" --overwrite always
+send "$WORK/src/same"
+expect_rc 0 "first copy"
+touch -d '2001-01-01' "$WORK/inbox2/same/a.bin"
+send --json --skip-identical "$WORK/src/same"
+expect_rc 0 "--skip-identical, same content"
+has_event "$SEND_OUT" '.event=="file_skipped" and .path=="same/a.bin" and (.reason|contains("XXH3-128"))' ||
+  fail "identical content with another mtime not skipped: $(cat "$SEND_OUT")"
+has_event "$SEND_OUT" '.event=="summary" and .bytes==0' || fail "--skip-identical sent content"
+# Same size and mtime, different bytes: mtime alone would skip it.
+printf 'Z' | dd of="$WORK/inbox2/same/a.bin" bs=1 seek=5 conv=notrunc status=none
+touch -r "$WORK/src/same/a.bin" "$WORK/inbox2/same/a.bin"
+send --json --skip-identical "$WORK/src/same"
+expect_rc 0 "--skip-identical, different content"
+cmp "$WORK/src/same/a.bin" "$WORK/inbox2/same/a.bin" || fail "different content was skipped"
+has_event "$SEND_OUT" '.event=="summary" and .bytes==100000 and .skipped==0' ||
+  fail "different content with same size and mtime not sent: $(tail -n 1 "$SEND_OUT")"
+pass "--skip-identical skips by content (size + XXH3-128), not by mtime"
