@@ -158,3 +158,19 @@ wait_part() {
   done
   fail "no part file of $2 bytes under $1 within $3s (have $(part_size "$1"))"
 }
+
+# session_ends: how many sessions the current receiver has ended so far.
+session_ends() {
+  jq -s '[.[] | select(.event=="session_end")] | length' "$RECV_OUT"
+}
+
+# wait_session_end COUNT SECONDS: waits until the current receiver has ended
+# more than COUNT sessions (its part files are then unlocked).
+wait_session_end() {
+  local i
+  for i in $(seq 1 $(($2 * 20))); do
+    [ "$(session_ends)" -gt "$1" ] && return 0
+    sleep 0.05
+  done
+  fail "the receiver did not end a session within $2s"
+}

@@ -17,18 +17,14 @@ start_relay --to "127.0.0.1:$RECV_PORT" --rate 8000000  # 8 MB/s: 4 s for the fi
 # session (so its part file is unlocked).
 kill_mid_file() {
   local ended
-  ended=$(jq -s '[.[] | select(.event=="session_end")] | length' "$RECV_OUT")
+  ended=$(session_ends)
   "$SEND" "$@" -q "$WORK/src/big.bin" >/dev/null 2>"$WORK/killed.err" &
   local pid=$!
   _pids+=("$pid")
   wait_part "$WORK/inbox" $((8 * MIB)) 30
   kill -9 "$pid"
   wait "$pid" 2>/dev/null || true
-  local i
-  for i in $(seq 1 200); do
-    [ "$(jq -s '[.[] | select(.event=="session_end")] | length' "$RECV_OUT")" -gt "$ended" ] && break
-    sleep 0.05
-  done
+  wait_session_end "$ended" 20
   [ ! -e "$WORK/inbox/big.bin" ] || fail "a partial file appeared under its final name"
   KEPT=$(part_size "$WORK/inbox")
   [ "$KEPT" -ge $((8 * MIB)) ] || fail "the receiver did not keep the part file ($KEPT bytes)"

@@ -15,6 +15,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -122,6 +124,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   ::alarm(s.limit_seconds);  // never outlive a test that forgot us
+  ::signal(SIGPIPE, SIG_IGN);  // a peer gone mid-write ends that relay only
 
   const int l = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
