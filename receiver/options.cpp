@@ -34,8 +34,15 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     ("max-session-bytes", "Stop accepting content past SIZE in one session (0 = no limit)",
                           cxxopts::value<std::string>()->default_value("0"), "SIZE")
     ("no-udp", "Serve TCP only (by default UDP mode is served on the same port)")
+    ("max-session-files", "Refuse offers past N entries (files and directories) in one "
+                          "session", cxxopts::value<std::string>()->default_value("1000000"), "N")
+    ("min-free", "Reject files that would leave less than SIZE (or PCT%) free on the receive "
+                 "file system, and fail a file being written once it does (0 = off)",
+                 cxxopts::value<std::string>()->default_value("256M"), "SIZE|PCT%")
     ("max-sessions", "Concurrent sessions; more are refused",
                      cxxopts::value<std::size_t>()->default_value("64"), "N")
+    ("max-sessions-per-host", "Concurrent sessions from one peer address; more are refused",
+                              cxxopts::value<std::size_t>()->default_value("16"), "N")
     ("timeout", "Drop a session whose peer is silent this long (s, ms, m suffixes)",
                 cxxopts::value<std::string>()->default_value("30"), "SECONDS")
     ("proxy", "SOCKS5 proxy for --via-bind: socks5://[USER[:PASS]@]HOST[:PORT] (password "
@@ -85,6 +92,26 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     o.udp = args.count("no-udp") == 0;
     o.max_sessions = args["max-sessions"].as<std::size_t>();
     if (o.max_sessions == 0) return usage_error("--max-sessions must be at least 1");
+    o.max_sessions_per_host = args["max-sessions-per-host"].as<std::size_t>();
+    if (o.max_sessions_per_host == 0)
+      return usage_error("--max-sessions-per-host must be at least 1");
+    const auto files_text = args["max-session-files"].as<std::string>();
+    const auto files = parse_size(files_text);
+    if (!files || *files == 0)
+      return usage_error("--max-session-files: expected a count of at least 1, got '" + files_text +
+                         "'");
+    o.max_session_files = *files;
+    const auto free_text = args["min-free"].as<std::string>();
+    if (free_text.ends_with('%')) {
+      const auto pct = parse_size(free_text.substr(0, free_text.size() - 1));
+      if (!pct || *pct > 99) return usage_error("--min-free: bad percentage '" + free_text + "'");
+      o.min_free = 0;
+      o.min_free_percent = static_cast<unsigned>(*pct);
+    } else {
+      const auto v = parse_size(free_text);
+      if (!v) return usage_error("--min-free: bad size '" + free_text + "'");
+      o.min_free = *v;
+    }
     const auto t = parse_seconds(args["timeout"].as<std::string>());
     if (!t) return usage_error("--timeout: expected a positive duration");
     o.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(*t * 1000));

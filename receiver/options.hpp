@@ -25,6 +25,10 @@ struct options {
   std::uint64_t max_file_size = 0;      // 0: unlimited
   std::uint64_t max_session_bytes = 0;  // 0: unlimited
   std::size_t max_sessions = 64;
+  std::size_t max_sessions_per_host = 16;
+  std::uint64_t max_session_files = 1'000'000;  // entries offered in one session
+  std::uint64_t min_free = 256ull << 20;        // bytes the receive file system keeps free
+  unsigned min_free_percent = 0;                // or a percentage of it (--min-free 5%)
   std::chrono::milliseconds timeout{30'000};
   std::chrono::milliseconds grace{3'000};
   bool fsync = false;

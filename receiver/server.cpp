@@ -148,6 +148,12 @@ void server::stop_udp(bool close) {
   }
 }
 
+// "127.0.0.1:5000" -> "127.0.0.1", "[::1]:5000" -> "[::1]".
+std::string server::host_of(const std::string& peer) {
+  const auto colon = peer.rfind(':');
+  return colon == std::string::npos ? peer : peer.substr(0, colon);
+}
+
 asio::awaitable<void> server::accept_loop() {
   while (acceptor_.is_open()) {
     // Sessions go round robin to the pool's io_contexts and stay there.
@@ -178,8 +184,9 @@ asio::awaitable<void> server::refuse(net::frame_stream& stream, const std::strin
   try {
     co_await stream.write(out);
     stream.shutdown_send();
-    while (true)
-      co_await stream.read_raw(4096, "refusing");
+    // At most 64 KiB, so a refused peer cannot keep us busy.
+    for (std::size_t n = 0; n < 64 * 1024;)
+      n += (co_await stream.read_raw(4096, "refusing")).size();
   } catch (const std::exception&) {
   }
 }
@@ -244,13 +251,22 @@ asio::awaitable<void> server::bind_loop() {
 
 asio::awaitable<void> server::serve(std::unique_ptr<net::transport> t, std::string peer_name) {
   auto stream = std::make_shared<net::frame_stream>(std::move(t), opts_.timeout);
+  // Sessions through a BIND all come from the proxy: count them globally only.
+  const std::string host = peer_name.empty() ? host_of(stream->peer()) : std::string();
   std::string refusal;
   {
     std::lock_guard lock(mu_);
-    if (stopping_ || sessions_.size() >= opts_.max_sessions) {
-      refusal = stopping_ ? "receiver is shutting down" : "receiver is busy (too many sessions)";
+    if (stopping_) {
+      refusal = "receiver is shutting down";
+    } else if (sessions_.size() >= opts_.max_sessions) {
+      refusal = "receiver is busy (" + std::to_string(opts_.max_sessions) +
+                " sessions, its --max-sessions)";
+    } else if (!host.empty() && per_host_[host] >= opts_.max_sessions_per_host) {
+      refusal = "receiver is busy (" + std::to_string(opts_.max_sessions_per_host) +
+                " sessions from " + host + ", its --max-sessions-per-host)";
     } else {
       sessions_.insert(stream);
+      if (!host.empty()) ++per_host_[host];
     }
   }
   if (!refusal.empty()) {
@@ -270,6 +286,7 @@ asio::awaitable<void> server::serve(std::unique_ptr<net::transport> t, std::stri
   {
     std::lock_guard lock(mu_);
     sessions_.erase(stream);
+    if (!host.empty() && --per_host_[host] == 0) per_host_.erase(host);
     cut = stopping_ && result.code != exit_code::ok && result.message.size() > 0;
     if (cut) cut_sessions_ = true;
     // The last session out lets the process end: nothing else may wait.

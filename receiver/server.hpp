@@ -4,6 +4,7 @@
 #pragma once
 
 #include <asio.hpp>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -44,6 +45,7 @@ class server {
   void on_signal(int signo);
   void shut_down_sessions();
   void finish();  // on strand_: let every io_context run out of work
+  static std::string host_of(const std::string& peer);
 
   std::vector<std::unique_ptr<asio::io_context>>& pool_;
   std::size_t next_ = 0;  // round robin over pool_, used by the acceptor only
@@ -62,6 +64,7 @@ class server {
 
   std::mutex mu_;  // guards the fields below; sessions run on other strands
   std::set<std::shared_ptr<net::frame_stream>> sessions_;
+  std::map<std::string, std::size_t> per_host_;  // open sessions by peer address
   bool stopping_ = false;
   int stop_signal_ = 0;
   bool cut_sessions_ = false;

@@ -18,9 +18,14 @@ namespace {
 using namespace framing;
 using clock = std::chrono::steady_clock;
 
-/// More accepted-but-unsent offers than this is a peer trying to make us
-/// hold memory; a well-behaved sender keeps far fewer in flight.
+/// More accepted-but-unsent offers than this (or more path bytes in them)
+/// is a peer trying to make us hold memory; a well-behaved sender keeps
+/// at most 256 in flight.
 constexpr std::size_t max_pending_offers = 8192;
+constexpr std::size_t max_pending_path_bytes = 4 << 20;
+/// While a file is written, free space is checked each time this much more
+/// has arrived.
+constexpr std::uint64_t space_check_bytes = 16 << 20;
 
 struct accepted_file {
   offer o;
@@ -109,7 +114,8 @@ class receiver_session {
   void on_offer(const offer& o) {
     if (accepted_.contains(o.id) || (cur_ && cur_->f.o.id == o.id))
       protocol_error("duplicate offer id " + std::to_string(o.id));
-    if (accepted_.size() >= max_pending_offers) protocol_error("too many offers in flight");
+    if (accepted_.size() >= max_pending_offers || pending_path_bytes_ > max_pending_path_bytes)
+      protocol_error("too many offers in flight");
     answer a = decide(o);
     if (a.kind == answer_kind::reject) {
       ++result_.files_rejected;
@@ -128,6 +134,9 @@ class receiver_session {
       a.reason = std::move(why);
       return a;
     };
+    if (++offers_ > opts_.max_session_files)
+      return reject("session entry limit reached (" + std::to_string(opts_.max_session_files) +
+                    ", the receiver's --max-session-files)");
     std::vector<std::string> comps;
     if (auto ec = fileio::split_safe_path(o.path, comps))
       return reject("unsafe path: " + ec.message());
@@ -140,6 +149,8 @@ class receiver_session {
       if (o.size_known && opts_.max_session_bytes != 0 &&
           committed_bytes_ + o.size > opts_.max_session_bytes)
         return reject("session byte limit reached (" + format_bytes(opts_.max_session_bytes) + ")");
+      if (auto why = short_of_space(o.size_known ? o.size + pending_bytes_ : 0))
+        return reject(*why);
     }
 
     fileio::unique_fd parent;
@@ -189,8 +200,35 @@ class receiver_session {
     if (o.size_known) committed_bytes_ += o.size;
     accepted_file f{o, std::move(comps), replace, {}, 0, {}};
     if (o.resume && o.size_known && o.size > 0) try_resume(std::move(parent), f, a);
+    note_pending(f, +1);
     accepted_.emplace(o.id, std::move(f));
     return a;
+  }
+
+  // Bookkeeping of accepted files whose content has not started: their
+  // sizes (for the free-space check) and path bytes (a memory bound).
+  void note_pending(const accepted_file& f, int sign) {
+    const std::uint64_t bytes = f.o.size_known ? f.o.size - f.resume_from : 0;
+    if (sign > 0) {
+      pending_bytes_ += bytes;
+      pending_path_bytes_ += f.o.path.size();
+    } else {
+      pending_bytes_ -= bytes;
+      pending_path_bytes_ -= f.o.path.size();
+    }
+  }
+
+  // Why `more` bytes would take the receive file system below the
+  // --min-free reserve, or nothing when they fit (or the check is off).
+  std::optional<std::string> short_of_space(std::uint64_t more) const {
+    if (opts_.min_free == 0 && opts_.min_free_percent == 0) return std::nullopt;
+    std::uint64_t avail = 0, total = 0;
+    if (root_.space(avail, total)) return std::nullopt;  // cannot tell: let writes decide
+    const std::uint64_t reserve =
+        opts_.min_free_percent != 0 ? total / 100 * opts_.min_free_percent : opts_.min_free;
+    if (avail >= reserve && avail - reserve >= more) return std::nullopt;
+    return "not enough free space on the receiver (" + format_bytes(avail) + " free, keeps " +
+           format_bytes(reserve) + " free: its --min-free)";
   }
 
   // Whether the existing file `name` has exactly the offered content.
@@ -226,9 +264,11 @@ class receiver_session {
       protocol_error("restart for file " + std::to_string(r.id) +
                      " that is not waiting to be resumed");
     auto& f = it->second;
+    note_pending(f, -1);
     f.kept.discard();
     f.prefix.reset();
     f.resume_from = 0;
+    note_pending(f, +1);
   }
 
   // ---- content ------------------------------------------------------------
@@ -246,6 +286,7 @@ class receiver_session {
     cur_.emplace();
     cur_->f = std::move(it->second);
     accepted_.erase(it);
+    note_pending(cur_->f, -1);
     if (cur_->f.kept.is_open()) {  // resumed: carry on after the kept prefix
       cur_->part = std::move(cur_->f.kept);
       cur_->hash = std::move(*cur_->f.prefix);
@@ -287,6 +328,12 @@ class receiver_session {
           committed_bytes_ + after > opts_.max_session_bytes) {
         fail_current(verdict_kind::too_large, "session byte limit reached");
         continue;
+      }
+      if (after / space_check_bytes != cur_->received / space_check_bytes) {
+        if (auto why = short_of_space(0)) {
+          fail_current(verdict_kind::io_error, *why);
+          continue;
+        }
       }
       cur_->hash.update(chunk);
       if (auto ec = cur_->part.write(chunk)) {
@@ -342,6 +389,7 @@ class receiver_session {
         protocol_error("abort for file " + std::to_string(a.id) + " that was not accepted");
       log_file(it->second.o.path, 0, 0, "aborted", a.reason);
       stream_.queue(verdict{a.id, verdict_kind::aborted, "aborted by sender: " + a.reason});
+      note_pending(it->second, -1);
       accepted_.erase(it);
       co_return;
     }
@@ -427,6 +475,9 @@ class receiver_session {
   std::optional<current_file> cur_;
   std::vector<accepted_file> dirs_;
   std::uint64_t committed_bytes_ = 0;  // bytes of accepted known-size files
+  std::uint64_t offers_ = 0;           // entries offered so far
+  std::uint64_t pending_bytes_ = 0;    // content still to come for accepted_
+  std::size_t pending_path_bytes_ = 0;
   bool handshake_done_ = false;
   bool peer_told_ = false;
 };

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <xxhash.h>
 
 #include <cerrno>
@@ -100,6 +101,14 @@ std::error_code dest_root::set_dir_attrs(const std::vector<std::string>& compone
   if (::fchmod(dir.get(), (mode & 0777) | 0700) != 0) return last_error();
   const timespec times[2] = {{0, UTIME_OMIT}, to_timespec(mtime_ns)};
   if (::futimens(dir.get(), times) != 0) return last_error();
+  return {};
+}
+
+std::error_code dest_root::space(std::uint64_t& available, std::uint64_t& total) const {
+  struct statvfs v {};
+  if (::fstatvfs(fd_.get(), &v) != 0) return last_error();
+  available = static_cast<std::uint64_t>(v.f_bavail) * v.f_frsize;
+  total = static_cast<std::uint64_t>(v.f_blocks) * v.f_frsize;
   return {};
 }
 

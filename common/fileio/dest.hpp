@@ -40,6 +40,9 @@ class dest_root {
   [[nodiscard]] std::error_code set_dir_attrs(const std::vector<std::string>& components,
                                               std::uint32_t mode, std::int64_t mtime_ns) const;
 
+  /// Bytes available to us and the size of the file system holding the root.
+  [[nodiscard]] std::error_code space(std::uint64_t& available, std::uint64_t& total) const;
+
   const std::string& path() const { return path_; }
 
  private:

@@ -79,6 +79,11 @@ void frame_stream::fail(const char* step, const std::error_code& ec) const {
   throw session_error(exit_code::connect, std::string(step) + ": connection lost: " + ec.message());
 }
 
+namespace {
+/// Raw content that counts as reading progress (see the header).
+constexpr std::size_t raw_progress_bytes = 64 * 1024;
+}  // namespace
+
 asio::awaitable<void> frame_stream::fill(const char* step) {
   co_await flush();
   if (begin_ == end_) {
@@ -93,7 +98,6 @@ asio::awaitable<void> frame_stream::fill(const char* step) {
   const io_result r = co_await transport_->read_some(room);
   if (r.ec) fail(step, r.ec);
   end_ += r.n;
-  progress();
 }
 
 asio::awaitable<std::uint16_t> frame_stream::read_preamble() {
@@ -102,6 +106,7 @@ asio::awaitable<std::uint16_t> frame_stream::read_preamble() {
     const auto ec = framing::decode_preamble({buf_.data() + begin_, end_ - begin_}, version);
     if (!ec) {
       begin_ += framing::preamble_size;
+      progress();
       co_return version;
     }
     if (ec != framing::error::need_more)
@@ -117,6 +122,7 @@ asio::awaitable<framing::message> frame_stream::read_frame(const char* step) {
     const auto ec = framing::decode({buf_.data() + begin_, end_ - begin_}, msg, used);
     if (!ec) {
       begin_ += used;
+      progress();
       co_return msg;
     }
     if (ec != framing::error::need_more)
@@ -131,6 +137,11 @@ asio::awaitable<std::span<const std::uint8_t>> frame_stream::read_raw(std::size_
   const std::size_t n = std::min(max, end_ - begin_);
   std::span<const std::uint8_t> out(buf_.data() + begin_, n);
   begin_ += n;
+  raw_since_progress_ += n;
+  if (raw_since_progress_ >= raw_progress_bytes) {
+    raw_since_progress_ = 0;
+    progress();
+  }
   co_return out;
 }
 

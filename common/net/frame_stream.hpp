@@ -1,6 +1,9 @@
 // A connected byte stream carrying ferry frames, with an idle watchdog: the
 // session fails with a timeout when neither direction makes progress for
-// the configured time. The stream is driven by coroutines on one strand.
+// the configured time. Reading progress is a whole frame, or 64 KiB of raw
+// content, not a byte: a peer trickling one byte at a time (slowloris) is
+// dropped after the timeout like a silent one. The stream is driven by
+// coroutines on one strand.
 #pragma once
 
 #include <array>
@@ -78,6 +81,8 @@ class frame_stream {
  private:
   [[noreturn]] void fail(const char* step, const std::error_code& ec) const;
   asio::awaitable<void> fill(const char* step);
+  /// Raw content bytes read since the last progress mark.
+  std::size_t raw_since_progress_ = 0;
   void progress() { last_progress_ = clock::now(); }
   void arm_watchdog();
 

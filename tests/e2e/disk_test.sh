@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The receiver's disk failing under it: full (a 1 MiB tmpfs) and permission
+# The receiver's disk failing under it: full (a 1 MiB tmpfs: the free-space
+# reserve refuses up front, without it ENOSPC mid-file) and permission
 # denied (the receiver running as nobody). The sender gets a clear error
 # naming the file, nothing half-written stays, the receiver keeps serving.
 # Needs root (mounts, setpriv); runs in its own mount namespace.
@@ -16,7 +17,19 @@ mount -t tmpfs -o size=1m tmpfs "$WORK/small" || skip "cannot mount tmpfs here"
 MOUNTS+=("$WORK/small")
 head -c $((2 * 1024 * 1024)) /dev/urandom >"$WORK/src/big.bin"
 printf 'small\n' >"$WORK/src/small.txt"
+# With its default --min-free reserve (256 MiB) the receiver refuses the
+# file up front: nothing is written.
 start_recv "$WORK/small/inbox"
+send --json "$WORK/src/big.bin"
+expect_rc 1 "offer beyond the free-space reserve"
+grep -q 'big.bin: rejected by receiver: not enough free space on the receiver (.* free, keeps 256.0 MiB free: its --min-free)' "$SEND_ERR" ||
+  fail "free-space rejection message: $(cat "$SEND_ERR")"
+[ -z "$(ls -A "$WORK/small/inbox")" ] || fail "something was written for a file refused for space"
+kill "$RECV_PID"
+pass "a file that would eat the --min-free reserve is rejected before any byte is written"
+
+# Without the reserve the disk fills mid-file: ENOSPC, reported and cleaned.
+start_recv "$WORK/small/inbox" --min-free 0
 send --json "$WORK/src/big.bin"
 expect_rc 9 "disk full"
 grep -q 'big.bin: not stored by receiver: write failed: No space left on device' "$SEND_ERR" ||

@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: ferry-test-relay --to IPV4:PORT [--rate B/s] [--corrupt-at N]\n");
     return 2;
   }
-  ::alarm(s.limit_seconds);  // never outlive a test that forgot us
+  ::alarm(s.limit_seconds);    // never outlive a test that forgot us
   ::signal(SIGPIPE, SIG_IGN);  // a peer gone mid-write ends that relay only
 
   const int l = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Load and hostile peers against one receiver: 64 concurrent senders (TCP
+# and UDP mode alternating) of 200 files each, all byte-exact, while a
+# slowloris peer (one byte every 2 s, from 127.0.0.2) and a flood of 100
+# half-open connections (connected, silent, from 127.0.0.3) try to hold it
+# up. The hostile peers are capped by --max-sessions-per-host and dropped
+# by the idle timeout; the receiver's peak RSS is measured and bounded.
+source "$(dirname "$0")/lib.sh"
+command -v nc >/dev/null || skip "nc (netcat-openbsd) missing"
+
+SENDERS=64 FILES=200
+mkdir -p "$WORK/src/common"
+# 200 files from 0 bytes to ~64 KiB, in a few subdirectories.
+for i in $(seq 1 $FILES); do
+  d="$WORK/src/common/d$((i % 7))"
+  mkdir -p "$d"
+  head -c $(((i * 331) % 65536)) /dev/urandom >"$d/f$i.bin"
+done
+for s in $(seq 1 $SENDERS); do ln -s common "$WORK/src/s$s"; done
+
+start_recv "$WORK/inbox" -q --timeout 10 --max-sessions 160 --max-sessions-per-host 64
+rss_kib() { awk '/^VmHWM/{print $2}' "/proc/$RECV_PID/status"; }
+idle_rss=$(rss_kib)
+
+# Hostile peers first. Slowloris: a valid preamble, one byte every 2 s.
+(
+  for b in 'F' 'E' 'R' 'R' 'Y' '\0' '\0' '\2' '\1' '\0' '\0' '\0'; do
+    printf "$b"
+    sleep 2
+  done
+) | timeout 40 nc -s 127.0.0.2 127.0.0.1 "$RECV_PORT" >/dev/null 2>&1 &
+_pids+=($!)
+# Half-open flood: connect, say nothing, hold the connection open.
+for _ in $(seq 1 100); do
+  sleep 30 | timeout 35 nc -s 127.0.0.3 127.0.0.1 "$RECV_PORT" >/dev/null 2>&1 &
+  _pids+=($!)
+done
+sleep 1  # let the flood land before the honest senders
+
+pids=()
+for s in $(seq 1 $SENDERS); do
+  mode=()
+  [ $((s % 2)) -eq 0 ] && mode=(--udp)
+  timeout 120 "$SEND" "${mode[@]}" --follow-symlinks --json -q "127.0.0.1:$RECV_PORT" \
+    "$WORK/src/s$s" >"$WORK/load$s.out" 2>"$WORK/load$s.err" &
+  pids+=($!)
+  _pids+=($!)
+done
+failed=0
+for s in $(seq 1 $SENDERS); do
+  rc=0
+  wait "${pids[$((s - 1))]}" || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    echo "sender $s exited $rc: $(cat "$WORK/load$s.err")" >&2
+    failed=$((failed + 1))
+  fi
+done
+[ "$failed" -eq 0 ] || fail "$failed of $SENDERS senders failed"
+for s in $(seq 1 $SENDERS); do
+  diff -r "$WORK/src/common" "$WORK/inbox/s$s" >/dev/null || fail "sender $s: tree differs"
+  has_event "$WORK/load$s.out" ".event==\"summary\" and .stored==$((FILES + 8)) and .transport==\"$([ $((s % 2)) -eq 0 ] && echo udp || echo tcp)\"" ||
+    fail "sender $s: summary $(tail -n 1 "$WORK/load$s.out")"
+done
+no_leftovers "$WORK/inbox"
+pass "$SENDERS senders × $FILES files (TCP and UDP mixed) byte-exact beside a slowloris and 100 half-open connections"
+
+# The flood was capped per host, the rest refused at once.
+has_event "$RECV_OUT" '.event=="session_start" and (.peer|startswith("127.0.0.3:"))' ||
+  fail "the half-open flood never reached the receiver"
+grep -q '127.0.0.3:[0-9]*: refused: receiver is busy (64 sessions from 127.0.0.3, its --max-sessions-per-host)' "$RECV_ERR" ||
+  fail "the flood was not capped per host"
+# The slowloris and the silent connections are dropped by the idle timeout
+# (10 s here): trickling bytes is not progress.
+wait_event "$RECV_OUT" '.event=="session_end" and (.peer|startswith("127.0.0.2:")) and (.error|contains("timed out"))' 30
+wait_event "$RECV_OUT" '.event=="session_end" and (.peer|startswith("127.0.0.3:")) and (.error|contains("timed out"))' 30
+pass "slowloris and half-open connections dropped by the idle timeout, the flood capped per host"
+
+peak=$(rss_kib)
+echo "receiver peak RSS: $((peak / 1024)) MiB (idle $((idle_rss / 1024)) MiB) for $SENDERS senders"
+[ "$peak" -lt $((512 * 1024)) ] || fail "receiver peak RSS $((peak / 1024)) MiB is over 512 MiB"
