@@ -1,5 +1,7 @@
 #include "socks5/codec.hpp"
 
+#include <algorithm>
+
 #include <arpa/inet.h>
 
 #include <array>
@@ -27,6 +29,8 @@ class category final : public std::error_category {
         return "user name or password empty or over 255 bytes";
       case error::bad_reserved:
         return "reserved byte not zero";
+      case error::bad_name:
+        return "host name in reply is empty or holds a control byte";
     }
     return "socks5 error";
   }
@@ -78,6 +82,11 @@ std::error_code decode_address(reader& r, address& out) {
       const std::size_t n = r.u8();
       const auto b = r.bytes(n);
       if (!r.ok()) return error::need_more;
+      // An empty name, or one with a NUL or control byte, is no address
+      // (found by fuzz_socks5: "::\0..." reached the resolver as "::").
+      if (n == 0 ||
+          std::any_of(b.begin(), b.end(), [](std::uint8_t c) { return c <= 0x20 || c == 0x7f; }))
+        return error::bad_name;
       out.host.assign(reinterpret_cast<const char*>(b.data()), b.size());
       break;
     }

@@ -21,6 +21,7 @@ enum class error {
   name_too_long,        // a domain name over 255 bytes (or empty)
   credential_too_long,  // a user name or password over 255 bytes (or empty user)
   bad_reserved,         // a reserved byte is not zero
+  bad_name,             // a name in a reply that is empty or holds a control byte or space
 };
 
 const std::error_category& socks5_category() noexcept;

@@ -77,4 +77,7 @@ pass "slowloris and half-open connections dropped by the idle timeout, the flood
 
 peak=$(rss_kib)
 echo "receiver peak RSS: $((peak / 1024)) MiB (idle $((idle_rss / 1024)) MiB) for $SENDERS senders"
-[ "$peak" -lt $((512 * 1024)) ] || fail "receiver peak RSS $((peak / 1024)) MiB is over 512 MiB"
+# Sanitizer builds carry shadow memory: there the figure is reported only.
+if [ -z "${FERRY_SANITIZED:-}" ]; then
+  [ "$peak" -lt $((512 * 1024)) ] || fail "receiver peak RSS $((peak / 1024)) MiB is over 512 MiB"
+fi

@@ -111,6 +111,14 @@ TEST(Socks5, MalformedRepliesAreRefused) {
   EXPECT_EQ(decode_reply(bytes({4, 0, 0, 1, 0, 0, 0, 0, 0, 0}), out, used), error::bad_version);
   EXPECT_EQ(decode_reply(bytes({5, 0, 1, 1, 0, 0, 0, 0, 0, 0}), out, used), error::bad_reserved);
   EXPECT_EQ(decode_reply(bytes({5, 0, 0, 9, 0, 0}), out, used), error::bad_address_type);
+  // An empty name, or one with a NUL inside, is no address; fuzz_socks5
+  // found both (the NUL one re-encoded as the IPv6 literal "::").
+  EXPECT_EQ(decode_reply(bytes({5, 0, 0, 3, 0, 0x1f, 0x90}), out, used), error::bad_name);
+  EXPECT_EQ(decode_reply(bytes({5, 0, 0, 3, 3, ':', ':', 0, 0x1f, 0x90}), out, used),
+            error::bad_name);
+  udp_header h;
+  EXPECT_EQ(decode_udp_header(bytes({0, 0, 0, 3, 3, 'a', 10, 'b', 0x1f, 0x90}), h),
+            error::bad_name);
   EXPECT_EQ(decode_reply(bytes({5, 0, 0, 2}), out, used), error::bad_address_type);
 }
 
