@@ -85,6 +85,16 @@ TEST(SendCli, TimeoutsAndFlags) {
   EXPECT_EQ(send_exit({"--timeout", "0", "h:1", "a"}), 2);
 }
 
+TEST(SendCli, ResumeAndSkipIdentical) {
+  const auto d = parse_send({"h", "a"});
+  EXPECT_TRUE(d.resume);
+  EXPECT_FALSE(d.skip_identical);
+  EXPECT_TRUE(parse_send({"h", "a", "--resume"}).resume);
+  EXPECT_FALSE(parse_send({"h", "a", "--no-resume"}).resume);
+  EXPECT_TRUE(parse_send({"h", "a", "--skip-identical"}).skip_identical);
+  EXPECT_EQ(send_exit({"h", "a", "--resume", "--no-resume"}), 2);
+}
+
 TEST(SendCli, UsageErrorsExitTwo) {
   EXPECT_EQ(send_exit({}), 2);
   EXPECT_EQ(send_exit({"h:1"}), 2);       // nothing to send
@@ -189,6 +199,28 @@ TEST(RecvCli, AllOptions) {
   EXPECT_EQ(o.max_session_bytes, 1ull << 30);
   EXPECT_EQ(o.timeout.count(), 5000);
   EXPECT_EQ(o.max_sessions, 3u);
+}
+
+TEST(RecvCli, Limits) {
+  const auto d = parse_recv({});
+  EXPECT_EQ(d.max_sessions, 64u);
+  EXPECT_EQ(d.max_sessions_per_host, 16u);
+  EXPECT_EQ(d.max_session_files, 1'000'000u);
+  EXPECT_EQ(d.min_free, 256u << 20);
+  EXPECT_EQ(d.min_free_percent, 0u);
+  const auto o =
+      parse_recv({"--max-sessions-per-host", "4", "--max-session-files", "10", "--min-free", "5%"});
+  EXPECT_EQ(o.max_sessions_per_host, 4u);
+  EXPECT_EQ(o.max_session_files, 10u);
+  EXPECT_EQ(o.min_free, 0u);
+  EXPECT_EQ(o.min_free_percent, 5u);
+  const auto off = parse_recv({"--min-free", "0"});
+  EXPECT_EQ(off.min_free, 0u);
+  EXPECT_EQ(off.min_free_percent, 0u);
+  EXPECT_EQ(recv_exit({"--max-sessions-per-host", "0"}), 2);
+  EXPECT_EQ(recv_exit({"--max-session-files", "0"}), 2);
+  EXPECT_EQ(recv_exit({"--min-free", "100%"}), 2);
+  EXPECT_EQ(recv_exit({"--min-free", "lots"}), 2);
 }
 
 TEST(RecvCli, ViaBind) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "../support/temp_dir.hpp"
 
@@ -96,6 +97,41 @@ TEST(PartFile, SecondWriterOfTheSameNameIsBusy) {
   part_file a, b;
   ASSERT_FALSE(part_file::create(std::move(p1), "f", a));
   EXPECT_EQ(part_file::create(std::move(p2), "f", b), std::errc::device_or_resource_busy);
+}
+
+TEST(PartFile, KeptPartIsAdoptedAtItsEnd) {
+  temp_dir t;
+  dest_root root;
+  ASSERT_FALSE(dest_root::open(t.path().string(), root));
+  auto parent_of = [&] {
+    unique_fd p;
+    EXPECT_FALSE(root.open_parent({"f"}, true, p));
+    return p;
+  };
+  part_file none;
+  std::uint64_t kept = 0;
+  EXPECT_EQ(part_file::adopt(parent_of(), "f", 100, none, kept),
+            std::errc::no_such_file_or_directory);
+  {
+    part_file part;
+    ASSERT_FALSE(part_file::create(parent_of(), "f", part));
+    ASSERT_FALSE(part.write(bytes("hello ")));
+    part.keep();
+  }
+  const auto part_path = t / part_name_for("f");
+  ASSERT_TRUE(fs::exists(part_path));  // keep() left it, destruction did not remove it
+  part_file small;
+  EXPECT_EQ(part_file::adopt(parent_of(), "f", 5, small, kept), std::errc::file_too_large);
+  part_file a;
+  ASSERT_FALSE(part_file::adopt(parent_of(), "f", 100, a, kept));
+  EXPECT_EQ(kept, 6u);
+  part_file b;  // locked by `a`
+  EXPECT_EQ(part_file::adopt(parent_of(), "f", 100, b, kept), std::errc::device_or_resource_busy);
+  ASSERT_FALSE(a.write(bytes("world")));  // appends after the kept bytes
+  ASSERT_FALSE(a.commit(0644, 0, false, false));
+  std::ifstream in(t / "f");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text, "hello world");
 }
 
 TEST(PartFile, NoReplaceCommitKeepsAFileThatAppearedMeanwhile) {
