@@ -23,7 +23,7 @@ frame_stream::frame_stream(std::unique_ptr<transport> t, clock::duration idle_ti
       idle_timeout_(idle_timeout),
       last_progress_(clock::now()),
       peer_(transport_->remote()),
-      buf_(buffer_size) {
+      buf_(new std::uint8_t[buffer_size]) {
   watchdog_->owner = this;
   arm_watchdog();
 }
@@ -88,13 +88,12 @@ asio::awaitable<void> frame_stream::fill(const char* step) {
   co_await flush();
   if (begin_ == end_) {
     begin_ = end_ = 0;
-  } else if (end_ == buf_.size()) {
-    std::copy(buf_.begin() + static_cast<std::ptrdiff_t>(begin_),
-              buf_.begin() + static_cast<std::ptrdiff_t>(end_), buf_.begin());
+  } else if (end_ == buffer_size) {
+    std::copy(buf_.get() + begin_, buf_.get() + end_, buf_.get());
     end_ -= begin_;
     begin_ = 0;
   }
-  const std::span<std::uint8_t> room(buf_.data() + end_, buf_.size() - end_);
+  const std::span<std::uint8_t> room(buf_.get() + end_, buffer_size - end_);
   const io_result r = co_await transport_->read_some(room);
   if (r.ec) fail(step, r.ec);
   end_ += r.n;
@@ -103,7 +102,7 @@ asio::awaitable<void> frame_stream::fill(const char* step) {
 asio::awaitable<std::uint16_t> frame_stream::read_preamble() {
   while (true) {
     std::uint16_t version = 0;
-    const auto ec = framing::decode_preamble({buf_.data() + begin_, end_ - begin_}, version);
+    const auto ec = framing::decode_preamble({buf_.get() + begin_, end_ - begin_}, version);
     if (!ec) {
       begin_ += framing::preamble_size;
       progress();
@@ -119,7 +118,7 @@ asio::awaitable<framing::message> frame_stream::read_frame(const char* step) {
   while (true) {
     framing::message msg;
     std::size_t used = 0;
-    const auto ec = framing::decode({buf_.data() + begin_, end_ - begin_}, msg, used);
+    const auto ec = framing::decode({buf_.get() + begin_, end_ - begin_}, msg, used);
     if (!ec) {
       begin_ += used;
       progress();
@@ -135,7 +134,7 @@ asio::awaitable<std::span<const std::uint8_t>> frame_stream::read_raw(std::size_
                                                                       const char* step) {
   if (begin_ == end_) co_await fill(step);
   const std::size_t n = std::min(max, end_ - begin_);
-  std::span<const std::uint8_t> out(buf_.data() + begin_, n);
+  std::span<const std::uint8_t> out(buf_.get() + begin_, n);
   begin_ += n;
   raw_since_progress_ += n;
   if (raw_since_progress_ >= raw_progress_bytes) {

@@ -100,7 +100,9 @@ class frame_stream {
   bool timed_out_ = false;
   bool writing_ = false;
   std::string peer_;
-  std::vector<std::uint8_t> buf_;
+  // Not zero-filled: a page costs memory only once data lands in it, so an
+  // idle or handshaking session holds a few KiB, not the whole buffer.
+  std::unique_ptr<std::uint8_t[]> buf_;
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
   framing::byte_buffer out_;

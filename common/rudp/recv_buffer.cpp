@@ -10,8 +10,30 @@ namespace ferry::rudp {
 
 recv_buffer::recv_buffer(std::size_t window)
     : window_(std::bit_ceil(std::max<std::size_t>(window, 4096))),
-      mask_(window_ - 1),
-      ring_(new std::uint8_t[window_]) {}
+      capacity_(std::min(window_, initial_capacity)),
+      mask_(capacity_ - 1),
+      ring_(new std::uint8_t[capacity_]) {}
+
+// Makes the ring hold [read_, end): a bigger power of two (never past the
+// window), with the bytes stored so far moved to their new places.
+void recv_buffer::grow(std::uint64_t end) {
+  const auto need = static_cast<std::size_t>(end - read_);
+  if (need <= capacity_) return;
+  const std::size_t bigger = std::min(window_, std::bit_ceil(need));
+  std::unique_ptr<std::uint8_t[]> ring(new std::uint8_t[bigger]);
+  const std::size_t new_mask = bigger - 1;
+  for (std::uint64_t at = read_; at < high_;) {
+    const std::size_t from = static_cast<std::size_t>(at & mask_);
+    const std::size_t to = static_cast<std::size_t>(at & new_mask);
+    const std::size_t piece =
+        std::min({static_cast<std::size_t>(high_ - at), capacity_ - from, bigger - to});
+    std::memcpy(ring.get() + to, ring_.get() + from, piece);
+    at += piece;
+  }
+  ring_ = std::move(ring);
+  capacity_ = bigger;
+  mask_ = new_mask;
+}
 
 std::error_code recv_buffer::on_frame(std::uint64_t offset, std::span<const std::uint8_t> data,
                                       bool fin) {
@@ -26,11 +48,13 @@ std::error_code recv_buffer::on_frame(std::uint64_t offset, std::span<const std:
   }
   if (end > limit()) return error::flow_control;
   if (end <= contiguous_) return {};  // all of it arrived before
+  grow(end);
   std::uint64_t at = std::max(offset, contiguous_);
   std::size_t skip = static_cast<std::size_t>(at - offset);
+  high_ = std::max(high_, end);
   while (at < end) {
     const std::size_t pos = static_cast<std::size_t>(at & mask_);
-    const std::size_t piece = std::min(static_cast<std::size_t>(end - at), window_ - pos);
+    const std::size_t piece = std::min(static_cast<std::size_t>(end - at), capacity_ - pos);
     std::memcpy(ring_.get() + pos, data.data() + skip, piece);
     at += piece;
     skip += piece;
@@ -48,7 +72,7 @@ std::size_t recv_buffer::read(std::span<std::uint8_t> out) {
   std::size_t done = 0;
   while (done < n) {
     const std::size_t pos = static_cast<std::size_t>((read_ + done) & mask_);
-    const std::size_t piece = std::min(n - done, window_ - pos);
+    const std::size_t piece = std::min(n - done, capacity_ - pos);
     std::memcpy(out.data() + done, ring_.get() + pos, piece);
     done += piece;
   }

@@ -1,7 +1,9 @@
 // The peer's stream as it arrives: the reorder buffer. Pieces are stored
-// where they belong in a ring the size of the flow-control window; the
-// application reads the in-order prefix. The window bounds memory: a piece
-// beyond it is a flow-control violation.
+// where they belong in a ring; the application reads the in-order prefix.
+// The ring starts small and doubles when a piece lands beyond it, up to the
+// flow-control window, so a connection whose reader keeps up holds little
+// memory. The window bounds it: a piece beyond it is a flow-control
+// violation.
 #pragma once
 
 #include <cstddef>
@@ -35,11 +37,20 @@ class recv_buffer {
   /// The highest offset the peer may send below, as we would advertise it now.
   std::uint64_t limit() const { return read_ + window_; }
   std::size_t window() const { return window_; }
+  /// Bytes of ring allocated now (at most the window).
+  std::size_t capacity() const { return capacity_; }
+
+  /// First ring size.
+  static constexpr std::size_t initial_capacity = 64 * 1024;
 
  private:
+  void grow(std::uint64_t end);
+
   std::size_t window_;
+  std::size_t capacity_;
   std::size_t mask_;
   std::unique_ptr<std::uint8_t[]> ring_;
+  std::uint64_t high_ = 0;        // end of the highest piece stored
   std::uint64_t read_ = 0;        // consumed by the application
   std::uint64_t contiguous_ = 0;  // everything below has arrived
   range_set ahead_;               // arrived beyond contiguous_

@@ -79,5 +79,5 @@ peak=$(rss_kib)
 echo "receiver peak RSS: $((peak / 1024)) MiB (idle $((idle_rss / 1024)) MiB) for $SENDERS senders"
 # Sanitizer builds carry shadow memory: there the figure is reported only.
 if [ -z "${FERRY_SANITIZED:-}" ]; then
-  [ "$peak" -lt $((512 * 1024)) ] || fail "receiver peak RSS $((peak / 1024)) MiB is over 512 MiB"
+  [ "$peak" -lt $((160 * 1024)) ] || fail "receiver peak RSS $((peak / 1024)) MiB is over 160 MiB"
 fi

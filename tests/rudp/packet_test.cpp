@@ -2,6 +2,8 @@
 // trips, every truncated prefix refused, bounds checked before use.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
 #include <vector>
 
 #include "rudp/ack_tracker.hpp"
@@ -219,6 +221,47 @@ TEST(buffers, recv_buffer_reorders_and_bounds) {
   EXPECT_EQ(rb.on_frame(150, a, false), error::protocol_violation);  // past the end
   recv_buffer small(4096);
   EXPECT_EQ(small.on_frame(4096, a, false), error::flow_control);
+}
+
+// The ring starts small and grows (keeping what it holds, wrapped or not)
+// only as far as data lands ahead of the reader.
+TEST(buffers, recv_buffer_grows_only_as_needed_and_keeps_bytes) {
+  constexpr std::size_t total = 3 << 20;
+  std::vector<std::uint8_t> stream(total);
+  std::mt19937 rng(7);
+  for (auto& b : stream)
+    b = static_cast<std::uint8_t>(rng());
+  recv_buffer rb(8 << 20);
+  EXPECT_EQ(rb.capacity(), recv_buffer::initial_capacity);
+  std::vector<std::uint8_t> got, out(5000);
+  auto piece = [&](std::size_t off, std::size_t len) {
+    len = std::min(len, total - off);
+    return rb.on_frame(off, std::span(stream).subspan(off, len), off + len == total);
+  };
+  // In order with the reader keeping up: the ring never grows.
+  for (std::size_t off = 0; off < 1 << 20; off += 1200) {
+    ASSERT_FALSE(piece(off, 1200));
+    while (rb.readable() > 0)
+      got.insert(got.end(), out.begin(), out.begin() + static_cast<long>(rb.read(out)));
+  }
+  EXPECT_EQ(rb.capacity(), recv_buffer::initial_capacity);
+  // Then out of order, far ahead (the read position is mid-ring): it grows.
+  std::vector<std::size_t> offs;
+  for (std::size_t off = got.size(); off < total; off += 1000)
+    offs.push_back(off);
+  std::shuffle(offs.begin(), offs.end(), rng);
+  for (const auto off : offs) {
+    ASSERT_FALSE(piece(off, 1000));
+    if (rng() % 8 == 0)
+      while (rb.readable() > 0)
+        got.insert(got.end(), out.begin(), out.begin() + static_cast<long>(rb.read(out)));
+  }
+  while (rb.readable() > 0)
+    got.insert(got.end(), out.begin(), out.begin() + static_cast<long>(rb.read(out)));
+  EXPECT_GT(rb.capacity(), recv_buffer::initial_capacity);
+  EXPECT_LE(rb.capacity(), rb.window());
+  EXPECT_TRUE(rb.eof());
+  EXPECT_TRUE(got == stream);
 }
 
 TEST(buffers, ack_tracker_acks_gaps_at_once_and_bounds_ranges) {
