@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
       fr::data{1, 5},
       fr::done{1, 5, fr::hash128{5, 6}},
       fr::restart{2},
+      fr::keepalive{},
       fr::abort_file{1, "gone"},
       fr::verdict{1, fr::verdict_kind::stored, ""},
       fr::end{},

@@ -279,7 +279,7 @@ asio::awaitable<void> server::serve(std::unique_ptr<net::transport> t, std::stri
   const auto start = std::chrono::steady_clock::now();
   log_.event(json_line("session_start").str("peer", peer));
 
-  session_result result = co_await run_session(*stream, opts_, root_, log_);
+  session_result result = co_await run_session(*stream, opts_, root_, log_, disk_.get_executor());
   stream->close();
 
   bool cut = false;

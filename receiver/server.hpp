@@ -61,6 +61,9 @@ class server {
   // One UDP endpoint per io_context, all bound to the TCP port with
   // SO_REUSEPORT: the kernel spreads senders over them by address.
   std::vector<std::shared_ptr<rudp::endpoint>> udp_;
+  // Hashing existing and kept files (resume, --skip-identical) runs here, so
+  // a large file does not hold up the sessions sharing a session thread.
+  asio::thread_pool disk_{2};
 
   std::mutex mu_;  // guards the fields below; sessions run on other strands
   std::set<std::shared_ptr<net::frame_stream>> sessions_;

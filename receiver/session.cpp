@@ -48,8 +48,9 @@ struct current_file {
 
 class receiver_session {
  public:
-  receiver_session(net::frame_stream& s, const options& o, const fileio::dest_root& r, logger& l)
-      : stream_(s), opts_(o), root_(r), log_(l) {}
+  receiver_session(net::frame_stream& s, const options& o, const fileio::dest_root& r, logger& l,
+                   asio::any_io_executor disk)
+      : stream_(s), opts_(o), root_(r), log_(l), disk_(std::move(disk)) {}
 
   asio::awaitable<void> run() {
     const auto version = co_await stream_.read_preamble();
@@ -76,7 +77,7 @@ class receiver_session {
     while (true) {
       auto msg = co_await stream_.read_frame("waiting for the sender");
       if (auto* m = std::get_if<offer>(&msg)) {
-        on_offer(*m);
+        co_await on_offer(*m);
       } else if (auto* d = std::get_if<data>(&msg)) {
         co_await on_data(*d);
       } else if (auto* dn = std::get_if<done>(&msg)) {
@@ -85,6 +86,8 @@ class receiver_session {
         co_await on_abort(*a);
       } else if (auto* r = std::get_if<restart>(&msg)) {
         on_restart(*r);
+      } else if (std::holds_alternative<keepalive>(msg)) {
+        // The sender is hashing; reading the frame was the point.
       } else if (std::holds_alternative<end>(msg)) {
         co_await on_end();
         co_return;
@@ -111,12 +114,12 @@ class receiver_session {
 
  private:
   // ---- offers -------------------------------------------------------------
-  void on_offer(const offer& o) {
+  asio::awaitable<void> on_offer(const offer& o) {
     if (accepted_.contains(o.id) || (cur_ && cur_->f.o.id == o.id))
       protocol_error("duplicate offer id " + std::to_string(o.id));
     if (accepted_.size() >= max_pending_offers || pending_path_bytes_ > max_pending_path_bytes)
       protocol_error("too many offers in flight");
-    answer a = decide(o);
+    answer a = co_await decide(o);
     if (a.kind == answer_kind::reject) {
       ++result_.files_rejected;
       result_.code = worse(result_.code, exit_code::partial);
@@ -127,7 +130,7 @@ class receiver_session {
     stream_.queue(a);
   }
 
-  answer decide(const offer& o) {
+  asio::awaitable<answer> decide(const offer& o) {
     answer a{o.id, answer_kind::accept, 0, {}};
     auto reject = [&](std::string why) {
       a.kind = answer_kind::reject;
@@ -135,62 +138,68 @@ class receiver_session {
       return a;
     };
     if (++offers_ > opts_.max_session_files)
-      return reject("session entry limit reached (" + std::to_string(opts_.max_session_files) +
-                    ", the receiver's --max-session-files)");
+      co_return reject("session entry limit reached (" + std::to_string(opts_.max_session_files) +
+                       ", the receiver's --max-session-files)");
     std::vector<std::string> comps;
     if (auto ec = fileio::split_safe_path(o.path, comps))
-      return reject("unsafe path: " + ec.message());
+      co_return reject("unsafe path: " + ec.message());
     // Limits before anything touches the disk: a refused file creates no
     // parent directories.
     if (o.kind == entry_kind::file) {
       if (o.size_known && opts_.max_file_size != 0 && o.size > opts_.max_file_size)
-        return reject("file too large (" + format_bytes(o.size) + " > limit " +
-                      format_bytes(opts_.max_file_size) + ")");
+        co_return reject("file too large (" + format_bytes(o.size) + " > limit " +
+                         format_bytes(opts_.max_file_size) + ")");
       if (o.size_known && opts_.max_session_bytes != 0 &&
           committed_bytes_ + o.size > opts_.max_session_bytes)
-        return reject("session byte limit reached (" + format_bytes(opts_.max_session_bytes) + ")");
+        co_return reject("session byte limit reached (" + format_bytes(opts_.max_session_bytes) +
+                         ")");
       if (auto why = short_of_space(o.size_known ? o.size + pending_bytes_ : 0))
-        return reject(*why);
+        co_return reject(*why);
     }
 
     fileio::unique_fd parent;
     if (auto ec = root_.open_parent(comps, true, parent))
-      return reject("cannot create parent directory: " + describe(ec));
+      co_return reject("cannot create parent directory: " + describe(ec));
     fileio::existing_entry have;
     if (auto ec = fileio::stat_at(parent.get(), comps.back(), have))
-      return reject("cannot inspect destination: " + ec.message());
+      co_return reject("cannot inspect destination: " + ec.message());
 
     if (o.kind == entry_kind::directory) {
       if (have.kind != fileio::existing_entry::type::none &&
           have.kind != fileio::existing_entry::type::directory)
-        return reject("a non-directory exists at this path");
+        co_return reject("a non-directory exists at this path");
       if (auto ec = root_.make_dirs(comps))
-        return reject("cannot create directory: " + describe(ec));
+        co_return reject("cannot create directory: " + describe(ec));
       dirs_.push_back({o, std::move(comps), false});
-      return a;
+      co_return a;
     }
 
     bool replace = false;
     using type = fileio::existing_entry::type;
     if (have.kind == type::directory || have.kind == type::other)
-      return reject("a directory or special file exists at this path");
+      co_return reject("a directory or special file exists at this path");
     if (have.kind == type::regular) {
       // With the sender's hash (--skip-identical) the content decides;
       // without it, size and mtime do.
       const bool same_size = o.size_known && have.size == o.size;
-      if (o.has_hash ? same_size && same_content(parent.get(), comps.back(), o)
-                     : same_size && have.mtime_ns == o.mtime_ns) {
+      bool identical = same_size && have.mtime_ns == o.mtime_ns;
+      if (o.has_hash) {
+        identical = false;
+        if (same_size) identical = co_await same_content(parent.get(), comps.back(), o);
+      }
+      if (identical) {
         a.kind = answer_kind::skip;
         a.reason = o.has_hash ? "identical file exists (same size and XXH3-128)"
                               : "identical file exists (same size and mtime)";
-        return a;
+        co_return a;
       }
       switch (opts_.overwrite) {
         case overwrite_policy::never:
-          return reject("a different file exists (receiver's --overwrite is never)");
+          co_return reject("a different file exists (receiver's --overwrite is never)");
         case overwrite_policy::newer:
           if (o.mtime_ns <= have.mtime_ns)
-            return reject("the existing file is newer or as new (receiver's --overwrite is newer)");
+            co_return reject(
+                "the existing file is newer or as new (receiver's --overwrite is newer)");
           break;
         case overwrite_policy::always:
           break;
@@ -199,10 +208,10 @@ class receiver_session {
     }
     if (o.size_known) committed_bytes_ += o.size;
     accepted_file f{o, std::move(comps), replace, {}, 0, {}};
-    if (o.resume && o.size_known && o.size > 0) try_resume(std::move(parent), f, a);
+    if (o.resume && o.size_known && o.size > 0) co_await try_resume(parent, f, a);
     note_pending(f, +1);
     accepted_.emplace(o.id, std::move(f));
-    return a;
+    co_return a;
   }
 
   // Bookkeeping of accepted files whose content has not started: their
@@ -232,22 +241,42 @@ class receiver_session {
   }
 
   // Whether the existing file `name` has exactly the offered content.
-  static bool same_content(int parent, const std::string& name, const offer& o) {
+  asio::awaitable<bool> same_content(int parent, const std::string& name, const offer& o) {
     fileio::unique_fd fd(::openat(parent, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (!fd) return false;
+    if (!fd) co_return false;
     fileio::hasher h;
-    return !fileio::hash_file_prefix(fd.get(), o.size, h) && h.digest() == o.hash;
+    const std::error_code ec = co_await hash_file(fd.get(), o.size, h);
+    co_return !ec && h.digest() == o.hash;
+  }
+
+  // Hashes the first `length` bytes of `fd` on the disk pool, a slice at a
+  // time: other sessions on this thread go on meanwhile, and the sender
+  // hears a KEEPALIVE when hashing takes long.
+  asio::awaitable<std::error_code> hash_file(int fd, std::uint64_t length, fileio::hasher& h) {
+    for (std::uint64_t off = 0; off < length; off += fileio::hash_slice) {
+      const std::uint64_t n = std::min(fileio::hash_slice, length - off);
+      const std::error_code ec = co_await asio::co_spawn(
+          disk_,
+          [fd, off, n, &h]() -> asio::awaitable<std::error_code> {
+            co_return fileio::hash_file_range(fd, off, n, h);
+          },
+          asio::use_awaitable);
+      if (ec) co_return ec;
+      co_await stream_.keep_alive();
+    }
+    co_return std::error_code{};
   }
 
   // An interrupted session left a part file for this name: offer to resume
   // from its end, with the hash of what it holds for the sender to check.
-  void try_resume(fileio::unique_fd parent, accepted_file& f, answer& a) {
+  asio::awaitable<void> try_resume(fileio::unique_fd& parent, accepted_file& f, answer& a) {
     std::uint64_t kept = 0;
     fileio::part_file part;
     if (fileio::part_file::adopt(std::move(parent), f.components.back(), f.o.size, part, kept))
-      return;  // none, busy, or longer than the offer: send it whole
+      co_return;  // none, busy, or longer than the offer: send it whole
     fileio::hasher h;
-    if (fileio::hash_file_prefix(part.fd(), kept, h)) return;  // unreadable: drop it
+    const std::error_code ec = co_await hash_file(part.fd(), kept, h);
+    if (ec) co_return;  // unreadable: drop it
     a.kind = answer_kind::resume;
     a.offset = kept;
     a.prefix_hash = h.digest();
@@ -470,6 +499,7 @@ class receiver_session {
   const options& opts_;
   const fileio::dest_root& root_;
   logger& log_;
+  asio::any_io_executor disk_;  // where files are hashed, off the session's thread
   session_result result_;
   std::unordered_map<std::uint32_t, accepted_file> accepted_;
   std::optional<current_file> cur_;
@@ -485,8 +515,9 @@ class receiver_session {
 }  // namespace
 
 asio::awaitable<session_result> run_session(net::frame_stream& stream, const options& opts,
-                                            const fileio::dest_root& root, logger& log) {
-  receiver_session s(stream, opts, root, log);
+                                            const fileio::dest_root& root, logger& log,
+                                            asio::any_io_executor disk) {
+  receiver_session s(stream, opts, root, log, std::move(disk));
   bool failed = false;
   try {
     co_await s.run();

@@ -1,4 +1,4 @@
-// One receiving session: the receiver's side of protocol v1 over a
+// One receiving session: the receiver's side of the protocol over a
 // connected stream. Decides each offer, writes content to part files, checks
 // hashes, and renames verified files into place.
 #pragma once
@@ -26,8 +26,12 @@ struct session_result {
 
 /// Runs one session over `stream` to its end. Never throws for peer or
 /// file-system trouble: failures are reported to the peer, logged, and
-/// returned. Part files of unfinished files are removed.
+/// returned. Part files of files that failed are removed; those of files
+/// cut off with the session (and offered resumable) are kept for a resume.
+/// Files are hashed (resume, --skip-identical) on `disk`, not on the
+/// session's thread.
 asio::awaitable<session_result> run_session(net::frame_stream& stream, const options& opts,
-                                            const fileio::dest_root& root, logger& log);
+                                            const fileio::dest_root& root, logger& log,
+                                            asio::any_io_executor disk);
 
 }  // namespace ferry::recv

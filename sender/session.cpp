@@ -207,7 +207,7 @@ class sender_session {
     std::size_t next_offer = 0;
     for (std::size_t i = 0; i < entries_.size(); ++i) {
       for (; next_offer < entries_.size() && next_offer < i + offer_window; ++next_offer)
-        queue_offer(next_offer);
+        co_await queue_offer(next_offer);
       co_await stream_.flush();
       while (!answers_[i]) {
         if (reader_done_) co_return;  // the session ended under us
@@ -222,7 +222,7 @@ class sender_session {
     co_await stream_.flush();
   }
 
-  void queue_offer(std::size_t i) {
+  asio::awaitable<void> queue_offer(std::size_t i) {
     const auto& e = entries_[i];
     const bool regular = e.kind == entry_kind::file && e.size_known && !e.local_path.empty();
     offer o{static_cast<std::uint32_t>(i),
@@ -235,14 +235,18 @@ class sender_session {
     o.resume = opts_.resume && regular;
     if (opts_.skip_identical && regular) {
       // Costs a read of the file here; the receiver skips it if it holds
-      // the same bytes.
+      // the same bytes. A slice at a time, keeping the receiver informed.
       fileio::unique_fd fd(::open(e.local_path.c_str(), O_RDONLY | O_CLOEXEC));
       fileio::hasher h;
-      if (fd && !fileio::hash_file_prefix(fd.get(), e.size, h)) {
+      bool ok = static_cast<bool>(fd);
+      for (std::uint64_t off = 0; ok && off < e.size; off += fileio::hash_slice) {
+        ok = !fileio::hash_file_range(fd.get(), off, std::min(fileio::hash_slice, e.size - off), h);
+        co_await stream_.keep_alive();
+      }
+      if (ok) {
         o.has_hash = true;
         o.hash = h.digest();
       }
-      stream_.touch();
     }
     stream_.queue(o);
     log_.event(json_line("file_offered")
@@ -332,6 +336,7 @@ class sender_session {
         co_return;
       }
       pos += static_cast<std::uint64_t>(n);
+      co_await stream_.keep_alive();  // a long prefix: the receiver hears from us
     }
     if (offset > 0) {
       if (hash.digest() == a.prefix_hash) {
@@ -464,6 +469,8 @@ class sender_session {
         on_answer(std::move(*a));
       } else if (auto* v = std::get_if<verdict>(&msg)) {
         on_verdict(std::move(*v));
+      } else if (std::holds_alternative<keepalive>(msg)) {
+        // The receiver is hashing; reading the frame fed our watchdog.
       } else if (std::holds_alternative<bye>(msg)) {
         for (std::size_t i = 0; i < entries_.size(); ++i) {
           if (!answers_[i] || (expects_verdict(i) && !verdicts_[i]))

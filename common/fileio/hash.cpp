@@ -45,12 +45,12 @@ framing::hash128 hasher::digest() const {
   return {h.high64, h.low64};
 }
 
-std::error_code hash_file_prefix(int fd, std::uint64_t length, hasher& h) {
+std::error_code hash_file_range(int fd, std::uint64_t offset, std::uint64_t length, hasher& h) {
   std::vector<std::uint8_t> buf(std::min<std::uint64_t>(length, 1 << 20));
   std::uint64_t pos = 0;
   while (pos < length) {
     const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), length - pos));
-    const ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(pos));
+    const ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(offset + pos));
     if (n < 0) {
       if (errno == EINTR) continue;
       return {errno, std::system_category()};

@@ -29,10 +29,15 @@ class hasher {
   std::unique_ptr<state> state_;
 };
 
-/// Feeds the first `length` bytes of the open file `fd` (read with pread
-/// from offset 0) into `h`. A file shorter than `length` is reported as
+/// Feeds `length` bytes of the open file `fd` from `offset` on (read with
+/// pread) into `h`. A file that ends sooner is reported as
 /// std::errc::io_error; read errors come back as they are.
-[[nodiscard]] std::error_code hash_file_prefix(int fd, std::uint64_t length, hasher& h);
+[[nodiscard]] std::error_code hash_file_range(int fd, std::uint64_t offset, std::uint64_t length,
+                                              hasher& h);
+
+/// Large files are hashed in slices of this size, so that the caller can
+/// keep its peer informed (a KEEPALIVE frame) in between.
+inline constexpr std::uint64_t hash_slice = 64 << 20;
 
 /// 32 lowercase hex digits, the same text `xxh128sum` prints.
 std::string to_hex(const framing::hash128& h);

@@ -26,6 +26,7 @@ constexpr frame_type type_of() {
   if constexpr (std::is_same_v<T, bye>) return frame_type::bye;
   if constexpr (std::is_same_v<T, error_frame>) return frame_type::error;
   if constexpr (std::is_same_v<T, restart>) return frame_type::restart;
+  if constexpr (std::is_same_v<T, keepalive>) return frame_type::keepalive;
 }
 
 std::string_view clip(std::string_view s, std::size_t max) {
@@ -84,6 +85,7 @@ void encode_payload(writer& w, const restart& m) {
   w.u32(m.id);
 }
 void encode_payload(writer&, const end&) {}
+void encode_payload(writer&, const keepalive&) {}
 void encode_payload(writer& w, const bye& m) {
   w.u64(m.files_stored);
   w.u64(m.bytes_stored);
@@ -191,6 +193,9 @@ std::error_code decode_payload(reader& r, frame_type t, message& out) {
     case frame_type::end:
       out = end{};
       break;
+    case frame_type::keepalive:
+      out = keepalive{};
+      break;
     case frame_type::bye: {
       bye m;
       m.files_stored = r.u64();
@@ -227,6 +232,7 @@ bool known_type(std::uint8_t t) {
     case frame_type::bye:
     case frame_type::error:
     case frame_type::restart:
+    case frame_type::keepalive:
       return true;
   }
   return false;
@@ -284,9 +290,9 @@ std::error_code decode(std::span<const std::uint8_t> in, message& msg, std::size
 }
 
 const char* type_name(const message& msg) {
-  static constexpr const char* names[] = {"hello", "welcome", "offer", "answer",
-                                          "data",  "done",    "abort", "verdict",
-                                          "end",   "bye",     "error", "restart"};
+  static constexpr const char* names[] = {"hello", "welcome", "offer",    "answer", "data",
+                                          "done",  "abort",   "verdict",  "end",    "bye",
+                                          "error", "restart", "keepalive"};
   return names[msg.index()];
 }
 

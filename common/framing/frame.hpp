@@ -33,18 +33,19 @@ inline constexpr std::size_t max_path_bytes = 4096;
 inline constexpr std::size_t max_text_bytes = 1024;
 
 enum class frame_type : std::uint8_t {
-  hello = 0x01,    // sender -> receiver, after the preamble
-  welcome = 0x02,  // receiver -> sender, answer to hello
-  offer = 0x10,    // sender: an entry it wants to send
-  answer = 0x11,   // receiver: what to do with an offer
-  data = 0x12,     // sender: `length` raw content bytes follow this frame
-  done = 0x13,     // sender: end of a file's content, with its hash
-  abort = 0x14,    // sender: gives up on a file it had started
-  verdict = 0x15,  // receiver: whether a file was stored
-  restart = 0x16,  // sender: the kept prefix differs; content follows from byte 0
-  end = 0x20,      // sender: no more offers
-  bye = 0x21,      // receiver: every verdict sent; session over
-  error = 0x7f,    // either side: fatal session error, then close
+  hello = 0x01,      // sender -> receiver, after the preamble
+  welcome = 0x02,    // receiver -> sender, answer to hello
+  offer = 0x10,      // sender: an entry it wants to send
+  answer = 0x11,     // receiver: what to do with an offer
+  data = 0x12,       // sender: `length` raw content bytes follow this frame
+  done = 0x13,       // sender: end of a file's content, with its hash
+  abort = 0x14,      // sender: gives up on a file it had started
+  verdict = 0x15,    // receiver: whether a file was stored
+  restart = 0x16,    // sender: the kept prefix differs; content follows from byte 0
+  end = 0x20,        // sender: no more offers
+  bye = 0x21,        // receiver: every verdict sent; session over
+  keepalive = 0x22,  // either side: busy with local work (hashing), not gone
+  error = 0x7f,      // either side: fatal session error, then close
 };
 
 /// XXH3-128 of a file, high half first on the wire (XXH128 canonical form).
@@ -146,6 +147,12 @@ struct end {
   friend bool operator==(const end&, const end&) = default;
 };
 
+/// Sent while a side works locally for long (hashing a large file) so that
+/// the peer's idle watchdog knows it is alive. Empty; carries no state.
+struct keepalive {
+  friend bool operator==(const keepalive&, const keepalive&) = default;
+};
+
 struct bye {
   std::uint64_t files_stored = 0;
   std::uint64_t bytes_stored = 0;
@@ -168,7 +175,7 @@ struct error_frame {
 };
 
 using message = std::variant<hello, welcome, offer, answer, data, done, abort_file, verdict, end,
-                             bye, error_frame, restart>;
+                             bye, error_frame, restart, keepalive>;
 
 /// Appends the 8-byte preamble announcing `version`.
 void encode_preamble(byte_buffer& out, std::uint16_t version = protocol_version);

@@ -167,7 +167,15 @@ asio::awaitable<void> frame_stream::write(std::span<const std::uint8_t> a,
     if (r.ec) fail("send", r.ec);
     off += r.n;
     progress();
+    last_sent_ = last_progress_;
   }
+}
+
+asio::awaitable<void> frame_stream::keep_alive() {
+  progress();
+  if (clock::now() - last_sent_ < idle_timeout_ / 4) co_return;
+  queue(framing::keepalive{});
+  co_await flush();
 }
 
 asio::awaitable<void> frame_stream::flush() {

@@ -72,6 +72,12 @@ class frame_stream {
   /// Counts as progress: the caller was busy with local work, not waiting.
   void touch() { progress(); }
 
+  /// Long local work (hashing a large file) calls this between slices: when
+  /// we have sent nothing for a quarter of the idle timeout, a KEEPALIVE
+  /// (with whatever is queued) goes out, so the peer's watchdog knows we
+  /// are alive. Counts as progress for our own watchdog too.
+  asio::awaitable<void> keep_alive();
+
   bool timed_out() const { return timed_out_; }
   std::string peer() const { return peer_; }
   /// Names the peer in logs when the socket's remote end is a proxy.
@@ -97,6 +103,7 @@ class frame_stream {
   std::shared_ptr<watchdog_state> watchdog_;
   clock::duration idle_timeout_;
   clock::time_point last_progress_;
+  clock::time_point last_sent_ = clock::now();
   bool timed_out_ = false;
   bool writing_ = false;
   std::string peer_;

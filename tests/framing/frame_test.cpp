@@ -24,6 +24,7 @@ std::vector<message> samples() {
       answer{2, answer_kind::skip, 0, "identical"},
       answer{3, answer_kind::resume, 4096, "", hash128{0xabcdull, 0x1234ull}},
       restart{3},
+      keepalive{},
       answer{4, answer_kind::reject, 0, "exists"},
       data{9, max_data_segment},
       done{9, 123, hash128{0x0123456789abcdefull, 0xfedcba9876543210ull}},
