@@ -1,167 +1,434 @@
 #!/usr/bin/env bash
-# Throughput of ferry against nc (netcat-openbsd) and socat -b 1048576 in the
-# same run: one file over loopback into a directory, best of N runs each.
+# The benchmark suite: every case side by side with the tools a user would
+# otherwise pick, in the same run, several rounds each (tools take turns
+# round by round; one untimed warm-up each), on loopback or in network
+# namespaces this script creates. Writes bench/results.md (tables with
+# median, min-max and ratios against the targets), bench/results.csv and
+# one PNG chart per case (gnuplot).
 #
-#   scripts/bench.sh [SIZE_MIB (default 1024)] [RUNS (default 3)]
+#   scripts/bench.sh [--quick] [--runs N] [--only CASE,...] [--out DIR]
 #
-# With dante installed, two more take their turns: ferry and nc -X 5 -x,
-# each through the same dante on loopback.
-#
-# Every tool writes to the same file system (BENCH_DIR, default a temp dir
-# under /tmp). Prints MB/s (10^6 bytes/s) and ferry's ratio to each peer.
-# Timing: from the sender's start until the received file is complete (for
-# ferry: hash-verified and renamed into place). Page-cache state swings a
-# 1 GiB write between 0.3 and 3 GB/s here, so every run starts alike: the
-# previous output is removed and dirty pages are flushed (sync, untimed),
-# and the tools take turns round by round.
+# Cases: file (1 GiB over TCP: nc, socat -b 1M, iperf3 -Z as the ceiling;
+# peak RSS of ferry-send and ferry-recv), small (10,000 x 4 KiB: tar|nc,
+# rsync daemon), medium (1,000 x 1 MiB: tar|nc, rsync daemon), dante (1 GiB
+# through dante: nc -X 5 -x), udp (1 GiB in UDP mode vs TCP mode), lossy
+# (veth at 100 Mbit/s with 0/1/5% random loss: UDP mode vs TCP mode with
+# cubic and bbr and iperf3; root only), concurrent (32 senders x 32 MiB vs
+# one sender of the same bytes). --quick shrinks every size and runs 3
+# rounds: a few minutes. Output files go to BENCH_DIR (default a temp dir
+# under /tmp: ext4, through the page cache); each run writes into a fresh
+# name and is removed afterwards, untimed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-size_mib=${1:-1024}
-runs=${2:-3}
+quick=0 runs= only= out=$root/bench
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quick) quick=1 ;;
+    --runs) runs=$2; shift ;;
+    --only) only=$2; shift ;;
+    --out) out=$2; shift ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    *) echo "bench: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [ "$quick" = 1 ]; then
+  : "${runs:=3}"
+  big_mib=256 small_n=2000 medium_n=200 lossy_mib=8 lossy_limit=15 conc_n=8 conc_mib=16
+else
+  : "${runs:=5}"
+  big_mib=1024 small_n=10000 medium_n=1000 lossy_mib=32 lossy_limit=30 conc_n=32 conc_mib=32
+fi
 build=${FERRY_BUILD_DIR:-$root/build}
-"$root/scripts/setup.sh"
+"$root/scripts/setup.sh" --bench
 "$root/scripts/build.sh" "$build" Release >/dev/null
 bin=$build/bin
 source "$root/scripts/lib/proxy.sh"
+source "$root/scripts/lib/netns.sh"
 
 work=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/ferry-bench.XXXXXX")
 pids=()
 cleanup() {
   stop_proxies
+  netns_down
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
+mkdir -p "$out"
+raw=$work/raw.csv
+: >"$raw"
 
-src=$work/src.bin
-head -c $((size_mib * 1024 * 1024)) /dev/urandom >"$src"
-bytes=$(stat -c %s "$src")
-cat "$src" >/dev/null  # warm the page cache for every tool alike
-
+wanted() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
 now_ns() { date +%s%N; }
+secs_since() { awk -v a="$1" -v b="$(now_ns)" 'BEGIN { printf "%.6f", (b - a) / 1e9 }'; }
+say() { echo "bench: $*" >&2; }
 
 free_port() {
   local p
   while :; do
     p=$((20000 + RANDOM % 40000))
-    ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
+    ss -Htlnu "sport = :$p" | grep -q . || { echo "$p"; return; }
   done
 }
-
 wait_listen() {
-  local port=$1 i
-  for i in $(seq 1 200); do
-    ss -Htln "sport = :$port" | grep -q . && return 0
+  local i
+  for i in $(seq 1 250); do
+    ss -Htln "sport = :$1" | grep -q . && return 0
     sleep 0.02
   done
-  echo "bench: nothing listening on $port" >&2
+  say "nothing listening on $1"
   return 1
 }
 
-check() {
-  cmp -s "$src" "$1" || { echo "bench: $2 delivered a different file" >&2; exit 1; }
-  rm -rf "$1" "$work/inbox"
-  sync
-}
+# record CASE TOOL UNIT VALUE
+record() { echo "$1,$2,$3,$4" >>"$raw"; }
 
-run_ferry() {
-  run_ferry_via ""
-}
-
-run_ferry_dante() {
-  run_ferry_via "--proxy=socks5://127.0.0.1:$dante_port"
-}
-
-run_ferry_via() {
-  "$bin/ferry-recv" --once -q --listen 127.0.0.1:0 --dir "$work/inbox" --json >"$work/recv.json" 2>/dev/null &
-  local rpid=$! port= i
-  for i in $(seq 1 200); do
-    port=$(jq -r 'select(.event=="listening") | .port' "$work/recv.json" 2>/dev/null | head -n 1)
-    [ -n "$port" ] && break
+# start_ferry_recv DIR LISTEN [PREFIX...]: a receiver kept for a whole
+# case; sets RPORT.
+start_ferry_recv() {
+  local dir=$1 listen=$2
+  shift 2
+  mkdir -p "$dir"
+  "$@" "$bin/ferry-recv" -q --listen "$listen" --dir "$dir" --json --max-sessions-per-host 64 \
+    --min-free 0 >"$dir.events" 2>"$dir.err" &
+  pids+=($!)
+  RPORT=
+  for _ in $(seq 1 200); do
+    RPORT=$(jq -r 'select(.event=="listening") | .port' "$dir.events" 2>/dev/null | head -n 1)
+    [ -n "$RPORT" ] && return 0
     sleep 0.02
   done
+  say "ferry-recv did not start: $(cat "$dir.err")"
+  exit 1
+}
+
+# rounds CASE UNIT AMOUNT TOOL...: one untimed warm-up of each tool, then
+# RUNS rounds in which the tools take turns. run_<tool> prints seconds;
+# AMOUNT/seconds is recorded (MB/s: bytes/1e6; files/s: files).
+rounds() {
+  local case=$1 unit=$2 amount=$3
+  shift 3
+  local tool r s
+  for tool in "$@"; do "run_$tool" >/dev/null; done
+  for r in $(seq 1 "$runs"); do
+    for tool in "$@"; do
+      s=$("run_$tool")
+      record "$case" "$tool" "$unit" "$(awk -v a="$amount" -v s="$s" 'BEGIN { printf "%.1f", a / s }')"
+    done
+  done
+}
+
+same_file() { cmp -s "$1" "$2" || { say "$3 delivered a different file"; exit 1; }; }
+same_tree() { diff -rq "$1" "$2" >/dev/null || { say "$3 delivered a different tree"; exit 1; }; }
+
+# ---- file: one large file over TCP --------------------------------------------
+big=$work/big.bin
+make_big() {
+  [ -f "$big" ] && return 0
+  head -c $((big_mib * 1024 * 1024)) /dev/urandom >"$big"
+  cat "$big" >/dev/null
+  big_bytes=$(stat -c %s "$big")
+}
+rss_log=$work/rss.csv
+: >"$rss_log"
+run_ferry() {
   local t0
   t0=$(now_ns)
-  "$bin/ferry-send" -q ${1:+"$1"} "127.0.0.1:$port" "$src"
-  wait "$rpid"
-  echo $(($(now_ns) - t0))
-  check "$work/inbox/src.bin" ferry
+  /usr/bin/time -f %M -o "$work/send.rss" "$bin/ferry-send" -q "127.0.0.1:$FILE_PORT" "$big"
+  secs_since "$t0"
+  same_file "$big" "$work/file/big.bin" ferry
+  echo "send,$(cat "$work/send.rss")" >>"$rss_log"
+  rm -f "$work/file/big.bin"
+  sync
 }
-
 run_nc() {
-  run_nc_via
-}
-
-run_nc_dante() {
-  run_nc_via -X 5 -x "127.0.0.1:$dante_port"
-}
-
-run_nc_via() {  # extra nc client options (a proxy), if any
-  local port
+  local port t0
   port=$(free_port)
   nc -l 127.0.0.1 "$port" >"$work/nc.out" &
   local rpid=$!
   wait_listen "$port"
-  local t0
   t0=$(now_ns)
-  nc -N "$@" 127.0.0.1 "$port" <"$src"
+  nc -N 127.0.0.1 "$port" <"$big"
   wait "$rpid"
-  echo $(($(now_ns) - t0))
-  check "$work/nc.out" "nc $*"
+  secs_since "$t0"
+  same_file "$big" "$work/nc.out" nc
+  rm -f "$work/nc.out"
+  sync
 }
-
 run_socat() {
-  local port
+  local port t0
   port=$(free_port)
   socat -b 1048576 -u "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr" "OPEN:$work/socat.out,creat,trunc" &
   local rpid=$!
   wait_listen "$port"
+  t0=$(now_ns)
+  socat -b 1048576 -u "OPEN:$big" "TCP:127.0.0.1:$port"
+  wait "$rpid"
+  secs_since "$t0"
+  same_file "$big" "$work/socat.out" socat
+  rm -f "$work/socat.out"
+  sync
+}
+run_iperf3() {  # memory to memory: the ceiling, no file at either end
+  local port
+  port=$(free_port)
+  iperf3 -s -1 -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+  local rpid=$!
+  wait_listen "$port"
+  iperf3 -c 127.0.0.1 -p "$port" -Z -n "$big_bytes" -J >"$work/iperf.json"
+  wait "$rpid" || true
+  jq -r --argjson b "$big_bytes" '$b * 8 / .end.sum_received.bits_per_second' "$work/iperf.json"
+}
+if wanted file; then
+  say "file: ${big_mib} MiB over TCP, $runs rounds"
+  make_big
+  # The receiver runs under GNU time for its peak RSS; it is stopped (and
+  # reports) after the case.
+  mkdir -p "$work/file"
+  /usr/bin/time -f %M -o "$work/recv.rss" "$bin/ferry-recv" -q --listen 127.0.0.1:0 \
+    --dir "$work/file" --json --min-free 0 >"$work/file.events" 2>/dev/null &
+  recv_time_pid=$!
+  for _ in $(seq 1 200); do
+    FILE_PORT=$(jq -r 'select(.event=="listening") | .port' "$work/file.events" 2>/dev/null | head -n 1)
+    [ -n "$FILE_PORT" ] && break
+    sleep 0.02
+  done
+  rounds file MB/s "$(awk -v b="$big_bytes" 'BEGIN { print b / 1e6 }')" ferry nc socat iperf3
+  pkill -INT -P "$recv_time_pid" ferry-recv || true
+  wait "$recv_time_pid" || true
+  echo "recv,$(cat "$work/recv.rss")" >>"$rss_log"
+fi
+
+# ---- small and medium: many files ---------------------------------------------
+# make_tree DIR COUNT BYTES: COUNT files of BYTES in 100 directories.
+make_tree() {
+  local dir=$1 n=$2 size=$3 i
+  [ -d "$dir" ] && return 0
+  mkdir -p "$dir"
+  head -c $((n * size)) /dev/urandom >"$work/blob"
+  for i in $(seq 0 99); do mkdir -p "$dir/d$i"; done
+  # split cuts the blob into files; then spread them over the directories.
+  (cd "$dir" && split -a 6 -d -b "$size" "$work/blob" f)
+  for i in $(seq 0 $((n - 1))); do mv "$dir/$(printf 'f%06d' "$i")" "$dir/d$((i % 100))/"; done
+  rm -f "$work/blob"
+}
+# A new, unused output directory name (runs happen in subshells, so no
+# counters).
+fresh() { mkdir -p "$work/out" && mktemp -u "$work/out/$1-XXXXXX"; }
+run_tree_ferry() {
   local t0
   t0=$(now_ns)
-  socat -b 1048576 -u "OPEN:$src" "TCP:127.0.0.1:$port"
+  "$bin/ferry-send" -q "127.0.0.1:$TREE_PORT" "$TREE_SRC"
+  secs_since "$t0"
+  same_tree "$TREE_SRC" "$work/trees/$(basename "$TREE_SRC")" ferry
+  mv "$work/trees/$(basename "$TREE_SRC")" "$(fresh ferry)"
+}
+run_tree_tarnc() {
+  local port dest t0
+  port=$(free_port)
+  dest=$(fresh tarnc)
+  mkdir -p "$dest"
+  (nc -l 127.0.0.1 "$port" | tar -x -C "$dest") &
+  local rpid=$!
+  wait_listen "$port"
+  t0=$(now_ns)
+  tar -c -C "$(dirname "$TREE_SRC")" "$(basename "$TREE_SRC")" | nc -N 127.0.0.1 "$port"
   wait "$rpid"
-  echo $(($(now_ns) - t0))
-  check "$work/socat.out" socat
+  secs_since "$t0"
+  same_tree "$TREE_SRC" "$dest/$(basename "$TREE_SRC")" "tar|nc"
 }
+run_tree_rsync() {
+  local t0 name
+  name=$(basename "$(fresh rsync)")
+  t0=$(now_ns)
+  rsync -a "$TREE_SRC" "rsync://127.0.0.1:$RSYNC_PORT/bench/$name/"
+  secs_since "$t0"
+  same_tree "$TREE_SRC" "$work/out/$name/$(basename "$TREE_SRC")" rsync
+}
+start_rsyncd() {
+  [ -n "${RSYNC_PORT:-}" ] && return 0
+  RSYNC_PORT=$(free_port)
+  mkdir -p "$work/out"
+  cat >"$work/rsyncd.conf" <<CONF
+pid file = $work/rsyncd.pid
+use chroot = false
+[bench]
+  path = $work/out
+  read only = false
+  uid = $(id -u)
+  gid = $(id -g)
+CONF
+  rsync --daemon --no-detach --address=127.0.0.1 --port="$RSYNC_PORT" --config="$work/rsyncd.conf" &
+  pids+=($!)
+  wait_listen "$RSYNC_PORT"
+}
+# tree_case CASE COUNT BYTES UNIT: the three tools on one tree; outputs
+# are removed after the case (file creation slows down for a while after a
+# large removal, so never between timed runs).
+tree_case() {
+  local case=$1 n=$2 size=$3 unit=$4 amount
+  say "$case: $n files of $size bytes, $runs rounds"
+  TREE_SRC=$work/src-$case/$case
+  make_tree "$TREE_SRC" "$n" "$size"
+  sync
+  start_rsyncd
+  [ -n "${TREE_PORT:-}" ] || { start_ferry_recv "$work/trees" 127.0.0.1:0; TREE_PORT=$RPORT; }
+  amount=$n
+  [ "$unit" = MB/s ] && amount=$(awk -v n="$n" -v s="$size" 'BEGIN { print n * s / 1e6 }')
+  rounds "$case" "$unit" "$amount" tree_ferry tree_tarnc tree_rsync
+  rm -rf "$work/out"/* "$work/src-$case"
+  sync
+}
+wanted small && tree_case small "$small_n" 4096 files/s
+wanted medium && tree_case medium "$medium_n" 1048576 MB/s
 
-mbps() { awk -v b="$bytes" -v ns="$1" 'BEGIN { printf "%.0f", b / (ns / 1e9) / 1e6 }'; }
-
-tools=(ferry nc socat)
-if command -v danted >/dev/null && start_dante "$work/dante" >/dev/null; then
-  dante_port=$PROXY_PORT
-  tools+=(ferry_dante nc_dante)
-else
-  echo "bench: dante not available, skipping the proxy runs" >&2
+# ---- dante: one large file through the same proxy -----------------------------
+run_ferry_dante() {
+  local t0
+  t0=$(now_ns)
+  "$bin/ferry-send" -q --proxy "socks5://127.0.0.1:$DANTE_PORT" "127.0.0.1:$DANTE_RPORT" "$big"
+  secs_since "$t0"
+  same_file "$big" "$work/dante/big.bin" "ferry via dante"
+  rm -f "$work/dante/big.bin"
+  sync
+}
+run_nc_dante() {
+  local port t0
+  port=$(free_port)
+  nc -l 127.0.0.1 "$port" >"$work/nc.out" &
+  local rpid=$!
+  wait_listen "$port"
+  t0=$(now_ns)
+  nc -N -X 5 -x "127.0.0.1:$DANTE_PORT" 127.0.0.1 "$port" <"$big"
+  wait "$rpid"
+  secs_since "$t0"
+  same_file "$big" "$work/nc.out" "nc via dante"
+  rm -f "$work/nc.out"
+  sync
+}
+if wanted dante; then
+  say "dante: ${big_mib} MiB through dante, $runs rounds"
+  make_big
+  start_dante "$work/px" >/dev/null
+  DANTE_PORT=$PROXY_PORT
+  start_ferry_recv "$work/dante" 127.0.0.1:0
+  DANTE_RPORT=$RPORT
+  rounds dante MB/s "$(awk -v b="$big_bytes" 'BEGIN { print b / 1e6 }')" ferry_dante nc_dante
 fi
-declare -A best all
-sync
-# One untimed warm-up run of each tool: the first transfer after the source
-# is written runs several times slower whatever the tool.
-for tool in "${tools[@]}"; do "run_$tool" >/dev/null; done
-for round in $(seq 1 "$runs"); do
-  for tool in "${tools[@]}"; do
-    t=$("run_$tool")
-    all[$tool]="${all[$tool]:-} $(mbps "$t")"
-    if [ -z "${best[$tool]:-}" ] || [ "$t" -lt "${best[$tool]}" ]; then best[$tool]=$t; fi
+
+# ---- udp: UDP mode against TCP mode on clean loopback ------------------------
+run_udp_mode() {  # run_udp_mode ARGS...: ferry-send ARGS into the udp receiver
+  local t0
+  t0=$(now_ns)
+  "$bin/ferry-send" -q "$@" "127.0.0.1:$UDP_RPORT" "$big"
+  secs_since "$t0"
+  same_file "$big" "$work/udp/big.bin" "ferry $*"
+  rm -f "$work/udp/big.bin"
+  sync
+}
+run_ferry_tcp() { run_udp_mode; }
+run_ferry_udp() { run_udp_mode --udp; }
+run_ferry_udp64k() { run_udp_mode --udp --udp-size 65000; }
+if wanted udp; then
+  say "udp: ${big_mib} MiB, UDP mode vs TCP mode, $runs rounds"
+  make_big
+  start_ferry_recv "$work/udp" 127.0.0.1:0
+  UDP_RPORT=$RPORT
+  rounds udp MB/s "$(awk -v b="$big_bytes" 'BEGIN { print b / 1e6 }')" ferry_tcp ferry_udp ferry_udp64k
+fi
+
+# ---- lossy: a 100 Mbit/s veth with random loss --------------------------------
+# Each run is bounded by lossy_limit seconds; a run that does not finish
+# counts the bytes that arrived (the part file) over the limit.
+lossy_send() {  # lossy_send ARGS...
+  local t0 rc=0 s got
+  t0=$(now_ns)
+  timeout "$lossy_limit" ip netns exec "$NS_SEND" "$bin/ferry-send" -q "$@" "$ADDR_RECV:$LOSSY_RPORT" \
+    "$work/lossy.bin" || rc=$?
+  s=$(secs_since "$t0")
+  if [ "$rc" -eq 0 ]; then
+    same_file "$work/lossy.bin" "$work/lossyin/lossy.bin" "ferry $*"
+    awk -v b="$lossy_bytes" -v s="$s" 'BEGIN { printf "%.6f", b / s }' >"$work/lossy.rate"
+  else
+    got=$(find "$work/lossyin" -name '.ferry-part-*' -exec stat -c %s {} + 2>/dev/null | head -n 1)
+    awk -v b="${got:-0}" -v s="$s" 'BEGIN { printf "%.6f", b / s }' >"$work/lossy.rate"
+    sleep 1
+  fi
+  rm -rf "$work/lossyin"/lossy.bin "$work/lossyin"/.ferry-part-*
+  # seconds for the whole file at the measured rate
+  awk -v b="$lossy_bytes" -v r="$(cat "$work/lossy.rate")" 'BEGIN { printf "%.6f", (r > 0 ? b / r : 1e9) }'
+}
+run_lossy_udp() { lossy_send --udp; }
+run_lossy_cubic() { lossy_send --no-resume --tcp-congestion cubic; }
+run_lossy_bbr() { lossy_send --no-resume --tcp-congestion bbr; }
+run_lossy_iperf3() {
+  local port
+  port=$(free_port)
+  ip netns exec "$NS_RECV" iperf3 -s -1 -B "$ADDR_RECV" -p "$port" >/dev/null 2>&1 &
+  local rpid=$!
+  sleep 0.3
+  timeout $((lossy_limit + 5)) ip netns exec "$NS_SEND" iperf3 -c "$ADDR_RECV" -p "$port" \
+    -t $((lossy_limit / 3)) -J >"$work/iperf.json" 2>/dev/null || true
+  wait "$rpid" 2>/dev/null || true
+  jq -r --argjson b "$lossy_bytes" \
+    'if .end.sum_received.bits_per_second > 0 then $b * 8 / .end.sum_received.bits_per_second else 1e9 end' \
+    "$work/iperf.json"
+}
+if wanted lossy; then
+  if [ "$(id -u)" -ne 0 ] || ! command -v nft >/dev/null; then
+    say "lossy: skipped (needs root and nftables for network namespaces)"
+  else
+    head -c $((lossy_mib * 1024 * 1024)) /dev/urandom >"$work/lossy.bin"
+    lossy_bytes=$(stat -c %s "$work/lossy.bin")
+    netns_up 100mbit 0
+    start_ferry_recv "$work/lossyin" "$ADDR_RECV:0" ip netns exec "$NS_RECV"
+    LOSSY_RPORT=$RPORT
+    for loss in 0 1 5; do
+      say "lossy: 100 Mbit/s veth, ${loss}% loss, ${lossy_mib} MiB (at most ${lossy_limit}s a run), $runs rounds"
+      netns_loss "$loss"
+      rounds "lossy${loss}" Mbit/s "$(awk -v b="$lossy_bytes" 'BEGIN { print b * 8 / 1e6 }')" \
+        lossy_udp lossy_cubic lossy_bbr lossy_iperf3
+    done
+    netns_down
+  fi
+fi
+
+# ---- concurrent: many senders into one receiver ------------------------------
+run_conc_many() {
+  local t0 i
+  t0=$(now_ns)
+  local cp=()
+  for i in $(seq 1 "$conc_n"); do
+    "$bin/ferry-send" -q "127.0.0.1:$CONC_RPORT" "$work/conc/src/c$i.bin" &
+    cp+=($!)
   done
-done
-
-median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
-
-echo "ferry bench: ${size_mib} MiB file over loopback into $(df --output=fstype "$work" | tail -n 1) ($work), $runs rounds, $(nproc) cores"
-declare -A rate med
-for tool in "${tools[@]}"; do
-  rate[$tool]=$(mbps "${best[$tool]}")
-  med[$tool]=$(echo "${all[$tool]}" | median)
-  printf '  %-12s best %6s MB/s  median %6s MB/s  (runs:%s)\n' "$tool" "${rate[$tool]}" "${med[$tool]}" "${all[$tool]}"
-done
-ratio() {  # ratio A B: "A / B" for best and median
-  awk -v a="${rate[$1]}" -v b="${rate[$2]}" -v c="${med[$1]}" -v d="${med[$2]}" -v l="$1 / $2" \
-    'BEGIN { printf "  %-26s best %.2f  median %.2f\n", l, a / b, c / d }'
+  for i in "${cp[@]}"; do wait "$i"; done
+  secs_since "$t0"
+  for i in $(seq 1 "$conc_n"); do same_file "$work/conc/src/c$i.bin" "$work/concin/c$i.bin" "sender $i"; done
+  rm -f "$work/concin"/c*.bin
+  sync
 }
-ratio ferry nc
-ratio ferry socat
-if [ -n "${dante_port:-}" ]; then
-  ratio ferry_dante nc_dante
-  ratio ferry_dante ferry
+run_conc_one() {
+  local t0
+  t0=$(now_ns)
+  "$bin/ferry-send" -q "127.0.0.1:$CONC_RPORT" "$work/conc/src/"
+  secs_since "$t0"
+  same_tree "$work/conc/src" "$work/concin/src" "one sender"
+  rm -rf "$work/concin/src"
+  sync
+}
+if wanted concurrent; then
+  say "concurrent: $conc_n senders x $conc_mib MiB vs one sender of the same files, $runs rounds"
+  mkdir -p "$work/conc/src"
+  for i in $(seq 1 "$conc_n"); do head -c $((conc_mib * 1024 * 1024)) /dev/urandom >"$work/conc/src/c$i.bin"; done
+  start_ferry_recv "$work/concin" 127.0.0.1:0
+  CONC_RPORT=$RPORT
+  rounds concurrent MB/s "$(awk -v n="$conc_n" -v m="$conc_mib" 'BEGIN { print n * m * 1048576 / 1e6 }')" \
+    conc_many conc_one
 fi
+
+# ---- report --------------------------------------------------------------------
+"$root/scripts/lib/bench_report.sh" "$raw" "$rss_log" "$out" "$quick" "$runs" \
+  "big=${big_mib}MiB small=${small_n} medium=${medium_n} lossy=${lossy_mib}MiB/${lossy_limit}s concurrent=${conc_n}x${conc_mib}MiB" \
+  "$(df --output=fstype "$work" | tail -n 1)"

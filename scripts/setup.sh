@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what ferry needs to build, test, demo and benchmark, from Debian's
+# Installs what ferry needs to build, test, demo and (--bench) benchmark, from Debian's
 # packages, when it is missing. Uses sudo when not root. Idempotent.
 set -euo pipefail
 
@@ -16,6 +16,11 @@ packages=(
   # benchmarks (peers measured in the same run)
   netcat-openbsd socat
 )
+# scripts/bench.sh --bench: the rest of the peers, GNU time for peak RSS and
+# gnuplot for the charts.
+if [ "${1:-}" = --bench ]; then
+  packages+=(iperf3 rsync tar time gnuplot-nox)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
