@@ -26,6 +26,10 @@ constexpr std::size_t max_pending_path_bytes = 4 << 20;
 /// While a file is written, free space is checked each time this much more
 /// has arrived.
 constexpr std::uint64_t space_check_bytes = 16 << 20;
+/// Files up to this size are sent whole rather than resumed.
+constexpr std::uint64_t min_resume_size = 1 << 20;
+/// Answers are flushed at least this often (see on_offer).
+constexpr std::size_t answer_batch = 32;
 
 struct accepted_file {
   offer o;
@@ -128,6 +132,12 @@ class receiver_session {
       log_file(o.path, 0, 0, "skipped", a.reason);
     }
     stream_.queue(a);
+    // Answers go out in small batches even while content keeps us busy:
+    // the sender sends a file's content only once it has its answer.
+    if (++unsent_answers_ >= answer_batch) {
+      unsent_answers_ = 0;
+      co_await stream_.flush();
+    }
   }
 
   asio::awaitable<answer> decide(const offer& o) {
@@ -157,11 +167,11 @@ class receiver_session {
         co_return reject(*why);
     }
 
-    fileio::unique_fd parent;
-    if (auto ec = root_.open_parent(comps, true, parent))
+    fileio::shared_dir parent;
+    if (auto ec = parent_of(comps, parent))
       co_return reject("cannot create parent directory: " + describe(ec));
     fileio::existing_entry have;
-    if (auto ec = fileio::stat_at(parent.get(), comps.back(), have))
+    if (auto ec = fileio::stat_at(parent->get(), comps.back(), have))
       co_return reject("cannot inspect destination: " + ec.message());
 
     if (o.kind == entry_kind::directory) {
@@ -185,7 +195,7 @@ class receiver_session {
       bool identical = same_size && have.mtime_ns == o.mtime_ns;
       if (o.has_hash) {
         identical = false;
-        if (same_size) identical = co_await same_content(parent.get(), comps.back(), o);
+        if (same_size) identical = co_await same_content(parent->get(), comps.back(), o);
       }
       if (identical) {
         a.kind = answer_kind::skip;
@@ -208,7 +218,8 @@ class receiver_session {
     }
     if (o.size_known) committed_bytes_ += o.size;
     accepted_file f{o, std::move(comps), replace, {}, 0, {}};
-    if (o.resume && o.size_known && o.size > 0) co_await try_resume(parent, f, a);
+    // Small files are not worth resuming: a kept part is simply replaced.
+    if (o.resume && o.size_known && o.size > min_resume_size) co_await try_resume(parent, f, a);
     note_pending(f, +1);
     accepted_.emplace(o.id, std::move(f));
     co_return a;
@@ -231,8 +242,16 @@ class receiver_session {
   // --min-free reserve, or nothing when they fit (or the check is off).
   std::optional<std::string> short_of_space(std::uint64_t more) const {
     if (opts_.min_free == 0 && opts_.min_free_percent == 0) return std::nullopt;
-    std::uint64_t avail = 0, total = 0;
-    if (root_.space(avail, total)) return std::nullopt;  // cannot tell: let writes decide
+    // statvfs at most every 100 ms: a batch of small offers asks once.
+    const auto now = clock::now();
+    if (!space_avail_ || now - space_when_ > std::chrono::milliseconds(100)) {
+      std::uint64_t a = 0, t = 0;
+      if (root_.space(a, t)) return std::nullopt;  // cannot tell: let writes decide
+      space_avail_ = a;
+      space_total_ = t;
+      space_when_ = now;
+    }
+    const std::uint64_t avail = *space_avail_, total = space_total_;
     const std::uint64_t reserve =
         opts_.min_free_percent != 0 ? total / 100 * opts_.min_free_percent : opts_.min_free;
     if (avail >= reserve && avail - reserve >= more) return std::nullopt;
@@ -269,10 +288,10 @@ class receiver_session {
 
   // An interrupted session left a part file for this name: offer to resume
   // from its end, with the hash of what it holds for the sender to check.
-  asio::awaitable<void> try_resume(fileio::unique_fd& parent, accepted_file& f, answer& a) {
+  asio::awaitable<void> try_resume(fileio::shared_dir& parent, accepted_file& f, answer& a) {
     std::uint64_t kept = 0;
     fileio::part_file part;
-    if (fileio::part_file::adopt(std::move(parent), f.components.back(), f.o.size, part, kept))
+    if (fileio::part_file::adopt(parent, f.components.back(), f.o.size, part, kept))
       co_return;  // none, busy, or longer than the offer: send it whole
     fileio::hasher h;
     const std::error_code ec = co_await hash_file(part.fd(), kept, h);
@@ -322,10 +341,9 @@ class receiver_session {
       cur_->received = cur_->f.resume_from;
       co_return;
     }
-    fileio::unique_fd parent;
-    std::error_code ec = root_.open_parent(cur_->f.components, true, parent);
-    if (!ec)
-      ec = fileio::part_file::create(std::move(parent), cur_->f.components.back(), cur_->part);
+    fileio::shared_dir parent;
+    std::error_code ec = parent_of(cur_->f.components, parent);
+    if (!ec) ec = fileio::part_file::create(parent, cur_->f.components.back(), cur_->part);
     if (ec) {
       const std::string why = ec == std::errc::device_or_resource_busy
                                   ? "another session is receiving this file"
@@ -446,6 +464,24 @@ class receiver_session {
   }
 
   // ---- helpers ------------------------------------------------------------
+  // The directory that holds the last of `comps` (created if missing). The
+  // last one is kept open and shared with the part files in it: files come
+  // grouped by directory, and walking from the root for each would cost a
+  // system call per path component.
+  std::error_code parent_of(const std::vector<std::string>& comps, fileio::shared_dir& out) {
+    std::string key;
+    for (std::size_t i = 0; i + 1 < comps.size(); ++i)
+      (key += comps[i]) += '/';
+    if (!dir_cache_ || key != dir_cache_key_) {
+      fileio::unique_fd fd;
+      if (auto ec = root_.open_parent(comps, true, fd)) return ec;
+      dir_cache_ = std::make_shared<const fileio::unique_fd>(std::move(fd));
+      dir_cache_key_ = std::move(key);
+    }
+    out = dir_cache_;
+    return {};
+  }
+
   void fail_current(verdict_kind kind, const std::string& why) {
     cur_->failed = true;
     cur_->part.discard();
@@ -480,12 +516,16 @@ class receiver_session {
 
   void log_file(const std::string& path, std::uint64_t bytes, double secs, const char* verdict_text,
                 const std::string& reason) {
-    std::string line = stream_.peer() + " " + path + ": " + verdict_text;
-    if (bytes > 0 || std::string_view(verdict_text) == "stored")
-      line += ", " + format_bytes(bytes) + " in " + format_duration(secs) + " (" +
-              format_rate(secs > 0 ? static_cast<double>(bytes) / secs : 0) + ")";
-    if (!reason.empty()) line += " (" + reason + ")";
-    log_.info(line);
+    // Per file, so nothing is formatted that nobody will read.
+    if (!log_.quiet()) {
+      std::string line = stream_.peer() + " " + path + ": " + verdict_text;
+      if (bytes > 0 || std::string_view(verdict_text) == "stored")
+        line += ", " + format_bytes(bytes) + " in " + format_duration(secs) + " (" +
+                format_rate(secs > 0 ? static_cast<double>(bytes) / secs : 0) + ")";
+      if (!reason.empty()) line += " (" + reason + ")";
+      log_.info(line);
+    }
+    if (!log_.json()) return;
     log_.event(json_line("file")
                    .str("peer", stream_.peer())
                    .str("path", path)
@@ -506,7 +546,14 @@ class receiver_session {
   std::vector<accepted_file> dirs_;
   std::uint64_t committed_bytes_ = 0;  // bytes of accepted known-size files
   std::uint64_t offers_ = 0;           // entries offered so far
-  std::uint64_t pending_bytes_ = 0;    // content still to come for accepted_
+  std::size_t unsent_answers_ = 0;     // answers queued since on_offer last flushed
+  fileio::shared_dir dir_cache_;       // parent_of(): the last directory used
+  std::string dir_cache_key_;
+  // short_of_space(): the last statvfs figure, and what was accepted since.
+  mutable std::optional<std::uint64_t> space_avail_;
+  mutable std::uint64_t space_total_ = 0;
+  mutable clock::time_point space_when_;
+  std::uint64_t pending_bytes_ = 0;  // content still to come for accepted_
   std::size_t pending_path_bytes_ = 0;
   bool handshake_done_ = false;
   bool peer_told_ = false;

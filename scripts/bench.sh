@@ -90,16 +90,23 @@ start_ferry_recv() {
   local dir=$1 listen=$2
   shift 2
   mkdir -p "$dir"
-  "$@" "$bin/ferry-recv" -q --listen "$listen" --dir "$dir" --json --max-sessions-per-host 64 \
-    --min-free 0 >"$dir.events" 2>"$dir.err" &
+  # As an operator runs it: no per-file output (-q, no --json).
+  "$@" "$bin/ferry-recv" -q --listen "$listen" --dir "$dir" --max-sessions-per-host 64 \
+    --min-free 0 2>"$dir.err" &
   pids+=($!)
-  RPORT=
-  for _ in $(seq 1 200); do
-    RPORT=$(jq -r 'select(.event=="listening") | .port' "$dir.events" 2>/dev/null | head -n 1)
-    [ -n "$RPORT" ] && return 0
+  RPORT=$(recv_port "$dir.err")
+}
+
+# recv_port LOG: the port ferry-recv's "listening on ADDR:PORT" line names
+# (waits for it).
+recv_port() {
+  local p
+  for _ in $(seq 1 250); do
+    p=$(sed -n 's/.*listening on .*:\([0-9][0-9]*\) (.*/\1/p' "$1" | head -n 1)
+    [ -n "$p" ] && { echo "$p"; return 0; }
     sleep 0.02
   done
-  say "ferry-recv did not start: $(cat "$dir.err")"
+  say "ferry-recv did not start: $(cat "$1")"
   exit 1
 }
 
@@ -187,13 +194,9 @@ if wanted file; then
   # reports) after the case.
   mkdir -p "$work/file"
   /usr/bin/time -f %M -o "$work/recv.rss" "$bin/ferry-recv" -q --listen 127.0.0.1:0 \
-    --dir "$work/file" --json --min-free 0 >"$work/file.events" 2>/dev/null &
+    --dir "$work/file" --min-free 0 2>"$work/file.err" &
   recv_time_pid=$!
-  for _ in $(seq 1 200); do
-    FILE_PORT=$(jq -r 'select(.event=="listening") | .port' "$work/file.events" 2>/dev/null | head -n 1)
-    [ -n "$FILE_PORT" ] && break
-    sleep 0.02
-  done
+  FILE_PORT=$(recv_port "$work/file.err")
   rounds file MB/s "$(awk -v b="$big_bytes" 'BEGIN { print b / 1e6 }')" ferry nc socat iperf3
   pkill -INT -P "$recv_time_pid" ferry-recv || true
   wait "$recv_time_pid" || true

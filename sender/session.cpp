@@ -180,6 +180,8 @@ class sender_session {
       throw session_error(exit_code::protocol,
                           std::string("handshake: expected welcome, got ") + type_name(first));
     // The reader runs beside the writer; the writer waits for it at the end.
+    // Only the writer writes (and flushes): see set_flush_on_read.
+    stream_.set_flush_on_read(false);
     asio::co_spawn(stream_.executor(), reader(), [this](std::exception_ptr e) {
       reader_error_ = e;
       reader_finished_ = true;
@@ -208,9 +210,17 @@ class sender_session {
     for (std::size_t i = 0; i < entries_.size(); ++i) {
       for (; next_offer < entries_.size() && next_offer < i + offer_window; ++next_offer)
         co_await queue_offer(next_offer);
-      co_await stream_.flush();
+      // Offers and small files gather in the queue; it goes out when it is
+      // large, or before we wait for the receiver.
+      if (stream_.queued() >= flush_bytes) co_await stream_.flush();
       while (!answers_[i]) {
         if (reader_done_) co_return;  // the session ended under us
+        if (stream_.queued() > 0) {
+          // Check again after writing: the answer may arrive meanwhile, and
+          // its wake-up would be lost on a wait not yet begun.
+          co_await stream_.flush();
+          continue;
+        }
         co_await wait();
       }
       const answer& a = *answers_[i];
@@ -249,11 +259,12 @@ class sender_session {
       }
     }
     stream_.queue(o);
-    log_.event(json_line("file_offered")
-                   .num("id", static_cast<std::uint64_t>(i))
-                   .str("path", e.remote_path)
-                   .str("kind", kind_text(e.kind))
-                   .num("size", e.size));
+    if (log_.json())
+      log_.event(json_line("file_offered")
+                     .num("id", static_cast<std::uint64_t>(i))
+                     .str("path", e.remote_path)
+                     .str("kind", kind_text(e.kind))
+                     .num("size", e.size));
   }
 
   // Where a file's content comes from: a mapped window for regular files
@@ -307,9 +318,14 @@ class sender_session {
       co_await abort_file_(i, std::strerror(errno));
       co_return;
     }
-    ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
     struct stat st {};
     const bool have_stat = ::fstat(fd.get(), &st) == 0;
+    if (have_stat && S_ISREG(st.st_mode) && e.size_known && e.size <= inline_max && offset == 0 &&
+        static_cast<std::uint64_t>(st.st_size) == e.size) {
+      co_await send_inline(i, fd.get(), start);
+      co_return;
+    }
+    ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
     if (e.local_path.empty() && have_stat && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
       pipe_.emplace(stream_.executor(), ::dup(fd.get()));
     struct reset_pipe {
@@ -401,7 +417,49 @@ class sender_session {
     const auto digest = hash.digest();
     stream_.queue(done{id, pos, digest});
     co_await stream_.flush();
-    sent_[id] = sent_info{pos, fileio::to_hex(digest), since(start)};
+    sent_[id] =
+        sent_info{pos, (log_.json() ? fileio::to_hex(digest) : std::string()), since(start)};
+    sending_.reset();
+  }
+
+  // A small regular file: read whole, hashed, and queued with its DATA and
+  // DONE frames, so that many small files leave in one write.
+  asio::awaitable<void> send_inline(std::size_t i, int fd, clock::time_point start) {
+    const auto& e = entries_[i];
+    const auto id = static_cast<std::uint32_t>(i);
+    const auto size = static_cast<std::size_t>(e.size);
+    buf_.resize(std::max<std::size_t>(buf_.size(), size + 1));
+    std::size_t got = 0;
+    while (got <= size) {  // one byte more than expected: a file that grew is noticed
+      const ssize_t n = ::pread(fd, buf_.data() + got, size + 1 - got, static_cast<off_t>(got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        co_await abort_file_(i, std::strerror(errno));
+        co_return;
+      }
+      if (n == 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    if (got != size) {
+      co_await abort_file_(
+          i, got < size ? "file shrank while being sent" : "file grew while being sent");
+      co_return;
+    }
+    const std::span<const std::uint8_t> content(buf_.data(), size);
+    fileio::hasher hash;
+    hash.update(content);
+    const auto digest = hash.digest();
+    if (size > 0) {
+      stream_.queue(data{id, static_cast<std::uint32_t>(size)});
+      stream_.queue_raw(content);
+    }
+    stream_.queue(done{id, e.size, digest});
+    result_.bytes += e.size;
+    progress_.start_file(e.remote_path, e.size, true);
+    progress_.add(e.size);
+    sent_[id] =
+        sent_info{e.size, (log_.json() ? fileio::to_hex(digest) : std::string()), since(start)};
+    stream_.touch();
     sending_.reset();
   }
 
@@ -503,7 +561,7 @@ class sender_session {
       throw session_error(exit_code::protocol,
                           "receiver asked to resume past the end of " + entries_[a.id].remote_path);
     const auto& e = entries_[a.id];
-    json_line ev("file_accepted");
+    const char* event = "file_accepted";
     switch (a.kind) {
       case answer_kind::accept:
       case answer_kind::resume:
@@ -511,29 +569,28 @@ class sender_session {
           ++result_.stored;
           ++result_.directories;
         }
-        ev.num("id", static_cast<std::uint64_t>(a.id))
-            .str("path", e.remote_path)
-            .num("offset", a.offset);
         break;
       case answer_kind::skip:
         ++result_.skipped;
-        ev = json_line("file_skipped");
-        ev.num("id", static_cast<std::uint64_t>(a.id))
-            .str("path", e.remote_path)
-            .str("reason", a.reason);
+        event = "file_skipped";
         break;
       case answer_kind::reject:
         ++result_.rejected;
         result_.code = worse(result_.code, exit_code::partial);
         progress_.clear();
         log_.warn(e.remote_path + ": rejected by receiver: " + a.reason);
-        ev = json_line("file_rejected");
-        ev.num("id", static_cast<std::uint64_t>(a.id))
-            .str("path", e.remote_path)
-            .str("reason", a.reason);
+        event = "file_rejected";
         break;
     }
-    log_.event(ev);
+    if (log_.json()) {  // per file: built only when someone reads it
+      json_line ev(event);
+      ev.num("id", static_cast<std::uint64_t>(a.id)).str("path", e.remote_path);
+      if (a.kind == answer_kind::accept || a.kind == answer_kind::resume)
+        ev.num("offset", a.offset);
+      else
+        ev.str("reason", a.reason);
+      log_.event(ev);
+    }
     answers_[a.id] = std::move(a);
     wake_.cancel();
   }
@@ -563,14 +620,15 @@ class sender_session {
       }
       if (sending_ && *sending_ == v.id) cancelled_ = true;
     }
-    log_.event(json_line("file_done")
-                   .num("id", static_cast<std::uint64_t>(v.id))
-                   .str("path", e.remote_path)
-                   .str("status", verdict_text(v.kind))
-                   .num("bytes", info.bytes)
-                   .str("hash", info.hash)
-                   .real("seconds", info.seconds)
-                   .str("reason", v.reason));
+    if (log_.json())
+      log_.event(json_line("file_done")
+                     .num("id", static_cast<std::uint64_t>(v.id))
+                     .str("path", e.remote_path)
+                     .str("status", verdict_text(v.kind))
+                     .num("bytes", info.bytes)
+                     .str("hash", info.hash)
+                     .real("seconds", info.seconds)
+                     .str("reason", v.reason));
     if (it != sent_.end()) sent_.erase(it);
     verdicts_[v.id] = true;
   }

@@ -35,6 +35,13 @@ struct send_result {
 /// sent; answers for them flow back while content streams.
 inline constexpr std::size_t offer_window = 256;
 
+/// Regular files up to this size are read whole and queued with their
+/// frames (many per write); larger ones stream from a mapping.
+inline constexpr std::uint64_t inline_max = 256 * 1024;
+
+/// The queue of frames (and small files) is written once it holds this much.
+inline constexpr std::size_t flush_bytes = 1 << 20;
+
 /// Sends `entries` to opts.dest. Throws session_error for failures that end
 /// the session (connect, protocol, timeout); per-file outcomes are logged,
 /// emitted as events and summarised in the result.

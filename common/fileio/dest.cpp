@@ -137,18 +137,22 @@ std::string part_name_for(const std::string& final_name) {
   return std::string(part_prefix) + hex;
 }
 
-std::error_code part_file::create(unique_fd parent, const std::string& final_name, part_file& out) {
+std::error_code part_file::create(shared_dir parent, const std::string& final_name,
+                                  part_file& out) {
   const std::string part = part_name_for(final_name);
-  const int fd =
-      ::openat(parent.get(), part.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  constexpr int flags = O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
+  // Usually there is none: create it, and no one else can have it locked.
+  int fd = ::openat(parent->get(), part.c_str(), flags | O_EXCL, 0600);
+  const bool fresh = fd >= 0;
+  if (fd < 0 && errno == EEXIST) fd = ::openat(parent->get(), part.c_str(), flags, 0600);
   if (fd < 0) return last_error();
   unique_fd file(fd);
   if (::flock(file.get(), LOCK_EX | LOCK_NB) != 0) {
     return errno == EWOULDBLOCK ? std::make_error_code(std::errc::device_or_resource_busy)
                                 : last_error();
   }
-  // A stale part file from a crashed receiver is unlocked: start it afresh.
-  if (::ftruncate(file.get(), 0) != 0) return last_error();
+  // A kept or stale part file is unlocked: start it afresh.
+  if (!fresh && ::ftruncate(file.get(), 0) != 0) return last_error();
   out.discard();
   out.parent_ = std::move(parent);
   out.fd_ = std::move(file);
@@ -157,10 +161,10 @@ std::error_code part_file::create(unique_fd parent, const std::string& final_nam
   return {};
 }
 
-std::error_code part_file::adopt(unique_fd parent, const std::string& final_name,
+std::error_code part_file::adopt(shared_dir parent, const std::string& final_name,
                                  std::uint64_t max_size, part_file& out, std::uint64_t& kept) {
   const std::string part = part_name_for(final_name);
-  const int fd = ::openat(parent.get(), part.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  const int fd = ::openat(parent->get(), part.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return last_error();
   unique_fd file(fd);
   if (::flock(file.get(), LOCK_EX | LOCK_NB) != 0) {
@@ -202,10 +206,10 @@ std::error_code part_file::commit(std::uint32_t mode, std::int64_t mtime_ns, boo
   if (::futimens(fd_.get(), times) != 0) return last_error();
   if (fsync && ::fsync(fd_.get()) != 0) return last_error();
   // RENAME_NOREPLACE closes the window between the offer's check and now.
-  if (::renameat2(parent_.get(), part_name_.c_str(), parent_.get(), final_name_.c_str(),
+  if (::renameat2(parent_->get(), part_name_.c_str(), parent_->get(), final_name_.c_str(),
                   replace ? 0u : RENAME_NOREPLACE) != 0)
     return last_error();
-  if (fsync) ::fsync(parent_.get());
+  if (fsync) ::fsync(parent_->get());
   fd_.reset();
   parent_.reset();
   return {};
@@ -218,7 +222,7 @@ void part_file::keep() {
 
 void part_file::discard() {
   if (!fd_) return;
-  ::unlinkat(parent_.get(), part_name_.c_str(), 0);
+  ::unlinkat(parent_->get(), part_name_.c_str(), 0);
   fd_.reset();
   parent_.reset();
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <system_error>
@@ -50,6 +51,9 @@ class dest_root {
   std::string path_;
 };
 
+/// A directory descriptor several part files (and a cache) may share.
+using shared_dir = std::shared_ptr<const unique_fd>;
+
 /// Looks up `name` in the directory `parent` without following symlinks.
 [[nodiscard]] std::error_code stat_at(int parent, const std::string& name, existing_entry& out);
 
@@ -65,16 +69,26 @@ class part_file {
   part_file(part_file&&) noexcept = default;
   part_file& operator=(part_file&&) noexcept = default;
 
-  [[nodiscard]] static std::error_code create(unique_fd parent, const std::string& final_name,
+  [[nodiscard]] static std::error_code create(shared_dir parent, const std::string& final_name,
                                               part_file& out);
+  [[nodiscard]] static std::error_code create(unique_fd parent, const std::string& final_name,
+                                              part_file& out) {
+    return create(std::make_shared<const unique_fd>(std::move(parent)), final_name, out);
+  }
 
   /// Takes over the part file an interrupted session left for `final_name`:
   /// opened without following symlinks, locked, positioned at its end; its
   /// length is stored in `kept`. ENOENT when there is none (or it is empty),
   /// EBUSY when another session holds it, EFBIG when longer than `max_size`.
-  [[nodiscard]] static std::error_code adopt(unique_fd parent, const std::string& final_name,
+  [[nodiscard]] static std::error_code adopt(shared_dir parent, const std::string& final_name,
                                              std::uint64_t max_size, part_file& out,
                                              std::uint64_t& kept);
+  [[nodiscard]] static std::error_code adopt(unique_fd parent, const std::string& final_name,
+                                             std::uint64_t max_size, part_file& out,
+                                             std::uint64_t& kept) {
+    return adopt(std::make_shared<const unique_fd>(std::move(parent)), final_name, max_size, out,
+                 kept);
+  }
 
   /// Appends all of `bytes`; ENOSPC, EDQUOT, EIO come back as they are.
   [[nodiscard]] std::error_code write(std::span<const std::uint8_t> bytes);
@@ -96,7 +110,7 @@ class part_file {
   int fd() const { return fd_.get(); }
 
  private:
-  unique_fd parent_;
+  shared_dir parent_;
   unique_fd fd_;
   std::string part_name_;
   std::string final_name_;

@@ -85,7 +85,7 @@ constexpr std::size_t raw_progress_bytes = 64 * 1024;
 }  // namespace
 
 asio::awaitable<void> frame_stream::fill(const char* step) {
-  co_await flush();
+  if (flush_on_read_) co_await flush();
   if (begin_ == end_) {
     begin_ = end_ = 0;
   } else if (end_ == buffer_size) {
@@ -146,6 +146,26 @@ asio::awaitable<std::span<const std::uint8_t>> frame_stream::read_raw(std::size_
 
 asio::awaitable<void> frame_stream::write(std::span<const std::uint8_t> a,
                                           std::span<const std::uint8_t> b) {
+  if (out_.empty() || writing_) {
+    co_await write_spans(a, b);
+    co_return;
+  }
+  // Queued frames go first; a small `a` (a DATA header) joins them.
+  const bool join = a.size() <= 64 * 1024;
+  if (join) out_.insert(out_.end(), a.begin(), a.end());
+  std::swap(out_, sending_);
+  out_.clear();
+  if (join) {
+    co_await write_spans(sending_, b);
+  } else {
+    co_await write_spans(sending_, {});
+    co_await write_spans(a, b);
+  }
+  sending_.clear();
+}
+
+asio::awaitable<void> frame_stream::write_spans(std::span<const std::uint8_t> a,
+                                                std::span<const std::uint8_t> b) {
   // write_some in a loop rather than async_write, so that a slow but moving
   // peer keeps the watchdog fed between partial writes.
   const std::size_t total = a.size() + b.size();
@@ -182,8 +202,10 @@ asio::awaitable<void> frame_stream::flush() {
   // A reader may flush while another coroutine is mid-write on the same
   // socket; that writer's data must not be interleaved, so leave it be.
   if (out_.empty() || writing_) co_return;
-  co_await write(out_);
+  std::swap(out_, sending_);
   out_.clear();
+  co_await write_spans(sending_, {});
+  sending_.clear();
 }
 
 }  // namespace ferry::net

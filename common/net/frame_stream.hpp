@@ -44,7 +44,8 @@ class frame_stream {
   /// span is valid until the next read.
   asio::awaitable<std::span<const std::uint8_t>> read_raw(std::size_t max, const char* step);
 
-  /// Writes all of `a` then all of `b` (gathered into one system call).
+  /// Writes whatever is queued, then all of `a`, then all of `b` (queued
+  /// frames and a small `a` leave in the same system call as `b`).
   asio::awaitable<void> write(std::span<const std::uint8_t> a,
                               std::span<const std::uint8_t> b = {});
 
@@ -53,6 +54,19 @@ class frame_stream {
   /// send(msg) coroutine on purpose: GCC 12 destroys a temporary message in
   /// a co_await expression twice. Queue, then co_await flush().)
   void queue(const framing::message& msg) { framing::encode(msg, out_); }
+  /// Queues raw bytes (the content after a queued DATA frame): small files
+  /// travel with their frames, many to one write.
+  void queue_raw(std::span<const std::uint8_t> bytes) {
+    out_.insert(out_.end(), bytes.begin(), bytes.end());
+  }
+  /// Bytes queued for the next flush.
+  std::size_t queued() const { return out_.size(); }
+  /// Reads flush the queue first (the default: replies to a batch leave
+  /// before we wait). A side that reads in one coroutine and writes in
+  /// another turns this off and flushes from its writer only: a flush
+  /// from the reader could overlap the writer's own writes, leaving what
+  /// the writer queued meanwhile unsent while both wait on the peer.
+  void set_flush_on_read(bool on) { flush_on_read_ = on; }
   asio::awaitable<void> flush();
 
   /// Closes the transport; pending operations complete with an error.
@@ -106,6 +120,7 @@ class frame_stream {
   clock::time_point last_sent_ = clock::now();
   bool timed_out_ = false;
   bool writing_ = false;
+  bool flush_on_read_ = true;
   std::string peer_;
   // Not zero-filled: a page costs memory only once data lands in it, so an
   // idle or handshaking session holds a few KiB, not the whole buffer.
@@ -113,6 +128,9 @@ class frame_stream {
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
   framing::byte_buffer out_;
+  framing::byte_buffer sending_;  // what a flush is writing (out_ keeps queueing)
+  asio::awaitable<void> write_spans(std::span<const std::uint8_t> a,
+                                    std::span<const std::uint8_t> b);
 };
 
 /// Formats an endpoint as "1.2.3.4:5" / "[::1]:5".
