@@ -2,6 +2,10 @@
 
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <netinet/udp.h>
+
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -16,13 +20,23 @@ void size_buffers(udp::socket& s, int bytes) {
   }
 }
 
-datagram_io::datagram_io(std::size_t batch, std::size_t max_size)
-    : batch_(batch),
-      max_size_(max_size),
-      storage_(batch * max_size),
-      msgs_(batch),
-      iovs_(batch),
-      addrs_(batch) {}
+namespace {
+
+/// Cleared for good the first time the kernel refuses a GSO message.
+std::atomic<bool> gso_works{true};
+/// One GSO message carries at most this many datagrams and bytes.
+constexpr std::size_t gso_max_segments = 64;
+constexpr std::size_t gso_max_bytes = 65000;
+
+}  // namespace
+
+datagram_io::datagram_io(udp::socket& s, std::size_t batch, std::size_t max_size, bool gro)
+    : batch_(batch), msgs_(batch), controls_(batch), iovs_(batch), addrs_(batch) {
+  int on = 1;
+  gro_ = gro && ::setsockopt(s.native_handle(), SOL_UDP, UDP_GRO, &on, sizeof on) == 0;
+  max_size_ = gro_ ? std::max<std::size_t>(max_size, 65536) : max_size;
+  storage_.reset(new std::uint8_t[batch_ * max_size_]);
+}
 
 std::size_t datagram_io::receive(udp::socket& s, std::vector<received>& out, std::error_code& ec) {
   out.clear();
@@ -31,12 +45,16 @@ std::size_t datagram_io::receive(udp::socket& s, std::vector<received>& out, std
   auto& iovs = iovs_;
   auto& addrs = addrs_;
   for (std::size_t i = 0; i < batch_; ++i) {
-    iovs[i] = {storage_.data() + i * max_size_, max_size_};
+    iovs[i] = {storage_.get() + i * max_size_, max_size_};
     msgs[i] = {};
     msgs[i].msg_hdr.msg_iov = &iovs[i];
     msgs[i].msg_hdr.msg_iovlen = 1;
     msgs[i].msg_hdr.msg_name = &addrs[i];
     msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    if (gro_) {
+      msgs[i].msg_hdr.msg_control = controls_[i].data();
+      msgs[i].msg_hdr.msg_controllen = controls_[i].size();
+    }
   }
   int n;
   do {
@@ -51,11 +69,24 @@ std::size_t datagram_io::receive(udp::socket& s, std::vector<received>& out, std
     // A datagram larger than our buffer is truncated: not one of ours.
     if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue;
     received r;
-    r.data = {storage_.data() + i * max_size_, msgs[i].msg_len};
     r.from.resize(msgs[i].msg_hdr.msg_namelen);
     std::memcpy(r.from.data(), &addrs[i],
                 std::min<std::size_t>(msgs[i].msg_hdr.msg_namelen, sizeof(sockaddr_storage)));
-    out.push_back(r);
+    // A coalesced run (UDP_GRO) says its segment size; cut it up again.
+    std::size_t segment = msgs[i].msg_len;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c != nullptr;
+         c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
+      if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+        int size = 0;
+        std::memcpy(&size, CMSG_DATA(c), sizeof size);
+        if (size > 0) segment = static_cast<std::size_t>(size);
+      }
+    }
+    const std::uint8_t* base = storage_.get() + i * max_size_;
+    for (std::size_t off = 0; off < msgs[i].msg_len; off += segment) {
+      r.data = {base + off, std::min<std::size_t>(segment, msgs[i].msg_len - off)};
+      out.push_back(r);
+    }
   }
   return static_cast<std::size_t>(n);
 }
@@ -63,6 +94,14 @@ std::size_t datagram_io::receive(udp::socket& s, std::vector<received>& out, std
 std::size_t datagram_io::send(udp::socket& s, const udp::endpoint& to, bool connected,
                               std::span<const outgoing> dgrams, std::error_code& ec) {
   ec.clear();
+  if (gso_works.load(std::memory_order_relaxed)) {
+    bool refused = false;
+    const std::size_t n = send_gso(s, to, connected, dgrams, ec, refused);
+    if (!refused) return n;
+    gso_works = false;  // this kernel or device will not: plain datagrams from now on
+    ec.clear();
+    return n + send(s, to, connected, dgrams.subspan(n), ec);
+  }
   constexpr std::size_t max_batch = 64;
   std::size_t done = 0;
   while (done < dgrams.size()) {
@@ -96,6 +135,74 @@ std::size_t datagram_io::send(udp::socket& s, const udp::endpoint& to, bool conn
     }
     done += static_cast<std::size_t>(n);
     if (static_cast<std::size_t>(n) < count) return done;
+  }
+  return done;
+}
+
+std::size_t datagram_io::send_gso(udp::socket& s, const udp::endpoint& to, bool connected,
+                                  std::span<const outgoing> dgrams, std::error_code& ec,
+                                  bool& refused) {
+  constexpr std::size_t max_msgs = 16;
+  std::size_t done = 0;
+  while (done < dgrams.size()) {
+    mmsghdr msgs[max_msgs];
+    iovec iovs[max_msgs][gso_max_segments * 2];
+    alignas(cmsghdr) char controls[max_msgs][CMSG_SPACE(sizeof(std::uint16_t))];
+    std::size_t counts[max_msgs];
+    std::size_t nmsgs = 0, at = done;
+    while (nmsgs < max_msgs && at < dgrams.size()) {
+      // A run of datagrams of one size (the last may be shorter), no prefix.
+      const std::size_t size = dgrams[at].data.size();
+      std::size_t k = 0, bytes = 0, iov = 0;
+      while (at + k < dgrams.size() && k < gso_max_segments) {
+        const auto& d = dgrams[at + k];
+        const std::size_t len = d.prefix.size() + d.data.size();
+        if (bytes + len > gso_max_bytes || (k > 0 && (!d.prefix.empty() || len > size))) break;
+        if (!d.prefix.empty())
+          iovs[nmsgs][iov++] = {const_cast<std::uint8_t*>(d.prefix.data()), d.prefix.size()};
+        iovs[nmsgs][iov++] = {const_cast<std::uint8_t*>(d.data.data()), d.data.size()};
+        bytes += len;
+        ++k;
+        if (len < size || !d.prefix.empty()) break;  // a shorter one ends the run
+      }
+      auto& m = msgs[nmsgs];
+      m = {};
+      m.msg_hdr.msg_iov = iovs[nmsgs];
+      m.msg_hdr.msg_iovlen = iov;
+      if (!connected) {
+        m.msg_hdr.msg_name = const_cast<sockaddr*>(to.data());
+        m.msg_hdr.msg_namelen = static_cast<socklen_t>(to.size());
+      }
+      if (k > 1) {
+        m.msg_hdr.msg_control = controls[nmsgs];
+        m.msg_hdr.msg_controllen = sizeof controls[nmsgs];
+        cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+        const auto seg = static_cast<std::uint16_t>(size);
+        std::memcpy(CMSG_DATA(c), &seg, sizeof seg);
+      }
+      counts[nmsgs++] = k;
+      at += k;
+    }
+    int n;
+    do {
+      n = ::sendmmsg(s.native_handle(), msgs, static_cast<unsigned>(nmsgs), MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return done;
+      // EIO/EINVAL/EOPNOTSUPP on the first GSO message: no offload here.
+      if ((errno == EIO || errno == EINVAL || errno == EOPNOTSUPP) && counts[0] > 1) {
+        refused = true;
+        return done;
+      }
+      ec = {errno, std::system_category()};
+      return done;
+    }
+    for (int i = 0; i < n; ++i)
+      done += counts[i];
+    if (static_cast<std::size_t>(n) < nmsgs) return done;
   }
   return done;
 }

@@ -2,13 +2,21 @@
 // take up to a batch of datagrams per call, sendmmsg to send one. Each
 // outgoing datagram may carry a prefix (the SOCKS5 UDP header) gathered
 // from its own buffer, so packets are never copied to be wrapped.
+//
+// Segmentation offload where the kernel has it: runs of equal-sized
+// datagrams without a prefix leave as one UDP_SEGMENT (GSO) message, cut
+// into datagrams by the kernel (or never, on loopback to a GRO socket);
+// a socket with UDP_GRO receives coalesced runs, split here again. Both
+// fall back to plain datagrams when the kernel refuses.
 #pragma once
 
 #include <sys/socket.h>
 
+#include <array>
 #include <asio.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <system_error>
 #include <vector>
@@ -32,8 +40,9 @@ class datagram_io {
     std::span<const std::uint8_t> data;
   };
 
-  /// `batch` datagrams of up to `max_size` bytes per receive call.
-  datagram_io(std::size_t batch, std::size_t max_size);
+  /// `batch` datagrams of up to `max_size` bytes per receive call (64 KiB
+  /// each when `gro`, which asks the socket for coalesced runs).
+  datagram_io(udp::socket& s, std::size_t batch, std::size_t max_size, bool gro = true);
 
   /// Receives what is queued, up to one batch. 0 with no error: nothing
   /// queued (EAGAIN). An error such as ECONNREFUSED (an ICMP answer on a
@@ -46,10 +55,17 @@ class datagram_io {
                           std::span<const outgoing> dgrams, std::error_code& ec);
 
  private:
+  static std::size_t send_gso(udp::socket& s, const udp::endpoint& to, bool connected,
+                              std::span<const outgoing> dgrams, std::error_code& ec, bool& refused);
+
+ public:
+ private:
   std::size_t batch_;
   std::size_t max_size_;
-  std::vector<std::uint8_t> storage_;
+  std::unique_ptr<std::uint8_t[]> storage_;  // not zero-filled: pages cost as used
   std::vector<mmsghdr> msgs_;
+  std::vector<std::array<char, 64>> controls_;  // per message: the UDP_GRO segment size
+  bool gro_ = false;
   std::vector<iovec> iovs_;
   std::vector<sockaddr_storage> addrs_;
 };

@@ -150,7 +150,7 @@ void conn_driver::arm(time_point deadline, time_point now) {
 // ---- endpoint ----
 
 endpoint::endpoint(udp::socket socket, std::size_t max_datagram)
-    : socket_(std::move(socket)), io_(recv_batch, max_datagram) {
+    : socket_(std::move(socket)), io_(socket_, recv_batch, max_datagram) {
   std::error_code ec;
   socket_.non_blocking(true, ec);
   std::random_device rd;
