@@ -94,81 +94,48 @@ std::size_t datagram_io::receive(udp::socket& s, std::vector<received>& out, std
 std::size_t datagram_io::send(udp::socket& s, const udp::endpoint& to, bool connected,
                               std::span<const outgoing> dgrams, std::error_code& ec) {
   ec.clear();
-  if (gso_works.load(std::memory_order_relaxed)) {
-    bool refused = false;
-    const std::size_t n = send_gso(s, to, connected, dgrams, ec, refused);
-    if (!refused) return n;
-    gso_works = false;  // this kernel or device will not: plain datagrams from now on
-    ec.clear();
-    return n + send(s, to, connected, dgrams.subspan(n), ec);
-  }
-  constexpr std::size_t max_batch = 64;
-  std::size_t done = 0;
-  while (done < dgrams.size()) {
-    const std::size_t count = std::min(max_batch, dgrams.size() - done);
-    mmsghdr msgs[max_batch];
-    iovec iovs[max_batch][2];
-    for (std::size_t i = 0; i < count; ++i) {
-      const auto& d = dgrams[done + i];
-      std::size_t k = 0;
-      if (!d.prefix.empty())
-        iovs[i][k++] = {const_cast<std::uint8_t*>(d.prefix.data()), d.prefix.size()};
-      iovs[i][k++] = {const_cast<std::uint8_t*>(d.data.data()), d.data.size()};
-      msgs[i] = {};
-      msgs[i].msg_hdr.msg_iov = iovs[i];
-      msgs[i].msg_hdr.msg_iovlen = k;
-      if (!connected) {
-        msgs[i].msg_hdr.msg_name = const_cast<sockaddr*>(to.data());
-        msgs[i].msg_hdr.msg_namelen = static_cast<socklen_t>(to.size());
-      }
-    }
-    int n;
-    do {
-      n = ::sendmmsg(s.native_handle(), msgs, static_cast<unsigned>(count), MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return done;
-      // ECONNREFUSED and friends report an earlier datagram's fate; the
-      // ones in this call were not sent.
-      ec = {errno, std::system_category()};
-      return done;
-    }
-    done += static_cast<std::size_t>(n);
-    if (static_cast<std::size_t>(n) < count) return done;
-  }
-  return done;
+  bool refused = false;
+  const std::size_t n = send_runs(s, to, connected, dgrams, gso_works.load(), ec, refused);
+  if (!refused) return n;
+  gso_works = false;  // this kernel or device will not: plain datagrams from now on
+  ec.clear();
+  return n + send_runs(s, to, connected, dgrams.subspan(n), false, ec, refused);
 }
 
-std::size_t datagram_io::send_gso(udp::socket& s, const udp::endpoint& to, bool connected,
-                                  std::span<const outgoing> dgrams, std::error_code& ec,
-                                  bool& refused) {
-  constexpr std::size_t max_msgs = 16;
+std::size_t datagram_io::send_runs(udp::socket& s, const udp::endpoint& to, bool connected,
+                                   std::span<const outgoing> dgrams, bool gso, std::error_code& ec,
+                                   bool& refused) {
+  constexpr std::size_t max_msgs = 64;
+  constexpr std::size_t max_iovs = 4 * gso_max_segments;
+  const std::size_t max_run = gso ? gso_max_segments : 1;
   std::size_t done = 0;
   while (done < dgrams.size()) {
     mmsghdr msgs[max_msgs];
-    iovec iovs[max_msgs][gso_max_segments * 2];
+    iovec iovs[max_iovs];
     alignas(cmsghdr) char controls[max_msgs][CMSG_SPACE(sizeof(std::uint16_t))];
     std::size_t counts[max_msgs];
-    std::size_t nmsgs = 0, at = done;
-    while (nmsgs < max_msgs && at < dgrams.size()) {
-      // A run of datagrams of one size (the last may be shorter), no prefix.
+    std::size_t nmsgs = 0, at = done, used = 0;
+    // Each message is one datagram, or (GSO) a run of datagrams of one
+    // size without a prefix, the last of which may be shorter.
+    while (nmsgs < max_msgs && at < dgrams.size() && used + 2 * max_run <= max_iovs) {
       const std::size_t size = dgrams[at].data.size();
-      std::size_t k = 0, bytes = 0, iov = 0;
-      while (at + k < dgrams.size() && k < gso_max_segments) {
+      iovec* first = iovs + used;
+      std::size_t k = 0, bytes = 0;
+      while (at + k < dgrams.size() && k < max_run) {
         const auto& d = dgrams[at + k];
         const std::size_t len = d.prefix.size() + d.data.size();
-        if (bytes + len > gso_max_bytes || (k > 0 && (!d.prefix.empty() || len > size))) break;
+        if (k > 0 && (!d.prefix.empty() || len > size || bytes + len > gso_max_bytes)) break;
         if (!d.prefix.empty())
-          iovs[nmsgs][iov++] = {const_cast<std::uint8_t*>(d.prefix.data()), d.prefix.size()};
-        iovs[nmsgs][iov++] = {const_cast<std::uint8_t*>(d.data.data()), d.data.size()};
+          iovs[used++] = {const_cast<std::uint8_t*>(d.prefix.data()), d.prefix.size()};
+        iovs[used++] = {const_cast<std::uint8_t*>(d.data.data()), d.data.size()};
         bytes += len;
         ++k;
         if (len < size || !d.prefix.empty()) break;  // a shorter one ends the run
       }
       auto& m = msgs[nmsgs];
       m = {};
-      m.msg_hdr.msg_iov = iovs[nmsgs];
-      m.msg_hdr.msg_iovlen = iov;
+      m.msg_hdr.msg_iov = first;
+      m.msg_hdr.msg_iovlen = static_cast<std::size_t>(iovs + used - first);
       if (!connected) {
         m.msg_hdr.msg_name = const_cast<sockaddr*>(to.data());
         m.msg_hdr.msg_namelen = static_cast<socklen_t>(to.size());
@@ -192,11 +159,13 @@ std::size_t datagram_io::send_gso(udp::socket& s, const udp::endpoint& to, bool 
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return done;
-      // EIO/EINVAL/EOPNOTSUPP on the first GSO message: no offload here.
+      // EIO/EINVAL/EOPNOTSUPP on a GSO message: no offload here.
       if ((errno == EIO || errno == EINVAL || errno == EOPNOTSUPP) && counts[0] > 1) {
         refused = true;
         return done;
       }
+      // ECONNREFUSED and friends report an earlier datagram's fate; the
+      // ones in this call were not sent.
       ec = {errno, std::system_category()};
       return done;
     }

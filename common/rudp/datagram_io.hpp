@@ -55,11 +55,12 @@ class datagram_io {
                           std::span<const outgoing> dgrams, std::error_code& ec);
 
  private:
-  static std::size_t send_gso(udp::socket& s, const udp::endpoint& to, bool connected,
-                              std::span<const outgoing> dgrams, std::error_code& ec, bool& refused);
+  // Sends as runs (one GSO message each, when `gso`) or one by one; sets
+  // `refused` when the kernel will not take a GSO message.
+  static std::size_t send_runs(udp::socket& s, const udp::endpoint& to, bool connected,
+                               std::span<const outgoing> dgrams, bool gso, std::error_code& ec,
+                               bool& refused);
 
- public:
- private:
   std::size_t batch_;
   std::size_t max_size_;
   std::unique_ptr<std::uint8_t[]> storage_;  // not zero-filled: pages cost as used
