@@ -31,14 +31,19 @@ constexpr std::uint64_t min_resume_size = 1 << 20;
 /// Answers are flushed at least this often (see on_offer).
 constexpr std::size_t answer_batch = 32;
 
+/// What an interrupted session left of a file: the part file (locked now),
+/// its length, and the hash of those bytes (which the sender checks).
+struct kept_prefix {
+  fileio::part_file part;
+  std::uint64_t length = 0;
+  fileio::hasher hash;
+};
+
 struct accepted_file {
   offer o;
   std::vector<std::string> components;
-  bool replace = false;  // may the final name be replaced?
-  // Resume: the kept part file (locked), its length, the hash of its bytes.
-  fileio::part_file kept;
-  std::uint64_t resume_from = 0;
-  std::optional<fileio::hasher> prefix;
+  bool replace = false;             // may the final name be replaced?
+  std::optional<kept_prefix> kept;  // answered resume: content continues after it
 };
 
 struct current_file {
@@ -111,7 +116,7 @@ class receiver_session {
   void keep_partials() {
     if (cur_ && cur_->f.o.resume && !cur_->failed && cur_->received > 0) cur_->part.keep();
     for (auto& [id, f] : accepted_)
-      f.kept.keep();
+      if (f.kept) f.kept->part.keep();
   }
   /// Whether the peer has been told why the session ends (or should not be).
   bool peer_told() const { return peer_told_ || !handshake_done_; }
@@ -191,11 +196,12 @@ class receiver_session {
     if (have.kind == type::regular) {
       // With the sender's hash (--skip-identical) the content decides;
       // without it, size and mtime do.
-      const bool same_size = o.size_known && have.size == o.size;
-      bool identical = same_size && have.mtime_ns == o.mtime_ns;
-      if (o.has_hash) {
-        identical = false;
-        if (same_size) identical = co_await same_content(parent->get(), comps.back(), o);
+      bool identical = false;
+      if (o.size_known && have.size == o.size) {
+        if (o.has_hash)
+          identical = co_await same_content(parent->get(), comps.back(), o);
+        else
+          identical = have.mtime_ns == o.mtime_ns;
       }
       if (identical) {
         a.kind = answer_kind::skip;
@@ -217,7 +223,7 @@ class receiver_session {
       replace = true;
     }
     if (o.size_known) committed_bytes_ += o.size;
-    accepted_file f{o, std::move(comps), replace, {}, 0, {}};
+    accepted_file f{o, std::move(comps), replace, {}};
     // Small files are not worth resuming: a kept part is simply replaced.
     if (o.resume && o.size_known && o.size > min_resume_size) co_await try_resume(parent, f, a);
     note_pending(f, +1);
@@ -228,7 +234,7 @@ class receiver_session {
   // Bookkeeping of accepted files whose content has not started: their
   // sizes (for the free-space check) and path bytes (a memory bound).
   void note_pending(const accepted_file& f, int sign) {
-    const std::uint64_t bytes = f.o.size_known ? f.o.size - f.resume_from : 0;
+    const std::uint64_t bytes = f.o.size_known ? f.o.size - (f.kept ? f.kept->length : 0) : 0;
     if (sign > 0) {
       pending_bytes_ += bytes;
       pending_path_bytes_ += f.o.path.size();
@@ -240,7 +246,7 @@ class receiver_session {
 
   // Why `more` bytes would take the receive file system below the
   // --min-free reserve, or nothing when they fit (or the check is off).
-  std::optional<std::string> short_of_space(std::uint64_t more) const {
+  std::optional<std::string> short_of_space(std::uint64_t more) {
     if (opts_.min_free == 0 && opts_.min_free_percent == 0) return std::nullopt;
     // statvfs at most every 100 ms: a batch of small offers asks once.
     const auto now = clock::now();
@@ -299,23 +305,19 @@ class receiver_session {
     a.kind = answer_kind::resume;
     a.offset = kept;
     a.prefix_hash = h.digest();
-    f.kept = std::move(part);
-    f.resume_from = kept;
-    f.prefix.emplace(std::move(h));
+    f.kept.emplace(kept_prefix{std::move(part), kept, std::move(h)});
   }
 
   // The sender's file does not start with our kept prefix: drop it, the
   // whole content follows.
   void on_restart(const restart& r) {
     const auto it = accepted_.find(r.id);
-    if (it == accepted_.end() || it->second.resume_from == 0)
+    if (it == accepted_.end() || !it->second.kept)
       protocol_error("restart for file " + std::to_string(r.id) +
                      " that is not waiting to be resumed");
     auto& f = it->second;
     note_pending(f, -1);
-    f.kept.discard();
-    f.prefix.reset();
-    f.resume_from = 0;
+    f.kept.reset();  // removes the part file
     note_pending(f, +1);
   }
 
@@ -335,10 +337,10 @@ class receiver_session {
     cur_->f = std::move(it->second);
     accepted_.erase(it);
     note_pending(cur_->f, -1);
-    if (cur_->f.kept.is_open()) {  // resumed: carry on after the kept prefix
-      cur_->part = std::move(cur_->f.kept);
-      cur_->hash = std::move(*cur_->f.prefix);
-      cur_->received = cur_->f.resume_from;
+    if (auto& kept = cur_->f.kept) {  // resumed: carry on after the kept prefix
+      cur_->part = std::move(kept->part);
+      cur_->hash = std::move(kept->hash);
+      cur_->received = kept->length;  // (kept->length stays, for the log)
       co_return;
     }
     fileio::shared_dir parent;
@@ -417,8 +419,8 @@ class receiver_session {
       result_.bytes_stored += cur_->received;
       if (!o.size_known) committed_bytes_ += cur_->received;
       log_file(o.path, cur_->received, seconds_since(cur_->start), "stored",
-               cur_->f.resume_from > 0
-                   ? "resumed after " + std::to_string(cur_->f.resume_from) + " kept bytes"
+               cur_->f.kept
+                   ? "resumed after " + std::to_string(cur_->f.kept->length) + " kept bytes"
                    : std::string());
       stream_.queue(v);
       cur_.reset();
@@ -549,10 +551,10 @@ class receiver_session {
   std::size_t unsent_answers_ = 0;     // answers queued since on_offer last flushed
   fileio::shared_dir dir_cache_;       // parent_of(): the last directory used
   std::string dir_cache_key_;
-  // short_of_space(): the last statvfs figure, and what was accepted since.
-  mutable std::optional<std::uint64_t> space_avail_;
-  mutable std::uint64_t space_total_ = 0;
-  mutable clock::time_point space_when_;
+  // short_of_space(): the last statvfs figures and when they were taken.
+  std::optional<std::uint64_t> space_avail_;
+  std::uint64_t space_total_ = 0;
+  clock::time_point space_when_;
   std::uint64_t pending_bytes_ = 0;  // content still to come for accepted_
   std::size_t pending_path_bytes_ = 0;
   bool handshake_done_ = false;
