@@ -274,22 +274,10 @@ class receiver_session {
     co_return !ec && h.digest() == o.hash;
   }
 
-  // Hashes the first `length` bytes of `fd` on the disk pool, a slice at a
-  // time: other sessions on this thread go on meanwhile, and the sender
-  // hears a KEEPALIVE when hashing takes long.
+  // Hashes the first `length` bytes of `fd` on the disk pool: other
+  // sessions on this thread go on meanwhile.
   asio::awaitable<std::error_code> hash_file(int fd, std::uint64_t length, fileio::hasher& h) {
-    for (std::uint64_t off = 0; off < length; off += fileio::hash_slice) {
-      const std::uint64_t n = std::min(fileio::hash_slice, length - off);
-      const std::error_code ec = co_await asio::co_spawn(
-          disk_,
-          [fd, off, n, &h]() -> asio::awaitable<std::error_code> {
-            co_return fileio::hash_file_range(fd, off, n, h);
-          },
-          asio::use_awaitable);
-      if (ec) co_return ec;
-      co_await stream_.keep_alive();
-    }
-    co_return std::error_code{};
+    return net::hash_keeping_alive(stream_, disk_, fd, 0, length, h);
   }
 
   // An interrupted session left a part file for this name: offer to resume

@@ -248,13 +248,10 @@ class sender_session {
       // the same bytes. A slice at a time, keeping the receiver informed.
       fileio::unique_fd fd(::open(e.local_path.c_str(), O_RDONLY | O_CLOEXEC));
       fileio::hasher h;
-      bool ok = static_cast<bool>(fd);
-      for (std::uint64_t off = 0; ok && off < e.size; off += fileio::hash_slice) {
-        ok = !fileio::hash_file_range(fd.get(), off, std::min(fileio::hash_slice, e.size - off), h);
-        co_await stream_.keep_alive();
-      }
-      if (ok) {
-        o.has_hash = true;
+      if (fd) {
+        const std::error_code ec =
+            co_await net::hash_keeping_alive(stream_, stream_.executor(), fd.get(), 0, e.size, h);
+        o.has_hash = !ec;
         o.hash = h.digest();
       }
     }
@@ -341,20 +338,17 @@ class sender_session {
     progress_.start_file(e.remote_path, e.size, e.size_known);
 
     // A resumed file's hash still covers the whole file: hash the prefix.
-    std::uint64_t pos = 0;
+    std::uint64_t pos = offset;
     std::span<const std::uint8_t> chunk;
-    while (pos < offset) {
-      const auto n =
-          co_await next_chunk(src, pos, std::min<std::uint64_t>(chunk_size, offset - pos), chunk);
-      if (n <= 0 || !fileio::hash_guarded(hash, chunk)) {
-        co_await abort_file_(i,
-                             n < 0 ? std::strerror(errno) : "file shrank below the resume offset");
+    if (offset > 0) {
+      const std::error_code ec =
+          co_await net::hash_keeping_alive(stream_, stream_.executor(), fd.get(), 0, offset, hash);
+      if (ec) {
+        const std::string why =
+            ec == std::errc::io_error ? "file shrank below the resume offset" : ec.message();
+        co_await abort_file_(i, why.c_str());
         co_return;
       }
-      pos += static_cast<std::uint64_t>(n);
-      co_await stream_.keep_alive();  // a long prefix: the receiver hears from us
-    }
-    if (offset > 0) {
       if (hash.digest() == a.prefix_hash) {
         ++result_.resumed;
         result_.bytes_resumed += offset;
@@ -370,11 +364,11 @@ class sender_session {
         ++result_.restarted;
         hash.reset();
         pos = 0;
-        if (!src.mapped && ::lseek(src.fd, 0, SEEK_SET) < 0) {
-          co_await abort_file_(i, std::strerror(errno));
-          co_return;
-        }
-        co_await stream_.flush();  // RESTART goes before the content
+      }
+      // (Queued frames, RESTART among them, leave before the content.)
+      if (!src.mapped && ::lseek(src.fd, static_cast<off_t>(pos), SEEK_SET) < 0) {
+        co_await abort_file_(i, std::strerror(errno));
+        co_return;
       }
     }
 
@@ -414,11 +408,15 @@ class sender_session {
       result_.bytes += static_cast<std::uint64_t>(n);
       progress_.add(static_cast<std::uint64_t>(n));
     }
-    const auto digest = hash.digest();
-    stream_.queue(done{id, pos, digest});
-    co_await stream_.flush();
-    sent_[id] =
-        sent_info{pos, (log_.json() ? fileio::to_hex(digest) : std::string()), since(start)};
+    finish_file(id, pos, hash.digest(), start);
+  }
+
+  // Queues a file's DONE (it leaves with the next write, or before the
+  // writer waits) and notes what was sent for its verdict's event.
+  void finish_file(std::uint32_t id, std::uint64_t size, const hash128& digest,
+                   clock::time_point start) {
+    stream_.queue(done{id, size, digest});
+    sent_[id] = sent_info{size, log_.json() ? fileio::to_hex(digest) : std::string(), since(start)};
     sending_.reset();
   }
 
@@ -448,19 +446,15 @@ class sender_session {
     const std::span<const std::uint8_t> content(buf_.data(), size);
     fileio::hasher hash;
     hash.update(content);
-    const auto digest = hash.digest();
     if (size > 0) {
       stream_.queue(data{id, static_cast<std::uint32_t>(size)});
       stream_.queue_raw(content);
     }
-    stream_.queue(done{id, e.size, digest});
     result_.bytes += e.size;
     progress_.start_file(e.remote_path, e.size, true);
     progress_.add(e.size);
-    sent_[id] =
-        sent_info{e.size, (log_.json() ? fileio::to_hex(digest) : std::string()), since(start)};
     stream_.touch();
-    sending_.reset();
+    finish_file(id, e.size, hash.digest(), start);
   }
 
   void encode_data_header(std::uint32_t id, std::uint32_t length) {
