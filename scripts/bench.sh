@@ -64,22 +64,9 @@ now_ns() { date +%s%N; }
 secs_since() { awk -v a="$1" -v b="$(now_ns)" 'BEGIN { printf "%.6f", (b - a) / 1e9 }'; }
 say() { echo "bench: $*" >&2; }
 
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 40000))
-    ss -Htlnu "sport = :$p" | grep -q . || { echo "$p"; return; }
-  done
-}
-wait_listen() {
-  local i
-  for i in $(seq 1 250); do
-    ss -Htln "sport = :$1" | grep -q . && return 0
-    sleep 0.02
-  done
-  say "nothing listening on $1"
-  return 1
-}
+# Free ports and readiness: scripts/lib/proxy.sh's bounded helpers.
+free_port() { proxy_free_port || { say "no free port found"; exit 1; }; }
+wait_listen() { proxy_wait "$1" "$2" || { say "nothing listening on $2"; exit 1; }; }  # PID PORT
 
 # record CASE TOOL UNIT VALUE
 record() { echo "$1,$2,$3,$4" >>"$raw"; }
@@ -126,8 +113,38 @@ rounds() {
   done
 }
 
-same_file() { cmp -s "$1" "$2" || { say "$3 delivered a different file"; exit 1; }; }
-same_tree() { diff -rq "$1" "$2" >/dev/null || { say "$3 delivered a different tree"; exit 1; }; }
+check_file() { cmp -s "$1" "$2" || { say "$3 delivered a different file"; exit 1; }; }
+check_tree() { diff -rq "$1" "$2" >/dev/null || { say "$3 delivered a different tree"; exit 1; }; }
+
+# ferry_big DIR PORT [ARGS...]: ferry-send ARGS the big file to a receiver
+# on 127.0.0.1:PORT storing into DIR; prints seconds, checks, cleans up.
+# Runs under GNU time: $work/send.rss holds its peak RSS (KiB).
+ferry_big() {
+  local dir=$1 port=$2 t0
+  shift 2
+  t0=$(now_ns)
+  /usr/bin/time -f %M -o "$work/send.rss" "$bin/ferry-send" -q "$@" "127.0.0.1:$port" "$big"
+  secs_since "$t0"
+  check_file "$big" "$dir/big.bin" "ferry $*"
+  rm -f "$dir/big.bin"
+  sync
+}
+
+# nc_big [NC_ARGS...]: the big file through nc (NC_ARGS: a proxy, if any).
+nc_big() {
+  local port t0
+  port=$(free_port)
+  nc -l 127.0.0.1 "$port" >"$work/nc.out" &
+  local rpid=$!
+  wait_listen "$rpid" "$port"
+  t0=$(now_ns)
+  nc -N "$@" 127.0.0.1 "$port" <"$big"
+  wait "$rpid"
+  secs_since "$t0"
+  check_file "$big" "$work/nc.out" "nc $*"
+  rm -f "$work/nc.out"
+  sync
+}
 
 # ---- file: one large file over TCP --------------------------------------------
 big=$work/big.bin
@@ -140,40 +157,21 @@ make_big() {
 rss_log=$work/rss.csv
 : >"$rss_log"
 run_ferry() {
-  local t0
-  t0=$(now_ns)
-  /usr/bin/time -f %M -o "$work/send.rss" "$bin/ferry-send" -q "127.0.0.1:$FILE_PORT" "$big"
-  secs_since "$t0"
-  same_file "$big" "$work/file/big.bin" ferry
+  ferry_big "$work/file" "$FILE_PORT"
   echo "send,$(cat "$work/send.rss")" >>"$rss_log"
-  rm -f "$work/file/big.bin"
-  sync
 }
-run_nc() {
-  local port t0
-  port=$(free_port)
-  nc -l 127.0.0.1 "$port" >"$work/nc.out" &
-  local rpid=$!
-  wait_listen "$port"
-  t0=$(now_ns)
-  nc -N 127.0.0.1 "$port" <"$big"
-  wait "$rpid"
-  secs_since "$t0"
-  same_file "$big" "$work/nc.out" nc
-  rm -f "$work/nc.out"
-  sync
-}
+run_nc() { nc_big; }
 run_socat() {
   local port t0
   port=$(free_port)
   socat -b 1048576 -u "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr" "OPEN:$work/socat.out,creat,trunc" &
   local rpid=$!
-  wait_listen "$port"
+  wait_listen "$rpid" "$port"
   t0=$(now_ns)
   socat -b 1048576 -u "OPEN:$big" "TCP:127.0.0.1:$port"
   wait "$rpid"
   secs_since "$t0"
-  same_file "$big" "$work/socat.out" socat
+  check_file "$big" "$work/socat.out" socat
   rm -f "$work/socat.out"
   sync
 }
@@ -182,7 +180,7 @@ run_iperf3() {  # memory to memory: the ceiling, no file at either end
   port=$(free_port)
   iperf3 -s -1 -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
   local rpid=$!
-  wait_listen "$port"
+  wait_listen "$rpid" "$port"
   iperf3 -c 127.0.0.1 -p "$port" -Z -n "$big_bytes" -J >"$work/iperf.json"
   wait "$rpid" || true
   jq -r --argjson b "$big_bytes" '$b * 8 / .end.sum_received.bits_per_second' "$work/iperf.json"
@@ -224,7 +222,7 @@ run_tree_ferry() {
   t0=$(now_ns)
   "$bin/ferry-send" -q "127.0.0.1:$TREE_PORT" "$TREE_SRC"
   secs_since "$t0"
-  same_tree "$TREE_SRC" "$work/trees/$(basename "$TREE_SRC")" ferry
+  check_tree "$TREE_SRC" "$work/trees/$(basename "$TREE_SRC")" ferry
   mv "$work/trees/$(basename "$TREE_SRC")" "$(fresh ferry)"
 }
 run_tree_tarnc() {
@@ -234,12 +232,12 @@ run_tree_tarnc() {
   mkdir -p "$dest"
   (nc -l 127.0.0.1 "$port" | tar -x -C "$dest") &
   local rpid=$!
-  wait_listen "$port"
+  wait_listen "$rpid" "$port"
   t0=$(now_ns)
   tar -c -C "$(dirname "$TREE_SRC")" "$(basename "$TREE_SRC")" | nc -N 127.0.0.1 "$port"
   wait "$rpid"
   secs_since "$t0"
-  same_tree "$TREE_SRC" "$dest/$(basename "$TREE_SRC")" "tar|nc"
+  check_tree "$TREE_SRC" "$dest/$(basename "$TREE_SRC")" "tar|nc"
 }
 run_tree_rsync() {
   local t0 name
@@ -247,7 +245,7 @@ run_tree_rsync() {
   t0=$(now_ns)
   rsync -a "$TREE_SRC" "rsync://127.0.0.1:$RSYNC_PORT/bench/$name/"
   secs_since "$t0"
-  same_tree "$TREE_SRC" "$work/out/$name/$(basename "$TREE_SRC")" rsync
+  check_tree "$TREE_SRC" "$work/out/$name/$(basename "$TREE_SRC")" rsync
 }
 start_rsyncd() {
   [ -n "${RSYNC_PORT:-}" ] && return 0
@@ -264,7 +262,7 @@ use chroot = false
 CONF
   rsync --daemon --no-detach --address=127.0.0.1 --port="$RSYNC_PORT" --config="$work/rsyncd.conf" &
   pids+=($!)
-  wait_listen "$RSYNC_PORT"
+  wait_listen "$!" "$RSYNC_PORT"
 }
 # tree_case CASE COUNT BYTES UNIT: the three tools on one tree; outputs
 # are removed after the case (file creation slows down for a while after a
@@ -287,29 +285,8 @@ wanted small && tree_case small "$small_n" 4096 files/s
 wanted medium && tree_case medium "$medium_n" 1048576 MB/s
 
 # ---- dante: one large file through the same proxy -----------------------------
-run_ferry_dante() {
-  local t0
-  t0=$(now_ns)
-  "$bin/ferry-send" -q --proxy "socks5://127.0.0.1:$DANTE_PORT" "127.0.0.1:$DANTE_RPORT" "$big"
-  secs_since "$t0"
-  same_file "$big" "$work/dante/big.bin" "ferry via dante"
-  rm -f "$work/dante/big.bin"
-  sync
-}
-run_nc_dante() {
-  local port t0
-  port=$(free_port)
-  nc -l 127.0.0.1 "$port" >"$work/nc.out" &
-  local rpid=$!
-  wait_listen "$port"
-  t0=$(now_ns)
-  nc -N -X 5 -x "127.0.0.1:$DANTE_PORT" 127.0.0.1 "$port" <"$big"
-  wait "$rpid"
-  secs_since "$t0"
-  same_file "$big" "$work/nc.out" "nc via dante"
-  rm -f "$work/nc.out"
-  sync
-}
+run_ferry_dante() { ferry_big "$work/dante" "$DANTE_RPORT" --proxy "socks5://127.0.0.1:$DANTE_PORT"; }
+run_nc_dante() { nc_big -X 5 -x "127.0.0.1:$DANTE_PORT"; }
 if wanted dante; then
   say "dante: ${big_mib} MiB through dante, $runs rounds"
   make_big
@@ -321,18 +298,9 @@ if wanted dante; then
 fi
 
 # ---- udp: UDP mode against TCP mode on clean loopback ------------------------
-run_udp_mode() {  # run_udp_mode ARGS...: ferry-send ARGS into the udp receiver
-  local t0
-  t0=$(now_ns)
-  "$bin/ferry-send" -q "$@" "127.0.0.1:$UDP_RPORT" "$big"
-  secs_since "$t0"
-  same_file "$big" "$work/udp/big.bin" "ferry $*"
-  rm -f "$work/udp/big.bin"
-  sync
-}
-run_ferry_tcp() { run_udp_mode; }
-run_ferry_udp() { run_udp_mode --udp; }
-run_ferry_udp64k() { run_udp_mode --udp --udp-size 65000; }
+run_ferry_tcp() { ferry_big "$work/udp" "$UDP_RPORT"; }
+run_ferry_udp() { ferry_big "$work/udp" "$UDP_RPORT" --udp; }
+run_ferry_udp64k() { ferry_big "$work/udp" "$UDP_RPORT" --udp --udp-size 65000; }
 if wanted udp; then
   say "udp: ${big_mib} MiB, UDP mode vs TCP mode, $runs rounds"
   make_big
@@ -351,7 +319,7 @@ lossy_send() {  # lossy_send ARGS...
     "$work/lossy.bin" || rc=$?
   s=$(secs_since "$t0")
   if [ "$rc" -eq 0 ]; then
-    same_file "$work/lossy.bin" "$work/lossyin/lossy.bin" "ferry $*"
+    check_file "$work/lossy.bin" "$work/lossyin/lossy.bin" "ferry $*"
     awk -v b="$lossy_bytes" -v s="$s" 'BEGIN { printf "%.6f", b / s }' >"$work/lossy.rate"
   else
     got=$(find "$work/lossyin" -name '.ferry-part-*' -exec stat -c %s {} + 2>/dev/null | head -n 1)
@@ -408,7 +376,7 @@ run_conc_many() {
   done
   for i in "${cp[@]}"; do wait "$i"; done
   secs_since "$t0"
-  for i in $(seq 1 "$conc_n"); do same_file "$work/conc/src/c$i.bin" "$work/concin/c$i.bin" "sender $i"; done
+  for i in $(seq 1 "$conc_n"); do check_file "$work/conc/src/c$i.bin" "$work/concin/c$i.bin" "sender $i"; done
   rm -f "$work/concin"/c*.bin
   sync
 }
@@ -417,7 +385,7 @@ run_conc_one() {
   t0=$(now_ns)
   "$bin/ferry-send" -q "127.0.0.1:$CONC_RPORT" "$work/conc/src/"
   secs_since "$t0"
-  same_tree "$work/conc/src" "$work/concin/src" "one sender"
+  check_tree "$work/conc/src" "$work/concin/src" "one sender"
   rm -rf "$work/concin/src"
   sync
 }
