@@ -33,15 +33,15 @@ expect_bg_exit() {
   FAULTS=$((FAULTS + 1))
 }
 
-# expect_resumed LABEL: the last send completed big.bin after the bytes the
-# receiver had kept, byte-exact, sending only the rest.
-expect_resumed() {
-  expect_rc 0 "$1"
-  cmp "$WORK/src/big.bin" "$WORK/inbox/big.bin" || fail "$1: differs after resume"
-  no_leftovers "$WORK/inbox"
-  has_event "$SEND_OUT" ".event==\"summary\" and .resumed==1 and .bytes_resumed > 0 and .bytes + .bytes_resumed == $((32 * MIB))" ||
-    fail "$1: not resumed: $(tail -n 1 "$SEND_OUT")"
-  rm "$WORK/inbox/big.bin"
+# resume_big LABEL SEND_ARGS...: the part file the fault left is final now;
+# sends big.bin again with SEND_ARGS and expects a resume after exactly it.
+resume_big() {
+  local label=$1 kept
+  shift
+  kept=$(part_size "$WORK/inbox")
+  [ "$kept" -gt 0 ] || fail "$label: the receiver kept no part file"
+  send --json "$@" "$WORK/src/big.bin"
+  expect_resumed "$label" "$WORK/src/big.bin" "$WORK/inbox" "$kept"
 }
 
 # ---- receiver SIGKILLed mid-file --------------------------------------------
@@ -54,8 +54,7 @@ kill -9 "$RECV_PID"
 expect_bg_exit 3 "connection closed by peer\|connection reset" "TCP, receiver killed"
 kill -9 "$RELAY_PID" 2>/dev/null || true
 start_recv "$WORK/inbox"
-send --json "$WORK/src/big.bin"
-expect_resumed "TCP, new receiver after a kill"
+resume_big "TCP, new receiver after a kill"
 pass "TCP: receiver SIGKILLed mid-file → sender exit 3; a new receiver resumes, byte-exact"
 
 # UDP, rate-capped.
@@ -64,8 +63,7 @@ wait_part "$WORK/inbox" $((8 * MIB)) 30
 kill -9 "$RECV_PID"
 expect_bg_exit 3 "connection lost\|connection refused\|stopped answering" "UDP, receiver killed"
 start_recv "$WORK/inbox"
-send --udp --json "$WORK/src/big.bin"
-expect_resumed "UDP, new receiver after a kill"
+resume_big "UDP, new receiver after a kill" --udp
 has_event "$SEND_OUT" '.event=="summary" and .transport=="udp"' || fail "UDP resume not over UDP"
 pass "UDP: receiver SIGKILLed mid-file → sender exit 3; a new receiver resumes over UDP, byte-exact"
 
@@ -87,8 +85,7 @@ expect_bg_exit 3 "connection closed by peer\|connection reset" "TCP, proxy kille
 # of the part file.
 wait_session_end "$ended" 30
 start_dante "$WORK/px"
-send --json --proxy "socks5://127.0.0.1:$PROXY_PORT" "$WORK/src/big.bin"
-expect_resumed "TCP, through a new proxy"
+resume_big "TCP, through a new proxy" --proxy "socks5://127.0.0.1:$PROXY_PORT"
 pass "TCP: dante SIGKILLed mid-file → sender exit 3; resumed through a new dante, byte-exact"
 
 # UDP through dante (UDP ASSOCIATE), rate-capped.
@@ -99,8 +96,7 @@ kill_dante
 expect_bg_exit 3 "the proxy ended the UDP association" "UDP, proxy killed"
 wait_session_end "$ended" 30  # the receiver's idle timeout (UDP: 10 s at most)
 start_dante "$WORK/px"
-send --udp=strict --json --proxy "socks5://127.0.0.1:$PROXY_PORT" "$WORK/src/big.bin"
-expect_resumed "UDP, through a new proxy"
+resume_big "UDP, through a new proxy" --udp=strict --proxy "socks5://127.0.0.1:$PROXY_PORT"
 pass "UDP: dante SIGKILLed mid-file → sender exit 3; resumed through a new dante over UDP, byte-exact"
 
 # ---- bytes corrupted on the wire ----------------------------------------------

@@ -174,3 +174,21 @@ wait_session_end() {
   done
   fail "the receiver did not end a session within $2s"
 }
+
+# expect_resumed LABEL SRC DIR KEPT: the last send (with --json) stored SRC
+# in DIR byte-exact by resuming after the KEPT bytes the receiver had kept:
+# the sender verified them, put only the rest on the wire, and the current
+# receiver logged the resume. The stored copy is removed afterwards.
+expect_resumed() {
+  local label=$1 src=$2 dir=$3 kept=$4 size name
+  size=$(stat -c %s "$src")
+  name=$(basename "$src")
+  expect_rc 0 "$label"
+  cmp "$src" "$dir/$name" || fail "$label: file differs after resume"
+  no_leftovers "$dir"
+  has_event "$SEND_OUT" ".event==\"summary\" and .resumed==1 and .restarted==0 and .bytes_resumed==$kept and .bytes==$((size - kept))" ||
+    fail "$label: not resumed after $kept kept bytes: $(tail -n 1 "$SEND_OUT")"
+  has_event "$RECV_OUT" ".event==\"file\" and .path==\"$name\" and .verdict==\"stored\" and .reason==\"resumed after $kept kept bytes\"" ||
+    fail "$label: the receiver did not log a resume after $kept bytes"
+  rm "$dir/$name"
+}

@@ -30,30 +30,17 @@ kill_mid_file() {
   [ "$KEPT" -ge $((8 * MIB)) ] || fail "the receiver did not keep the part file ($KEPT bytes)"
 }
 
-# expect_resumed LABEL: the last send resumed big.bin after KEPT bytes and
-# put only the rest on the wire.
-expect_resumed() {
-  expect_rc 0 "$1"
-  cmp "$WORK/src/big.bin" "$WORK/inbox/big.bin" || fail "$1: file differs after resume"
-  no_leftovers "$WORK/inbox"
-  has_event "$SEND_OUT" ".event==\"summary\" and .resumed==1 and .restarted==0 and .bytes_resumed==$KEPT and .bytes==$((32 * MIB - KEPT))" ||
-    fail "$1: not resumed after $KEPT kept bytes: $(tail -n 1 "$SEND_OUT")"
-  has_event "$RECV_OUT" '.event=="file" and .path=="big.bin" and .verdict=="stored" and (.reason|startswith("resumed after"))' ||
-    fail "$1: the receiver did not log a resumed file"
-  rm "$WORK/inbox/big.bin"
-}
-
 # TCP: sender killed mid-file, then resumed directly.
 kill_mid_file "127.0.0.1:$RELAY_PORT"
 send --json "$WORK/src/big.bin"
-expect_resumed "TCP resume"
+expect_resumed "TCP resume" "$WORK/src/big.bin" "$WORK/inbox" "$KEPT"
 grep -q 'resumed 1 file after' "$SEND_ERR" || fail "no human resume line: $(cat "$SEND_ERR")"
 pass "TCP: sender SIGKILLed at $KEPT bytes, resumed: only the rest sent, byte-exact"
 
 # UDP mode, rate-capped so that the kill lands mid-file.
 kill_mid_file "127.0.0.1:$RECV_PORT" --udp --rate 64M
 send --udp --json "$WORK/src/big.bin"
-expect_resumed "UDP resume"
+expect_resumed "UDP resume" "$WORK/src/big.bin" "$WORK/inbox" "$KEPT"
 has_event "$SEND_OUT" '.event=="summary" and .transport=="udp"' || fail "UDP resume not over UDP"
 pass "UDP: sender SIGKILLed at $KEPT bytes, resumed over UDP, byte-exact"
 
