@@ -35,7 +35,7 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
                           cxxopts::value<std::string>()->default_value("0"), "SIZE")
     ("no-udp", "Serve TCP only (by default UDP mode is served on the same port)")
     ("max-session-files", "Refuse offers past N entries (files and directories) in one "
-                          "session", cxxopts::value<std::string>()->default_value("1000000"), "N")
+                          "session", cxxopts::value<std::uint64_t>()->default_value("1000000"), "N")
     ("min-free", "Reject files that would leave less than SIZE (or PCT%) free on the receive "
                  "file system, and fail a file being written once it does (0 = off)",
                  cxxopts::value<std::string>()->default_value("256M"), "SIZE|PCT%")
@@ -95,12 +95,9 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     o.max_sessions_per_host = args["max-sessions-per-host"].as<std::size_t>();
     if (o.max_sessions_per_host == 0)
       return usage_error("--max-sessions-per-host must be at least 1");
-    const auto files_text = args["max-session-files"].as<std::string>();
-    const auto files = parse_size(files_text);
-    if (!files || *files == 0)
-      return usage_error("--max-session-files: expected a count of at least 1, got '" + files_text +
-                         "'");
-    o.max_session_files = *files;
+    // A count, like --max-sessions: no size suffixes (1M would mean 1048576).
+    o.max_session_files = args["max-session-files"].as<std::uint64_t>();
+    if (o.max_session_files == 0) return usage_error("--max-session-files must be at least 1");
     const auto free_text = args["min-free"].as<std::string>();
     if (free_text.ends_with('%')) {
       const auto pct = parse_size(free_text.substr(0, free_text.size() - 1));

@@ -59,9 +59,9 @@ title() {
   esac
 }
 med() { awk -F, -v c="$1" -v t="$2" '$1 == c && $2 == t { print $4 }' "$stats"; }
-# check CASE TEXT EXPR: EXPR (awk, on medians named m_TOOL) is the ratio;
-# prints a table row with the ratio against its target.
-target_row() {  # target_row TEXT VALUE GOAL
+# target_row TEXT VALUE GOAL: a row of the targets table, VALUE against
+# GOAL ("not run" when the case was left out).
+target_row() {
   awk -v text="$1" -v v="$2" -v g="$3" 'BEGIN {
     if (v == "") { printf "| %s | n/a | %s | not run |\n", text, g; exit }
     printf "| %s | %.2f | %s | %s |\n", text, v, g, (v + 0 >= g + 0 ? "met" : "**not met**") }'

@@ -219,6 +219,7 @@ TEST(RecvCli, Limits) {
   EXPECT_EQ(off.min_free_percent, 0u);
   EXPECT_EQ(recv_exit({"--max-sessions-per-host", "0"}), 2);
   EXPECT_EQ(recv_exit({"--max-session-files", "0"}), 2);
+  EXPECT_EQ(recv_exit({"--max-session-files", "1M"}), 2);  // a count, not a size
   EXPECT_EQ(recv_exit({"--min-free", "100%"}), 2);
   EXPECT_EQ(recv_exit({"--min-free", "lots"}), 2);
 }
