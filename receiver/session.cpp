@@ -173,7 +173,7 @@ class receiver_session {
     }
 
     fileio::shared_dir parent;
-    if (auto ec = parent_of(comps, parent))
+    if (auto ec = offer_dirs_.get(root_, comps, parent))
       co_return reject("cannot create parent directory: " + describe(ec));
     fileio::existing_entry have;
     if (auto ec = fileio::stat_at(parent->get(), comps.back(), have))
@@ -183,7 +183,7 @@ class receiver_session {
       if (have.kind != fileio::existing_entry::type::none &&
           have.kind != fileio::existing_entry::type::directory)
         co_return reject("a non-directory exists at this path");
-      if (auto ec = root_.make_dirs(comps))
+      if (auto ec = fileio::make_dir_at(parent->get(), comps.back()))
         co_return reject("cannot create directory: " + describe(ec));
       dirs_.push_back({o, std::move(comps), false});
       co_return a;
@@ -332,8 +332,9 @@ class receiver_session {
       co_return;
     }
     fileio::shared_dir parent;
-    std::error_code ec = parent_of(cur_->f.components, parent);
-    if (!ec) ec = fileio::part_file::create(parent, cur_->f.components.back(), cur_->part);
+    std::error_code ec = content_dirs_.get(root_, cur_->f.components, parent);
+    if (!ec)
+      ec = fileio::part_file::create(parent, cur_->f.components.back(), cur_->f.o.mode, cur_->part);
     if (ec) {
       const std::string why = ec == std::errc::device_or_resource_busy
                                   ? "another session is receiving this file"
@@ -454,24 +455,6 @@ class receiver_session {
   }
 
   // ---- helpers ------------------------------------------------------------
-  // The directory that holds the last of `comps` (created if missing). The
-  // last one is kept open and shared with the part files in it: files come
-  // grouped by directory, and walking from the root for each would cost a
-  // system call per path component.
-  std::error_code parent_of(const std::vector<std::string>& comps, fileio::shared_dir& out) {
-    std::string key;
-    for (std::size_t i = 0; i + 1 < comps.size(); ++i)
-      (key += comps[i]) += '/';
-    if (!dir_cache_ || key != dir_cache_key_) {
-      fileio::unique_fd fd;
-      if (auto ec = root_.open_parent(comps, true, fd)) return ec;
-      dir_cache_ = std::make_shared<const fileio::unique_fd>(std::move(fd));
-      dir_cache_key_ = std::move(key);
-    }
-    out = dir_cache_;
-    return {};
-  }
-
   void fail_current(verdict_kind kind, const std::string& why) {
     cur_->failed = true;
     cur_->part.discard();
@@ -537,8 +520,10 @@ class receiver_session {
   std::uint64_t committed_bytes_ = 0;  // bytes of accepted known-size files
   std::uint64_t offers_ = 0;           // entries offered so far
   std::size_t unsent_answers_ = 0;     // answers queued since on_offer last flushed
-  fileio::shared_dir dir_cache_;       // parent_of(): the last directory used
-  std::string dir_cache_key_;
+  // Offers run up to 256 files ahead of content, so each keeps its own
+  // open directory.
+  fileio::parent_cache offer_dirs_;
+  fileio::parent_cache content_dirs_;
   // short_of_space(): the last statvfs figures and when they were taken.
   std::optional<std::uint64_t> space_avail_;
   std::uint64_t space_total_ = 0;

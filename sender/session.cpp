@@ -428,15 +428,18 @@ class sender_session {
     const auto size = static_cast<std::size_t>(e.size);
     buf_.resize(std::max<std::size_t>(buf_.size(), size + 1));
     std::size_t got = 0;
-    while (got <= size) {  // one byte more than expected: a file that grew is noticed
-      const ssize_t n = ::pread(fd, buf_.data() + got, size + 1 - got, static_cast<off_t>(got));
+    // One byte more than expected is asked for, so a file that grew is
+    // noticed; a short read of a regular file is its end.
+    while (got <= size) {
+      const std::size_t want = size + 1 - got;
+      const ssize_t n = ::pread(fd, buf_.data() + got, want, static_cast<off_t>(got));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
         co_await abort_file_(i, std::strerror(errno));
         co_return;
       }
-      if (n == 0) break;
       got += static_cast<std::size_t>(n);
+      if (static_cast<std::size_t>(n) < want) break;
     }
     if (got != size) {
       co_await abort_file_(

@@ -31,6 +31,26 @@ timespec to_timespec(std::int64_t ns) {
 
 constexpr int dir_flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 
+// The process's umask, read without changing it (umask(2) would, for a
+// moment, for every thread); nothing when /proc cannot tell.
+std::optional<mode_t> process_umask() {
+  static const std::optional<mode_t> mask = []() -> std::optional<mode_t> {
+    std::FILE* f = std::fopen("/proc/self/status", "re");
+    if (f == nullptr) return std::nullopt;
+    char line[256];
+    std::optional<mode_t> found;
+    unsigned value = 0;
+    while (std::fgets(line, sizeof line, f) != nullptr)
+      if (std::sscanf(line, "Umask: %o", &value) == 1) {
+        found = static_cast<mode_t>(value & 0777);
+        break;
+      }
+    std::fclose(f);
+    return found;
+  }();
+  return mask;
+}
+
 // Opens `name` under `parent` as a directory, creating it first if asked.
 std::error_code open_dir_at(int parent, const std::string& name, bool create, unique_fd& out) {
   int fd = ::openat(parent, name.c_str(), dir_flags);
@@ -83,13 +103,6 @@ std::error_code dest_root::open_parent(const std::vector<std::string>& component
   return {};
 }
 
-std::error_code dest_root::make_dirs(const std::vector<std::string>& components) const {
-  unique_fd parent;
-  if (auto ec = open_parent(components, true, parent)) return ec;
-  unique_fd leaf;
-  return open_dir_at(parent.get(), components.back(), true, leaf);
-}
-
 std::error_code dest_root::set_dir_attrs(const std::vector<std::string>& components,
                                          std::uint32_t mode, std::int64_t mtime_ns) const {
   unique_fd parent;
@@ -130,6 +143,26 @@ std::error_code stat_at(int parent, const std::string& name, existing_entry& out
   return {};
 }
 
+std::error_code make_dir_at(int parent, const std::string& name) {
+  unique_fd dir;
+  return open_dir_at(parent, name, true, dir);
+}
+
+std::error_code parent_cache::get(const dest_root& root, const std::vector<std::string>& components,
+                                  shared_dir& out) {
+  std::string key;
+  for (std::size_t i = 0; i + 1 < components.size(); ++i)
+    (key += components[i]) += '/';
+  if (!dir_ || key != key_) {
+    unique_fd fd;
+    if (auto ec = root.open_parent(components, true, fd)) return ec;
+    dir_ = std::make_shared<const unique_fd>(std::move(fd));
+    key_ = std::move(key);
+  }
+  out = dir_;
+  return {};
+}
+
 std::string part_name_for(const std::string& final_name) {
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx",
@@ -138,11 +171,13 @@ std::string part_name_for(const std::string& final_name) {
 }
 
 std::error_code part_file::create(shared_dir parent, const std::string& final_name,
-                                  part_file& out) {
+                                  std::uint32_t mode, part_file& out) {
   const std::string part = part_name_for(final_name);
   constexpr int flags = O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
+  // The owner keeps read and write so that a later session can adopt it.
+  const auto create_mode = static_cast<mode_t>((mode & 0777) | 0600);
   // Usually there is none: create it, and no one else can have it locked.
-  int fd = ::openat(parent->get(), part.c_str(), flags | O_EXCL, 0600);
+  int fd = ::openat(parent->get(), part.c_str(), flags | O_EXCL, create_mode);
   const bool fresh = fd >= 0;
   if (fd < 0 && errno == EEXIST) fd = ::openat(parent->get(), part.c_str(), flags, 0600);
   if (fd < 0) return last_error();
@@ -158,6 +193,8 @@ std::error_code part_file::create(shared_dir parent, const std::string& final_na
   out.fd_ = std::move(file);
   out.part_name_ = part;
   out.final_name_ = final_name;
+  out.mode_.reset();
+  if (const auto mask = process_umask(); fresh && mask) out.mode_ = create_mode & ~*mask;
   return {};
 }
 
@@ -183,6 +220,7 @@ std::error_code part_file::adopt(shared_dir parent, const std::string& final_nam
   out.fd_ = std::move(file);
   out.part_name_ = part;
   out.final_name_ = final_name;
+  out.mode_ = st.st_mode & 07777;
   kept = static_cast<std::uint64_t>(st.st_size);
   return {};
 }
@@ -201,7 +239,7 @@ std::error_code part_file::write(std::span<const std::uint8_t> bytes) {
 
 std::error_code part_file::commit(std::uint32_t mode, std::int64_t mtime_ns, bool fsync,
                                   bool replace) {
-  if (::fchmod(fd_.get(), mode & 0777) != 0) return last_error();
+  if (mode_ != (mode & 0777) && ::fchmod(fd_.get(), mode & 0777) != 0) return last_error();
   const timespec times[2] = {{0, UTIME_OMIT}, to_timespec(mtime_ns)};
   if (::futimens(fd_.get(), times) != 0) return last_error();
   if (fsync && ::fsync(fd_.get()) != 0) return last_error();

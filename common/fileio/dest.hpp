@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <system_error>
@@ -34,9 +35,6 @@ class dest_root {
   [[nodiscard]] std::error_code open_parent(const std::vector<std::string>& components, bool create,
                                             unique_fd& parent) const;
 
-  /// Creates every component as a directory (mkdir -p inside the root).
-  [[nodiscard]] std::error_code make_dirs(const std::vector<std::string>& components) const;
-
   /// Sets a directory's mode and mtime; used once its contents are written.
   [[nodiscard]] std::error_code set_dir_attrs(const std::vector<std::string>& components,
                                               std::uint32_t mode, std::int64_t mtime_ns) const;
@@ -57,6 +55,25 @@ using shared_dir = std::shared_ptr<const unique_fd>;
 /// Looks up `name` in the directory `parent` without following symlinks.
 [[nodiscard]] std::error_code stat_at(int parent, const std::string& name, existing_entry& out);
 
+/// Creates the directory `name` in `parent` unless it exists; ELOOP or
+/// ENOTDIR when a symlink or a non-directory is in the way.
+[[nodiscard]] std::error_code make_dir_at(int parent, const std::string& name);
+
+/// The directory holding a path's last component, kept open while the
+/// following paths stay in it: files come grouped by directory, and a walk
+/// from the root for each would cost two system calls per component.
+class parent_cache {
+ public:
+  /// Opens (or reuses) the parent of `components`, creating missing
+  /// directories.
+  [[nodiscard]] std::error_code get(const dest_root& root,
+                                    const std::vector<std::string>& components, shared_dir& out);
+
+ private:
+  shared_dir dir_;
+  std::string key_;  // the parent's components, each followed by '/'
+};
+
 /// A file being received. Its name is ".ferry-part-<hash of the final name>"
 /// in the final directory, held under an exclusive flock so two sessions
 /// cannot write the same destination at once (the second gets EBUSY).
@@ -69,11 +86,14 @@ class part_file {
   part_file(part_file&&) noexcept = default;
   part_file& operator=(part_file&&) noexcept = default;
 
+  /// Creates (or takes over and empties) the part file for `final_name`.
+  /// A new one is created with `mode` (plus owner read and write), so that
+  /// commit() usually has no mode left to set.
   [[nodiscard]] static std::error_code create(shared_dir parent, const std::string& final_name,
-                                              part_file& out);
+                                              std::uint32_t mode, part_file& out);
   [[nodiscard]] static std::error_code create(unique_fd parent, const std::string& final_name,
-                                              part_file& out) {
-    return create(std::make_shared<const unique_fd>(std::move(parent)), final_name, out);
+                                              std::uint32_t mode, part_file& out) {
+    return create(std::make_shared<const unique_fd>(std::move(parent)), final_name, mode, out);
   }
 
   /// Takes over the part file an interrupted session left for `final_name`:
@@ -114,6 +134,7 @@ class part_file {
   unique_fd fd_;
   std::string part_name_;
   std::string final_name_;
+  std::optional<std::uint32_t> mode_;  // permission bits, when known
 };
 
 /// Name of the part file for `final_name`.

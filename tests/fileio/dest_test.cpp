@@ -39,8 +39,34 @@ TEST(DestRoot, NeverFollowsASymlinkInsideTheTreeOutOfIt) {
   unique_fd parent;
   const auto ec = root.open_parent({"evil", "x.txt"}, true, parent);
   EXPECT_EQ(ec, std::errc::too_many_symbolic_link_levels);
-  EXPECT_EQ(root.make_dirs({"evil", "sub"}), std::errc::too_many_symbolic_link_levels);
+  parent_cache cache;
+  shared_dir dir;
+  EXPECT_EQ(cache.get(root, {"evil", "sub", "x.txt"}, dir),
+            std::errc::too_many_symbolic_link_levels);
+  ASSERT_FALSE(root.open_parent({"x.txt"}, true, parent));
+  EXPECT_EQ(make_dir_at(parent.get(), "evil"), std::errc::too_many_symbolic_link_levels);
   EXPECT_FALSE(fs::exists(t / "outside/sub"));
+}
+
+TEST(ParentCache, ReusesTheDirectoryWhilePathsStayInIt) {
+  temp_dir t;
+  dest_root root;
+  ASSERT_FALSE(dest_root::open((t / "inbox").string(), root));
+  parent_cache cache;
+  shared_dir a, b, c, d;
+  ASSERT_FALSE(cache.get(root, {"x", "y", "1"}, a));
+  ASSERT_FALSE(cache.get(root, {"x", "y", "2"}, b));
+  EXPECT_EQ(a, b);                                // the same open directory, no second walk
+  ASSERT_FALSE(cache.get(root, {"x", "y1"}, c));  // "x/y" + "1" is not "x/y1"
+  EXPECT_NE(c, b);
+  EXPECT_TRUE(fs::is_directory(t / "inbox/x/y"));
+  // A directory replaced by a symlink after it was cached: the next path
+  // elsewhere walks again and is refused.
+  fs::create_directories(t / "outside");
+  fs::create_directory_symlink(t / "outside", t / "inbox/z");
+  EXPECT_EQ(cache.get(root, {"z", "f"}, d), std::errc::too_many_symbolic_link_levels);
+  ASSERT_FALSE(cache.get(root, {"x", "y", "3"}, d));
+  EXPECT_NE(d, a);  // walked afresh after the miss
 }
 
 TEST(DestRoot, AFileInTheWayOfADirectoryIsAnError) {
@@ -52,6 +78,26 @@ TEST(DestRoot, AFileInTheWayOfADirectoryIsAnError) {
   EXPECT_EQ(root.open_parent({"photos", "a.jpg"}, true, parent), std::errc::not_a_directory);
 }
 
+TEST(PartFile, CommitLeavesExactlyTheOfferedPermissionBits) {
+  temp_dir t;
+  dest_root root;
+  ASSERT_FALSE(dest_root::open((t / "inbox").string(), root));
+  // Created with the mode up front (whatever the umask strips is set at
+  // commit), owner write kept until then, set-id bits never.
+  for (const std::uint32_t mode : {0644u, 0600u, 0444u, 0755u, 0777u, 04755u, 0000u}) {
+    unique_fd parent;
+    ASSERT_FALSE(root.open_parent({"f"}, true, parent));
+    part_file part;
+    const std::string name = "f" + std::to_string(mode);
+    ASSERT_FALSE(part_file::create(std::move(parent), name, mode, part));
+    ASSERT_FALSE(part.write(bytes("x")));
+    ASSERT_FALSE(part.commit(mode, 0, false, false));
+    struct stat st {};
+    ASSERT_EQ(::stat((t / "inbox" / name).c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, mode & 0777) << std::oct << mode;
+  }
+}
+
 TEST(PartFile, CommitRenamesOnlyThen) {
   temp_dir t;
   dest_root root;
@@ -59,7 +105,7 @@ TEST(PartFile, CommitRenamesOnlyThen) {
   unique_fd parent;
   ASSERT_FALSE(root.open_parent({"d", "f.txt"}, true, parent));
   part_file part;
-  ASSERT_FALSE(part_file::create(std::move(parent), "f.txt", part));
+  ASSERT_FALSE(part_file::create(std::move(parent), "f.txt", 0644, part));
   ASSERT_FALSE(part.write(bytes("hello")));
   EXPECT_FALSE(fs::exists(t / "inbox/d/f.txt"));
   EXPECT_TRUE(fs::exists(t / "inbox/d" / part_name_for("f.txt")));
@@ -81,7 +127,7 @@ TEST(PartFile, DiscardedWhenDestroyedUncommitted) {
     unique_fd parent;
     ASSERT_FALSE(root.open_parent({"f"}, true, parent));
     part_file part;
-    ASSERT_FALSE(part_file::create(std::move(parent), "f", part));
+    ASSERT_FALSE(part_file::create(std::move(parent), "f", 0644, part));
     ASSERT_FALSE(part.write(bytes("partial")));
   }
   EXPECT_TRUE(fs::is_empty(t / "inbox"));
@@ -95,8 +141,8 @@ TEST(PartFile, SecondWriterOfTheSameNameIsBusy) {
   ASSERT_FALSE(root.open_parent({"f"}, true, p1));
   ASSERT_FALSE(root.open_parent({"f"}, true, p2));
   part_file a, b;
-  ASSERT_FALSE(part_file::create(std::move(p1), "f", a));
-  EXPECT_EQ(part_file::create(std::move(p2), "f", b), std::errc::device_or_resource_busy);
+  ASSERT_FALSE(part_file::create(std::move(p1), "f", 0644, a));
+  EXPECT_EQ(part_file::create(std::move(p2), "f", 0644, b), std::errc::device_or_resource_busy);
 }
 
 TEST(PartFile, KeptPartIsAdoptedAtItsEnd) {
@@ -114,7 +160,7 @@ TEST(PartFile, KeptPartIsAdoptedAtItsEnd) {
             std::errc::no_such_file_or_directory);
   {
     part_file part;
-    ASSERT_FALSE(part_file::create(parent_of(), "f", part));
+    ASSERT_FALSE(part_file::create(parent_of(), "f", 0644, part));
     ASSERT_FALSE(part.write(bytes("hello ")));
     part.keep();
   }
@@ -141,7 +187,7 @@ TEST(PartFile, NoReplaceCommitKeepsAFileThatAppearedMeanwhile) {
   unique_fd parent;
   ASSERT_FALSE(root.open_parent({"f"}, true, parent));
   part_file part;
-  ASSERT_FALSE(part_file::create(std::move(parent), "f", part));
+  ASSERT_FALSE(part_file::create(std::move(parent), "f", 0644, part));
   ASSERT_FALSE(part.write(bytes("new")));
   test::write_file(t / "inbox/f", "theirs");
   EXPECT_EQ(part.commit(0644, 0, false, false), std::errc::file_exists);
