@@ -300,13 +300,13 @@ fi
 # ---- udp: UDP mode against TCP mode on clean loopback ------------------------
 run_ferry_tcp() { ferry_big "$work/udp" "$UDP_RPORT"; }
 run_ferry_udp() { ferry_big "$work/udp" "$UDP_RPORT" --udp; }
-run_ferry_udp64k() { ferry_big "$work/udp" "$UDP_RPORT" --udp --udp-size 65000; }
+run_ferry_udp1200() { ferry_big "$work/udp" "$UDP_RPORT" --udp --udp-size 1200; }
 if wanted udp; then
   say "udp: ${big_mib} MiB, UDP mode vs TCP mode, $runs rounds"
   make_big
   start_ferry_recv "$work/udp" 127.0.0.1:0
   UDP_RPORT=$RPORT
-  rounds udp MB/s "$(awk -v b="$big_bytes" 'BEGIN { print b / 1e6 }')" ferry_tcp ferry_udp ferry_udp64k
+  rounds udp MB/s "$(awk -v b="$big_bytes" 'BEGIN { print b / 1e6 }')" ferry_tcp ferry_udp ferry_udp1200
 fi
 
 # ---- lossy: a 100 Mbit/s veth with random loss --------------------------------

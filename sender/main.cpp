@@ -172,11 +172,11 @@ int main(int argc, char** argv) {
     if (const auto& u = result.udp) {
       char line[200];
       std::snprintf(line, sizeof line,
-                    "udp: rtt %.2f ms (min %.2f), %llu packets sent, %llu lost (%.2f%%), %s "
-                    "retransmitted",
+                    "udp: rtt %.2f ms (min %.2f), %llu packets of up to %zu bytes sent, %llu "
+                    "lost (%.2f%%), %s retransmitted",
                     static_cast<double>(u->srtt.count()) / 1000,
                     static_cast<double>(u->min_rtt.count()) / 1000,
-                    static_cast<unsigned long long>(u->packets_sent),
+                    static_cast<unsigned long long>(u->packets_sent), u->packet_size,
                     static_cast<unsigned long long>(u->packets_lost), loss_percent(*u),
                     format_bytes(u->bytes_retransmitted).c_str());
       log.info(line);
@@ -203,6 +203,8 @@ int main(int argc, char** argv) {
     summary.real("rtt_ms", static_cast<double>(u->srtt.count()) / 1000)
         .real("min_rtt_ms", static_cast<double>(u->min_rtt.count()) / 1000)
         .num("packets_sent", u->packets_sent)
+        .num("packet_size", static_cast<std::uint64_t>(u->packet_size))
+        .num("mtu_probes", u->mtu_probes)
         .num("packets_lost", u->packets_lost)
         .real("loss_percent", loss_percent(*u))
         .num("retransmitted_bytes", u->bytes_retransmitted)

@@ -92,8 +92,10 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
             "a proxy has no UDP)", cxxopts::value<std::string>()->implicit_value("on"), "[=strict]")
     ("rate", "UDP mode: cap the send rate, in bits/s (K, M, G suffixes: 200M)",
              cxxopts::value<std::string>(), "RATE")
-    ("udp-size", "UDP mode: datagram size in bytes, SOCKS5 header included (1000-65000)",
-                 cxxopts::value<std::string>()->default_value("1200"), "BYTES")
+    ("udp-size", "UDP mode: datagram size in bytes, SOCKS5 header included (1000-65000), "
+                 "or auto: start at 1200 and use larger datagrams once the path is shown "
+                 "to carry them whole",
+                 cxxopts::value<std::string>()->default_value("auto"), "BYTES|auto")
     ("tcp-congestion", "TCP mode: congestion control for the connection (TCP_CONGESTION), "
                        "e.g. cubic or bbr", cxxopts::value<std::string>(), "NAME")
     ("resume", "Continue files an interrupted transfer left on the receiver, after checking "
@@ -173,12 +175,13 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
       o.rate_bits = *r;
     }
     {
-      const auto n = parse_size(args["udp-size"].as<std::string>());
-      if (!n || *n < 1000 || *n > 65000)
-        return usage_error("--udp-size: expected 1000 to 65000 bytes");
+      const auto text = args["udp-size"].as<std::string>();
+      const auto n = parse_size(text);
+      if (text != "auto" && (!n || *n < 1000 || *n > 65000))
+        return usage_error("--udp-size: expected 1000 to 65000 bytes, or auto");
       if (!o.udp && args.count("udp-size") && !args["udp-size"].has_default())
         return usage_error("--udp-size applies to UDP mode (add --udp)");
-      o.udp_size = static_cast<std::size_t>(*n);
+      o.udp_size = text == "auto" ? 0 : static_cast<std::size_t>(*n);
     }
     if (args.count("tcp-congestion")) o.tcp_congestion = args["tcp-congestion"].as<std::string>();
     if (auto err = resolve_proxy(o, args.count("proxy") ? args["proxy"].as<std::string>() : "",

@@ -30,7 +30,7 @@ struct options {
   bool udp = false;                           // --udp: the reliable-UDP transport
   bool udp_strict = false;                    // --udp=strict: no fallback to TCP
   std::uint64_t rate_bits = 0;                // --rate in bits/s; 0 = no cap
-  std::size_t udp_size = 1200;                // --udp-size: datagram bytes
+  std::size_t udp_size = 0;                   // --udp-size: datagram bytes; 0: auto
   std::string tcp_congestion;                 // --tcp-congestion: TCP_CONGESTION, "" = system's
   bool resume = true;                         // --no-resume: never continue a kept part file
   bool skip_identical = false;                // --skip-identical: hash first, skip equal content

@@ -100,7 +100,12 @@ asio::awaitable<asio::ip::tcp::socket> connect(const net::host_port& dest,
 
 rudp::config udp_config(const options& opts) {
   rudp::config cfg;
-  cfg.max_packet = opts.udp_size;
+  if (opts.udp_size == 0) {  // auto: the safe size first, then what the path shows it carries
+    cfg.max_packet = 1200;
+    cfg.probe_max = rudp::max_packet_size;
+  } else {
+    cfg.max_packet = opts.udp_size;
+  }
   cfg.rate_cap = opts.rate_bits / 8;
   cfg.idle_timeout = rudp::idle_timeout_for(opts.timeout);
   return cfg;

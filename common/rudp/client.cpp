@@ -83,15 +83,24 @@ asio::awaitable<std::unique_ptr<stream>> connect(const net::host_port& dest, con
   }
   size_buffers(*sock, socket_buffer);
 
-  auto ep = std::make_shared<endpoint>(std::move(*sock), max_packet_size + 300);
   config c = cfg;
-  if (proxy) {
-    ep->set_relay(peer, header);
-    c.max_packet = cfg.max_packet > header.size() + min_packet_size ? cfg.max_packet - header.size()
-                                                                    : min_packet_size;
-  } else {
-    ep->set_connected();
+  auto without_header = [&](std::size_t datagram) {
+    return datagram > header.size() + min_packet_size ? datagram - header.size() : min_packet_size;
+  };
+  c.max_packet = without_header(cfg.max_packet);
+  if (cfg.probe_max != 0) {
+    // Larger packets are tried up to what the route takes (through a proxy,
+    // the route to it; the probes tell what gets through beyond), never
+    // fragmented: a fragment lost loses the whole datagram.
+    const std::size_t route = std::min(route_payload_limit(peer), cfg.probe_max);
+    c.probe_max = route > header.size() ? route - header.size() : 0;
+    never_fragment(*sock);
   }
+  auto ep = std::make_shared<endpoint>(std::move(*sock), max_packet_size + 300);
+  if (proxy)
+    ep->set_relay(peer, header);
+  else
+    ep->set_connected();
   ep->close_when_empty();
   ep->start();
   std::string name = net::to_string(dest);

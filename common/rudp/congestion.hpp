@@ -46,6 +46,8 @@ class congestion {
   /// We could send but had nothing to: the samples that follow are not
   /// the path's capacity.
   void on_app_limited(std::uint64_t in_flight);
+  /// Our packets grew (path MTU discovery).
+  void set_mss(std::size_t mss) { mss_ = mss; }
   /// The first RTT estimate (from the handshake) sets the starting pace.
   void on_initial_rtt(duration rtt);
 

@@ -10,6 +10,11 @@ constexpr std::uint64_t packet_threshold = 3;
 constexpr duration initial_init_timeout = 250ms;
 constexpr int max_retries = 1;
 constexpr int max_pto_backoff = 8;
+// Path MTU discovery: a size lost this many times in a row is too big; the
+// search stops within this many bytes of the answer, or after so many probes.
+constexpr int max_probe_losses = 3;
+constexpr std::size_t min_probe_step = 64;
+constexpr int max_mtu_probes = 40;
 
 }  // namespace
 
@@ -22,6 +27,10 @@ connection::connection(const config& cfg, std::uint32_t local_cid, time_point no
       send_(cfg.send_buffer),
       recv_(cfg.recv_window),
       cc_(max_packet_, cfg.rate_cap) {
+  if (cfg.probe_max > max_packet_) {
+    probe_hi_ = std::min(cfg.probe_max, max_packet_size);
+    probe_size_ = probe_hi_;
+  }
   last_received_ = now;
   next_init_ = now;
   advertised_max_data_ = recv_.limit();
@@ -60,6 +69,7 @@ bool connection::eof() const {
 
 stats connection::statistics() const {
   stats s = stats_;
+  s.packet_size = max_packet_;
   s.srtt = rtt_.smoothed();
   s.min_rtt = rtt_.min();
   return s;
@@ -257,6 +267,15 @@ void connection::on_ack_frame(const ack_frame& f, time_point now) {
 }
 
 void connection::on_packet_acked(sent_packet& p, time_point now) {
+  if (p.mtu_probe && p.st == sent_packet::status::in_flight) {
+    // The path carries this size: use it, and look between it and the
+    // smallest size known too big.
+    probe_in_flight_ = false;
+    probe_losses_ = 0;
+    max_packet_ = std::max<std::size_t>(max_packet_, p.bytes);
+    cc_.set_mss(max_packet_);
+    next_probe_size();
+  }
   if (p.st == sent_packet::status::in_flight) {
     bytes_in_flight_ -= p.bytes;
     cc_.on_acked(p.rate, p.bytes, p.time, now);
@@ -268,10 +287,30 @@ void connection::on_packet_acked(sent_packet& p, time_point now) {
 void connection::on_packet_lost(sent_packet& p) {
   p.st = sent_packet::status::lost;
   bytes_in_flight_ -= p.bytes;
+  if (p.mtu_probe) {  // says nothing about congestion, carries nothing to resend
+    on_mtu_probe_lost(p.bytes);
+    return;
+  }
   ++stats_.packets_lost;
   cc_.on_lost(p.bytes);
   if (p.has_stream) send_.on_lost(p.stream_offset, p.stream_len, p.fin);
   if (p.max_data) max_data_dirty_ = true;
+}
+
+void connection::on_mtu_probe_lost(std::size_t size) {
+  probe_in_flight_ = false;
+  if (++probe_losses_ < max_probe_losses) return;  // maybe just a lost packet: again
+  probe_losses_ = 0;
+  probe_hi_ = size - 1;
+  next_probe_size();
+}
+
+void connection::next_probe_size() {
+  if (probe_hi_ < max_packet_ + min_probe_step) {
+    probe_hi_ = 0;  // close enough: done
+    return;
+  }
+  probe_size_ = max_packet_ + (probe_hi_ - max_packet_ + 1) / 2;
 }
 
 void connection::detect_lost(time_point now) {
@@ -362,7 +401,7 @@ void connection::on_timeout(time_point now) {
 
 std::size_t connection::poll_send(std::span<std::uint8_t> out, time_point now) {
   if (out.size() < max_packet_) return 0;
-  out = out.first(max_packet_);
+  if (state_ != state::established) out = out.first(max_packet_);
   switch (state_) {
     case state::closed:
       return 0;
@@ -429,7 +468,32 @@ bool connection::may_send_eliciting(time_point now) const {
   return static_cast<double>(now.count()) + pacing_allowance_us() >= next_send_us_;
 }
 
+std::size_t connection::send_mtu_probe(std::span<std::uint8_t> out, time_point now) {
+  cursor c(out.first(probe_size_));
+  encode_data_header(peer_cid_, next_pn_, c);
+  encode_ping(c);
+  c.zeros(c.room());  // PADDING to the size tried
+  ++next_pn_;
+  ++stats_.packets_sent;
+  ++stats_.mtu_probes;
+  stats_.bytes_sent += c.size();
+  ++probes_sent_;
+  probe_in_flight_ = true;
+  sent_packet rec;
+  rec.pn = next_pn_ - 1;
+  rec.mtu_probe = true;
+  rec.bytes = static_cast<std::uint32_t>(c.size());
+  record_sent(rec, now);
+  return c.size();
+}
+
 std::size_t connection::send_data(std::span<std::uint8_t> out, time_point now) {
+  // A path MTU probe goes while there is data to send (a larger packet
+  // then pays off), one at a time, within a bounded number of tries.
+  if (probe_hi_ != 0 && !probe_in_flight_ && probes_sent_ < max_mtu_probes &&
+      out.size() >= probe_size_ && send_.has_pending(peer_max_data_) && may_send_eliciting(now))
+    return send_mtu_probe(out, now);
+  if (out.size() > max_packet_) out = out.first(max_packet_);
   const bool ack_due = acks_.deadline() <= now;
   const bool may = may_send_eliciting(now);
   const bool work = has_eliciting_work() || ping_pending_ || probes_ > 0;
@@ -482,6 +546,13 @@ std::size_t connection::send_data(std::span<std::uint8_t> out, time_point now) {
   ping_pending_ = false;
   if (probes_ > 0) --probes_;
   rec.bytes = static_cast<std::uint32_t>(c.size());
+  record_sent(rec, now);
+  return c.size();
+}
+
+// An ack-eliciting packet left: in flight, on the probe clock, and paced.
+void connection::record_sent(sent_packet& rec, time_point now) {
+  rec.time = now;
   rec.rate = cc_.on_send(now, bytes_in_flight_);
   bytes_in_flight_ += rec.bytes;
   last_eliciting_sent_ = now;
@@ -490,7 +561,6 @@ std::size_t connection::send_data(std::span<std::uint8_t> out, time_point now) {
   const double now_us = static_cast<double>(now.count());
   const double base = std::max(next_send_us_, now_us - pacing_allowance_us());
   next_send_us_ = base + static_cast<double>(rec.bytes) / cc_.pacing_rate() * 1e6;
-  return c.size();
 }
 
 }  // namespace ferry::rudp

@@ -30,6 +30,7 @@ namespace ferry::rudp {
 
 struct config {
   std::size_t max_packet = 1200;       // our largest packet (datagram minus any SOCKS5 header)
+  std::size_t probe_max = 0;           // path MTU discovery up to this packet size; 0: none
   std::size_t send_buffer = 8u << 20;  // bytes written but not yet acknowledged
   std::size_t recv_window = 8u << 20;  // flow-control window granted to the peer
   duration idle_timeout = 10s;         // silence after which the peer is dead
@@ -54,6 +55,8 @@ struct stats {
   std::uint64_t bytes_received = 0;
   std::uint64_t bytes_retransmitted = 0;  // stream bytes sent again
   std::uint64_t probes = 0;               // probe timeouts
+  std::uint64_t mtu_probes = 0;           // larger packets tried (path MTU discovery)
+  std::size_t packet_size = 0;            // our largest packet now
   duration srtt{};
   duration min_rtt{};
 };
@@ -113,7 +116,11 @@ class connection {
   std::uint8_t peer_version() const { return peer_version_; }
 
   std::uint32_t local_cid() const { return local_cid_; }
+  /// The largest packet we send now; path MTU discovery may raise it.
   std::size_t max_packet() const { return max_packet_; }
+  /// The largest packet we may ever send (the size poll_send's buffer
+  /// needs for a path MTU probe).
+  std::size_t packet_ceiling() const { return std::max(max_packet_, probe_hi_); }
   stats statistics() const;
   const congestion& cc() const { return cc_; }
   std::uint64_t bytes_in_flight() const { return bytes_in_flight_; }
@@ -127,6 +134,7 @@ class connection {
     bool has_stream = false;
     bool fin = false;
     bool max_data = false;
+    bool mtu_probe = false;  // PING and padding only, to learn if the path carries this size
     std::uint16_t stream_len = 0;
     std::uint64_t stream_offset = 0;
     rate_stamp rate;
@@ -146,6 +154,10 @@ class connection {
   std::size_t send_close(std::span<std::uint8_t> out);
   std::size_t send_data(std::span<std::uint8_t> out, time_point now);
   bool may_send_eliciting(time_point now) const;
+  std::size_t send_mtu_probe(std::span<std::uint8_t> out, time_point now);
+  void on_mtu_probe_lost(std::size_t size);
+  void next_probe_size();
+  void record_sent(sent_packet& rec, time_point now);
   bool has_eliciting_work() const;
 
   config cfg_;
@@ -154,6 +166,16 @@ class connection {
   std::uint32_t local_cid_;
   std::uint32_t peer_cid_ = 0;
   std::size_t max_packet_;
+
+  // Path MTU discovery (the client's; RFC 8899's idea): a packet of
+  // probe_size_ with only PING and padding is sent; once acknowledged, that
+  // size is ours. A size lost max_probe_losses times in a row is too big
+  // and the search halves the distance, down to a step of min_probe_step.
+  std::size_t probe_hi_ = 0;    // largest size still worth trying (0: not searching)
+  std::size_t probe_size_ = 0;  // the size tried next / now
+  bool probe_in_flight_ = false;
+  int probe_losses_ = 0;  // losses of probe_size_ in a row
+  int probes_sent_ = 0;
 
   // handshake
   handshake_body hs_{};  // client: our INIT (token); server: unused

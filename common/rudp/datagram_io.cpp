@@ -4,6 +4,7 @@
 
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -18,6 +19,29 @@ void size_buffers(udp::socket& s, int bytes) {
     if (::setsockopt(fd, SOL_SOCKET, force, &bytes, sizeof bytes) != 0)
       (void)::setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof bytes);
   }
+}
+
+std::size_t route_payload_limit(const udp::endpoint& to) {
+  // A connected socket of the same family learns the route's MTU.
+  const bool v4 = to.address().is_v4();
+  const int fd = ::socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  int mtu = 0;
+  socklen_t len = sizeof mtu;
+  const bool ok =
+      ::connect(fd, to.data(), static_cast<socklen_t>(to.size())) == 0 &&
+      ::getsockopt(fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_MTU : IPV6_MTU, &mtu, &len) == 0;
+  ::close(fd);
+  const std::size_t headers = v4 ? 20 + 8 : 40 + 8;
+  if (!ok || mtu <= 0 || static_cast<std::size_t>(mtu) <= headers) return 0;
+  return static_cast<std::size_t>(mtu) - headers;
+}
+
+void never_fragment(udp::socket& s) {
+  const int fd = s.native_handle();
+  int v4 = IP_PMTUDISC_PROBE, v6 = IPV6_PMTUDISC_PROBE;
+  (void)::setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v4, sizeof v4);
+  (void)::setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v6, sizeof v6);
 }
 
 namespace {

@@ -29,6 +29,16 @@ using udp = asio::ip::udp;
 /// as root beyond the sysctl limits.
 void size_buffers(udp::socket& s, int bytes);
 
+/// The largest UDP payload the route to `to` carries unfragmented as far
+/// as this host knows (the outgoing interface's MTU); 0 when it cannot tell.
+std::size_t route_payload_limit(const udp::endpoint& to);
+
+/// Sends everything from `s` with the don't-fragment bit and never
+/// fragments locally: a datagram the interface cannot carry whole fails
+/// (EMSGSIZE) instead. ICMP "too big" messages are ignored, as path MTU
+/// discovery by probing (see connection) does not trust them.
+void never_fragment(udp::socket& s);
+
 class datagram_io {
  public:
   struct received {

@@ -52,7 +52,8 @@ conn_driver::conn_driver(std::shared_ptr<endpoint> e, connection c, udp::endpoin
       peer(std::move(p)),
       name(std::move(n)),
       ep(std::move(e)),
-      slots_(send_batch * conn.max_packet()),
+      stride_(conn.packet_ceiling()),
+      slots_(send_batch * stride_),
       lens_(send_batch),
       timer_(ep->executor()),
       read_ev_(ep->executor()),
@@ -94,7 +95,7 @@ asio::awaitable<void> conn_driver::wait_write() {
 void conn_driver::pump() {
   const time_point now = clock_now();
   conn.on_timeout(now);
-  const std::size_t mp = conn.max_packet();
+  const std::size_t mp = stride_;
   while (!blocked_ && ep->socket_.is_open()) {
     if (sent_ == staged_) {
       staged_ = sent_ = 0;

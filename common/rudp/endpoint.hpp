@@ -54,7 +54,8 @@ class conn_driver : public std::enable_shared_from_this<conn_driver> {
  private:
   friend class endpoint;
   void arm(time_point deadline, time_point now);
-  std::vector<std::uint8_t> slots_;  // staged packets, max_packet each
+  std::size_t stride_;               // slot size: the largest packet the connection may send
+  std::vector<std::uint8_t> slots_;  // staged packets, one per stride
   std::vector<std::size_t> lens_;
   std::size_t staged_ = 0, sent_ = 0;
   bool blocked_ = false;  // the socket buffer is full; the endpoint calls back

@@ -33,8 +33,8 @@ label() {
     ferry_dante) echo "ferry via dante" ;;
     nc_dante) echo "nc -X 5 -x via dante" ;;
     ferry_tcp) echo "ferry TCP mode" ;;
-    ferry_udp) echo "ferry UDP mode (1200 B datagrams)" ;;
-    ferry_udp64k) echo "ferry UDP mode (65000 B datagrams)" ;;
+    ferry_udp) echo "ferry UDP mode (default: path MTU discovery)" ;;
+    ferry_udp1200) echo "ferry UDP mode (fixed 1200 B datagrams)" ;;
     lossy_udp) echo "ferry UDP mode" ;;
     lossy_cubic) echo "ferry TCP mode, cubic" ;;
     lossy_bbr) echo "ferry TCP mode, bbr" ;;

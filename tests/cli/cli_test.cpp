@@ -95,6 +95,17 @@ TEST(SendCli, ResumeAndSkipIdentical) {
   EXPECT_EQ(send_exit({"h", "a", "--resume", "--no-resume"}), 2);
 }
 
+TEST(SendCli, UdpSizeIsAutoUnlessFixed) {
+  EXPECT_EQ(parse_send({"h", "a", "--udp"}).udp_size, 0u);  // 0: path MTU discovery
+  EXPECT_EQ(parse_send({"h", "a", "--udp", "--udp-size", "auto"}).udp_size, 0u);
+  EXPECT_EQ(parse_send({"h", "a", "--udp", "--udp-size", "1200"}).udp_size, 1200u);
+  EXPECT_EQ(parse_send({"h", "a", "--udp", "--udp-size", "65000"}).udp_size, 65000u);
+  EXPECT_EQ(send_exit({"h", "a", "--udp", "--udp-size", "999"}), 2);
+  EXPECT_EQ(send_exit({"h", "a", "--udp", "--udp-size", "65001"}), 2);
+  EXPECT_EQ(send_exit({"h", "a", "--udp", "--udp-size", "big"}), 2);
+  EXPECT_EQ(send_exit({"h", "a", "--udp-size", "1200"}), 2);  // needs --udp
+}
+
 TEST(SendCli, UsageErrorsExitTwo) {
   EXPECT_EQ(send_exit({}), 2);
   EXPECT_EQ(send_exit({"h:1"}), 2);       // nothing to send

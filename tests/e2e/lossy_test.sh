@@ -38,7 +38,11 @@ lossy_send() {
   cmp "$WORK/src/big.bin" "$WORK/inbox/big.bin" || fail "$label: big file differs"
   has_event "$SEND_OUT" '.event=="summary" and .packets_lost > 0 and .retransmitted_bytes > 0' ||
     fail "$label: no loss seen, so the drop rule did not work: $(tail -n 1 "$SEND_OUT")"
-  pass "$label ($(jq -r 'select(.event=="summary") | "\(.loss_percent|floor)% lost, \(.bytes_per_second*8/1e6|floor) Mbit/s"' "$SEND_OUT"))"
+  # Path MTU discovery found the veth's 1500-byte MTU: larger than the
+  # 1200-byte start, never more than fits unfragmented.
+  has_event "$SEND_OUT" '.event=="summary" and .packet_size > 1200 and .packet_size <= 1472' ||
+    fail "$label: packet size not fitted to the 1500-byte MTU: $(tail -n 1 "$SEND_OUT")"
+  pass "$label ($(jq -r 'select(.event=="summary") | "\(.loss_percent|floor)% lost, \(.bytes_per_second*8/1e6|floor) Mbit/s, \(.packet_size) B packets"' "$SEND_OUT"))"
 }
 
 lossy_send "1% loss, 100 Mbit/s"

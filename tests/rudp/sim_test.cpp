@@ -338,6 +338,51 @@ TEST(sim, large_packets) {
   report("64K packets 10 Gbit/s", o);
 }
 
+// Path MTU discovery: starting at 1200 bytes, the client finds the largest
+// size the path carries (within the search step), and a probe lost for
+// being too big is neither counted as loss nor answered by slowing down.
+TEST(sim, path_mtu_discovery_finds_what_the_path_carries) {
+  struct trial {
+    std::size_t mtu;
+    double loss;
+  };
+  for (const trial t : {trial{0, 0}, trial{9000, 0}, trial{1472, 0}, trial{4000, 0.05}}) {
+    scenario sc;
+    sc.bytes = 16u << 20;
+    sc.cfg.max_packet = 1200;
+    sc.cfg.probe_max = 65000;
+    both(sc, path(5ms, t.loss));
+    sc.up.mtu = t.mtu;
+    const auto o = run(sc);
+    ASSERT_TRUE(o.done) << "mtu " << t.mtu << ": " << o.why;
+    const std::size_t carried = t.mtu == 0 ? 65000 : t.mtu;
+    EXPECT_LE(o.client.packet_size, carried) << "mtu " << t.mtu;
+    EXPECT_GT(o.client.packet_size + 64, carried) << "mtu " << t.mtu;
+    EXPECT_LE(o.client.mtu_probes, 40u);
+    if (t.mtu == 0) {
+      EXPECT_EQ(o.client.mtu_probes, 1u);  // the largest size at once
+    } else if (t.loss == 0) {
+      // Only probes were lost (the queue holds many packets of these sizes).
+      EXPECT_EQ(o.client.packets_lost, 0u) << "mtu " << t.mtu;
+      EXPECT_EQ(o.client.bytes_retransmitted, 0u) << "mtu " << t.mtu;
+    }
+    const std::string name = "path MTU " + std::to_string(carried) + ", " +
+                             std::to_string(o.client.mtu_probes) + " probes";
+    report(name.c_str(), o);
+  }
+}
+
+// A fixed size (--udp-size) is never probed beyond.
+TEST(sim, no_probing_without_probe_max) {
+  scenario sc;
+  sc.bytes = 4u << 20;
+  both(sc, path(5ms, 0));
+  const auto o = run(sc);
+  ASSERT_TRUE(o.done) << o.why;
+  EXPECT_EQ(o.client.mtu_probes, 0u);
+  EXPECT_EQ(o.client.packet_size, 1200u);
+}
+
 TEST(sim, no_server_times_out_the_handshake) {
   scenario sc;
   sc.cfg.idle_timeout = 2s;

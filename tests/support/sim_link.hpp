@@ -23,6 +23,7 @@ struct link_params {
   double reorder = 0;           // probability of an extra delay
   rudp::duration reorder_delay = rudp::duration(10000);
   double duplicate = 0;  // probability
+  std::size_t mtu = 0;   // larger packets are dropped; 0 = any size passes
   /// Drops the packet when it returns true: (index of the packet on this
   /// direction, its send time).
   std::function<bool(std::uint64_t, rudp::time_point)> drop;
@@ -46,6 +47,10 @@ class sim_direction {
       return;
     }
     if (p_.loss > 0 && coin(p_.loss)) {
+      ++dropped_;
+      return;
+    }
+    if (p_.mtu > 0 && bytes.size() > p_.mtu) {
       ++dropped_;
       return;
     }
