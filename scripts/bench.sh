@@ -339,8 +339,10 @@ run_lossy_iperf3() {
   ip netns exec "$NS_RECV" iperf3 -s -1 -B "$ADDR_RECV" -p "$port" >/dev/null 2>&1 &
   local rpid=$!
   sleep 0.3
+  # -C cubic: the kernel's default may be another (Debian's is cubic, this
+  # machine's bbr); the row compares with ferry's cubic run.
   timeout $((lossy_limit + 5)) ip netns exec "$NS_SEND" iperf3 -c "$ADDR_RECV" -p "$port" \
-    -t $((lossy_limit / 3)) -J >"$work/iperf.json" 2>/dev/null || true
+    -C cubic -t $((lossy_limit / 3)) -J >"$work/iperf.json" 2>/dev/null || true
   wait "$rpid" 2>/dev/null || true
   jq -r --argjson b "$lossy_bytes" \
     'if .end.sum_received.bits_per_second > 0 then $b * 8 / .end.sum_received.bits_per_second else 1e9 end' \
