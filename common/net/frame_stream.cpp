@@ -132,10 +132,18 @@ asio::awaitable<framing::message> frame_stream::read_frame(const char* step) {
 
 asio::awaitable<std::span<const std::uint8_t>> frame_stream::read_raw(std::size_t max,
                                                                       const char* step) {
-  if (begin_ == end_) co_await fill(step);
-  const std::size_t n = std::min(max, end_ - begin_);
-  std::span<const std::uint8_t> out(buf_.get() + begin_, n);
-  begin_ += n;
+  std::span<const std::uint8_t> out;
+  if (begin_ == end_ && transport_->lends()) {
+    // Content straight from the transport's buffer, one copy fewer.
+    if (flush_on_read_) co_await flush();
+    const io_result r = co_await transport_->read_lent(max, out);
+    if (r.ec) fail(step, r.ec);
+  } else {
+    if (begin_ == end_) co_await fill(step);
+    out = {buf_.get() + begin_, std::min(max, end_ - begin_)};
+    begin_ += out.size();
+  }
+  const std::size_t n = out.size();
   raw_since_progress_ += n;
   if (raw_since_progress_ >= raw_progress_bytes) {
     raw_since_progress_ = 0;

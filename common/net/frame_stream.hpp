@@ -42,7 +42,8 @@ class frame_stream {
   asio::awaitable<framing::message> read_frame(const char* step);
 
   /// Returns between 1 and `max` raw bytes that follow a DATA frame; the
-  /// span is valid until the next read.
+  /// span is valid until the caller next suspends (it may point into the
+  /// transport's own buffer).
   asio::awaitable<std::span<const std::uint8_t>> read_raw(std::size_t max, const char* step);
 
   /// Writes whatever is queued, then all of `a`, then all of `b` (queued

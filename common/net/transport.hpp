@@ -24,6 +24,14 @@ class transport {
   virtual asio::any_io_executor executor() = 0;
   /// Reads at least one byte into `out`.
   virtual asio::awaitable<io_result> read_some(std::span<std::uint8_t> out) = 0;
+  /// Whether read_lent() works: the transport holds received bytes in its
+  /// own memory and can lend them rather than copy them out.
+  virtual bool lends() const { return false; }
+  /// Points `out` at between 1 and `max` received bytes, now counted as
+  /// read. They stay valid only until the caller next suspends.
+  virtual asio::awaitable<io_result> read_lent(std::size_t, std::span<const std::uint8_t>&) {
+    co_return io_result{std::make_error_code(std::errc::operation_not_supported), 0};
+  }
   /// Writes a prefix of `a` then `b` (at least one byte).
   virtual asio::awaitable<io_result> write_some(std::span<const std::uint8_t> a,
                                                 std::span<const std::uint8_t> b) = 0;

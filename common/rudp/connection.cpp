@@ -57,9 +57,18 @@ connection::connection(const config& cfg, std::uint32_t local_cid, std::uint32_t
 
 std::size_t connection::read(std::span<std::uint8_t> out) {
   const std::size_t n = recv_.read(out);
+  after_read(n);
+  return n;
+}
+
+void connection::consume(std::size_t n) {
+  recv_.consume(n);
+  after_read(n);
+}
+
+void connection::after_read(std::size_t n) {
   // Grant more window once a quarter of it was consumed.
   if (n > 0 && recv_.limit() - advertised_max_data_ >= recv_.window() / 4) max_data_dirty_ = true;
-  return n;
 }
 
 bool connection::eof() const {

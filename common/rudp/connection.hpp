@@ -90,6 +90,11 @@ class connection {
   void finish() { send_.finish(); }
   std::size_t readable() const { return recv_.readable(); }
   std::size_t read(std::span<std::uint8_t> out);
+  /// Reading without a copy: the next in-order bytes in one piece (at most
+  /// `max`), valid until the connection is next fed a datagram; consume()
+  /// marks them read.
+  std::span<const std::uint8_t> peek(std::size_t max) const { return recv_.peek(max); }
+  void consume(std::size_t n);
   /// The peer's stream ended (its FIN, or its normal close) and all was read.
   bool eof() const;
   /// Everything we wrote, and our FIN, is acknowledged.
@@ -140,6 +145,7 @@ class connection {
     rate_stamp rate;
   };
 
+  void after_read(std::size_t n);
   void on_handshake_packet(std::span<const std::uint8_t> packet, time_point now);
   void on_ack_frame(const ack_frame& f, time_point now);
   void on_packet_acked(sent_packet& p, time_point now);

@@ -349,18 +349,36 @@ void stream::hold(asio::ip::tcp::socket control) {
   });
 }
 
-asio::awaitable<net::io_result> stream::read_some(std::span<std::uint8_t> out) {
+asio::awaitable<void> stream::wait_readable() {
   auto& c = d_->conn;
-  while (true) {
-    if (c.readable() > 0) {
-      const std::size_t n = c.read(out);
-      d_->pump();  // may grant the peer more window
-      co_return net::io_result{{}, n};
-    }
-    if (c.eof()) co_return net::io_result{asio::error::eof, 0};
-    if (auto ec = d_->failure()) co_return net::io_result{ec, 0};
+  while (c.readable() == 0 && !c.eof() && !d_->failure())
     co_await d_->wait_read();
-  }
+}
+
+// Why nothing can be read (readable() is 0 after wait_readable()).
+net::io_result stream::unreadable() const {
+  if (d_->conn.eof()) return net::io_result{asio::error::eof, 0};
+  return net::io_result{d_->failure(), 0};
+}
+
+asio::awaitable<net::io_result> stream::read_some(std::span<std::uint8_t> out) {
+  co_await wait_readable();
+  if (d_->conn.readable() == 0) co_return unreadable();
+  const std::size_t n = d_->conn.read(out);
+  d_->pump();  // may grant the peer more window
+  co_return net::io_result{{}, n};
+}
+
+asio::awaitable<net::io_result> stream::read_lent(std::size_t max,
+                                                  std::span<const std::uint8_t>& out) {
+  co_await wait_readable();
+  if (d_->conn.readable() == 0) co_return unreadable();
+  // The ring is written only when a datagram is fed in, which takes this
+  // thread: the bytes stay put until our caller suspends.
+  out = d_->conn.peek(max);
+  d_->conn.consume(out.size());
+  d_->pump();
+  co_return net::io_result{{}, out.size()};
 }
 
 asio::awaitable<net::io_result> stream::write_some(std::span<const std::uint8_t> a,

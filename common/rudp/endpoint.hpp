@@ -135,6 +135,10 @@ class stream final : public net::transport {
 
   asio::any_io_executor executor() override { return d_->ep->executor(); }
   asio::awaitable<net::io_result> read_some(std::span<std::uint8_t> out) override;
+  /// Content is lent straight from the connection's reorder ring.
+  bool lends() const override { return true; }
+  asio::awaitable<net::io_result> read_lent(std::size_t max,
+                                            std::span<const std::uint8_t>& out) override;
   asio::awaitable<net::io_result> write_some(std::span<const std::uint8_t> a,
                                              std::span<const std::uint8_t> b) override;
   asio::awaitable<void> finish(std::chrono::milliseconds limit) override;
@@ -145,6 +149,9 @@ class stream final : public net::transport {
   const conn_driver& driver() const { return *d_; }
 
  private:
+  asio::awaitable<void> wait_readable();
+  net::io_result unreadable() const;
+
   std::shared_ptr<conn_driver> d_;
   std::optional<asio::ip::tcp::socket> control_;
 };

@@ -67,17 +67,21 @@ std::error_code recv_buffer::on_frame(std::uint64_t offset, std::span<const std:
   return {};
 }
 
+std::span<const std::uint8_t> recv_buffer::peek(std::size_t max) const {
+  const std::size_t pos = static_cast<std::size_t>(read_ & mask_);
+  return {ring_.get() + pos, std::min({max, readable(), capacity_ - pos})};
+}
+
 std::size_t recv_buffer::read(std::span<std::uint8_t> out) {
-  const std::size_t n = std::min(out.size(), readable());
   std::size_t done = 0;
-  while (done < n) {
-    const std::size_t pos = static_cast<std::size_t>((read_ + done) & mask_);
-    const std::size_t piece = std::min(n - done, capacity_ - pos);
-    std::memcpy(out.data() + done, ring_.get() + pos, piece);
-    done += piece;
+  while (done < out.size()) {
+    const auto piece = peek(out.size() - done);
+    if (piece.empty()) break;
+    std::memcpy(out.data() + done, piece.data(), piece.size());
+    consume(piece.size());
+    done += piece.size();
   }
-  read_ += n;
-  return n;
+  return done;
 }
 
 }  // namespace ferry::rudp

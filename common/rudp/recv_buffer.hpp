@@ -30,6 +30,11 @@ class recv_buffer {
   /// In-order bytes ready to read.
   std::size_t readable() const { return static_cast<std::size_t>(contiguous_ - read_); }
   std::size_t read(std::span<std::uint8_t> out);
+  /// The next in-order bytes that lie in one piece of the ring, at most
+  /// `max`: read without a copy. Valid until on_frame() or consume().
+  std::span<const std::uint8_t> peek(std::size_t max) const;
+  /// Marks `n` (at most readable()) bytes as read.
+  void consume(std::size_t n) { read_ += n; }
   /// The peer's stream ended and everything was read.
   bool eof() const { return final_ && read_ == *final_; }
   bool fin_received() const { return final_.has_value() && contiguous_ == *final_; }

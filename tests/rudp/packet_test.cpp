@@ -223,6 +223,37 @@ TEST(buffers, recv_buffer_reorders_and_bounds) {
   EXPECT_EQ(small.on_frame(4096, a, false), error::flow_control);
 }
 
+// Reading without a copy: peek() lends the in-order bytes up to the ring's
+// end (never past what arrived or `max`), consume() frees them, and the
+// bytes read that way are the stream's, across the wrap.
+TEST(buffers, recv_buffer_lends_in_order_bytes_across_the_wrap) {
+  recv_buffer rb(recv_buffer::initial_capacity);
+  const std::size_t cap = rb.capacity();
+  std::vector<std::uint8_t> stream(3 * cap);
+  for (std::size_t i = 0; i < stream.size(); ++i)
+    stream[i] = static_cast<std::uint8_t>(i * 7 + (i >> 9));
+  std::vector<std::uint8_t> got;
+  std::size_t fed = 0;
+  while (got.size() < stream.size()) {
+    // Feed 1000 bytes at a time while the window allows; lend 3000 at most.
+    while (fed < stream.size() && fed + 1000 <= got.size() + cap) {
+      const std::size_t n = std::min<std::size_t>(1000, stream.size() - fed);
+      ASSERT_FALSE(rb.on_frame(fed, std::span(stream).subspan(fed, n), fed + n == stream.size()));
+      fed += n;
+    }
+    const auto lent = rb.peek(3000);
+    ASSERT_FALSE(lent.empty());
+    EXPECT_LE(lent.size(), rb.readable());
+    const std::size_t pos = got.size() % cap;
+    EXPECT_LE(lent.size(), cap - pos) << "a lent piece crossed the ring's end";
+    got.insert(got.end(), lent.begin(), lent.end());
+    rb.consume(lent.size());
+  }
+  EXPECT_EQ(got, stream);
+  EXPECT_TRUE(rb.eof());
+  EXPECT_TRUE(rb.peek(100).empty());
+}
+
 // The ring starts small and grows (keeping what it holds, wrapped or not)
 // only as far as data lands ahead of the reader.
 TEST(buffers, recv_buffer_grows_only_as_needed_and_keeps_bytes) {
