@@ -333,8 +333,17 @@ class receiver_session {
     }
     fileio::shared_dir parent;
     std::error_code ec = content_dirs_.get(root_, cur_->f.components, parent);
-    if (!ec)
-      ec = fileio::part_file::create(parent, cur_->f.components.back(), cur_->f.o.mode, cur_->part);
+    // Small files are never resumed: they are written anonymously and
+    // linked into place (cheaper than a rename, and nothing is left behind
+    // whatever happens). Larger ones get a named part file, which a later
+    // session may resume, or replace when it was kept by an earlier one.
+    const auto& o = cur_->f.o;
+    const bool small = o.size_known && o.size <= min_resume_size;
+    if (!ec && (!small || cur_->f.replace))
+      ec = fileio::part_file::create(parent, cur_->f.components.back(), o.mode, cur_->part);
+    else if (!ec)
+      ec = fileio::part_file::create_anonymous(parent, cur_->f.components.back(), o.mode,
+                                               cur_->part);
     if (ec) {
       const std::string why = ec == std::errc::device_or_resource_busy
                                   ? "another session is receiving this file"

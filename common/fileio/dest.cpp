@@ -198,6 +198,26 @@ std::error_code part_file::create(shared_dir parent, const std::string& final_na
   return {};
 }
 
+std::error_code part_file::create_anonymous(shared_dir parent, const std::string& final_name,
+                                            std::uint32_t mode, part_file& out) {
+  const auto create_mode = static_cast<mode_t>((mode & 0777) | 0600);
+  const int fd = ::openat(parent->get(), ".", O_TMPFILE | O_RDWR | O_CLOEXEC, create_mode);
+  if (fd < 0) {
+    // No O_TMPFILE on this file system (or kernel): a named part file.
+    if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)
+      return create(std::move(parent), final_name, mode, out);
+    return last_error();
+  }
+  out.discard();
+  out.parent_ = std::move(parent);
+  out.fd_.reset(fd);
+  out.part_name_.clear();
+  out.final_name_ = final_name;
+  out.mode_.reset();
+  if (const auto mask = process_umask()) out.mode_ = create_mode & ~*mask;
+  return {};
+}
+
 std::error_code part_file::adopt(shared_dir parent, const std::string& final_name,
                                  std::uint64_t max_size, part_file& out, std::uint64_t& kept) {
   const std::string part = part_name_for(final_name);
@@ -243,13 +263,30 @@ std::error_code part_file::commit(std::uint32_t mode, std::int64_t mtime_ns, boo
   const timespec times[2] = {{0, UTIME_OMIT}, to_timespec(mtime_ns)};
   if (::futimens(fd_.get(), times) != 0) return last_error();
   if (fsync && ::fsync(fd_.get()) != 0) return last_error();
-  // RENAME_NOREPLACE closes the window between the offer's check and now.
-  if (::renameat2(parent_->get(), part_name_.c_str(), parent_->get(), final_name_.c_str(),
-                  replace ? 0u : RENAME_NOREPLACE) != 0)
+  if (part_name_.empty()) {
+    if (replace) return std::make_error_code(std::errc::invalid_argument);  // (see header)
+    if (auto ec = link_anonymous()) return ec;
+  } else if (::renameat2(parent_->get(), part_name_.c_str(), parent_->get(), final_name_.c_str(),
+                         replace ? 0u : RENAME_NOREPLACE) != 0) {
+    // RENAME_NOREPLACE closes the window between the offer's check and now.
     return last_error();
+  }
   if (fsync) ::fsync(parent_->get());
   fd_.reset();
   parent_.reset();
+  return {};
+}
+
+// Gives the anonymous file its final name; like RENAME_NOREPLACE, never
+// over an existing one.
+std::error_code part_file::link_anonymous() {
+  // The descriptor itself can be linked with CAP_DAC_READ_SEARCH (or, from
+  // Linux 6.10, by whoever opened it); otherwise through its /proc name.
+  if (::linkat(fd_.get(), "", parent_->get(), final_name_.c_str(), AT_EMPTY_PATH) == 0) return {};
+  if (errno != ENOENT && errno != EPERM) return last_error();
+  const std::string proc = "/proc/self/fd/" + std::to_string(fd_.get());
+  if (::linkat(AT_FDCWD, proc.c_str(), parent_->get(), final_name_.c_str(), AT_SYMLINK_FOLLOW) != 0)
+    return last_error();
   return {};
 }
 
@@ -260,7 +297,7 @@ void part_file::keep() {
 
 void part_file::discard() {
   if (!fd_) return;
-  ::unlinkat(parent_->get(), part_name_.c_str(), 0);
+  if (!part_name_.empty()) ::unlinkat(parent_->get(), part_name_.c_str(), 0);
   fd_.reset();
   parent_.reset();
 }

@@ -74,11 +74,14 @@ class parent_cache {
   std::string key_;  // the parent's components, each followed by '/'
 };
 
-/// A file being received. Its name is ".ferry-part-<hash of the final name>"
-/// in the final directory, held under an exclusive flock so two sessions
-/// cannot write the same destination at once (the second gets EBUSY).
-/// Destroying an uncommitted part file removes it, unless keep() was called:
-/// then it stays, unlocked, for a later session to resume (adopt()).
+/// A file being received. Either anonymous (O_TMPFILE: it has no name
+/// until commit() links it under the final one, and vanishes by itself if
+/// the process dies), or named ".ferry-part-<hash of the final name>" in
+/// the final directory and held under an exclusive flock so two sessions
+/// cannot write the same destination at once (the second gets EBUSY): a
+/// named part can outlive a broken session for a later one to resume.
+/// Destroying an uncommitted part file removes it, unless keep() was called
+/// on a named one: then it stays, unlocked, for a later session (adopt()).
 class part_file {
  public:
   part_file() = default;
@@ -95,6 +98,14 @@ class part_file {
                                               std::uint32_t mode, part_file& out) {
     return create(std::make_shared<const unique_fd>(std::move(parent)), final_name, mode, out);
   }
+
+  /// An anonymous part file for `final_name` in `parent`, created with
+  /// `mode` (plus owner read and write). commit() never replaces an
+  /// existing file (EEXIST; asking it to is EINVAL). Falls back to a named
+  /// one where the file system has no O_TMPFILE.
+  [[nodiscard]] static std::error_code create_anonymous(shared_dir parent,
+                                                        const std::string& final_name,
+                                                        std::uint32_t mode, part_file& out);
 
   /// Takes over the part file an interrupted session left for `final_name`:
   /// opened without following symlinks, locked, positioned at its end; its
@@ -113,9 +124,10 @@ class part_file {
   /// Appends all of `bytes`; ENOSPC, EDQUOT, EIO come back as they are.
   [[nodiscard]] std::error_code write(std::span<const std::uint8_t> bytes);
 
-  /// Applies mode and mtime, optionally fsyncs, and renames to the final
-  /// name. Unless `replace`, an existing final name is left alone and the
-  /// result is EEXIST. After success the part file no longer exists.
+  /// Applies mode and mtime, optionally fsyncs, and renames (links, when
+  /// anonymous) to the final name. Unless `replace`, an existing final name
+  /// is left alone and the result is EEXIST. After success the part file no
+  /// longer exists.
   [[nodiscard]] std::error_code commit(std::uint32_t mode, std::int64_t mtime_ns, bool fsync,
                                        bool replace);
 
@@ -123,18 +135,22 @@ class part_file {
   void discard();
 
   /// Closes the part file without removing it: what it holds is a prefix of
-  /// the file that a later session may resume from.
+  /// the file that a later session may resume from. (An anonymous one is
+  /// gone once closed.)
   void keep();
 
   bool is_open() const { return static_cast<bool>(fd_); }
+  bool anonymous() const { return is_open() && part_name_.empty(); }
   int fd() const { return fd_.get(); }
 
  private:
   shared_dir parent_;
   unique_fd fd_;
-  std::string part_name_;
+  std::string part_name_;  // empty: anonymous
   std::string final_name_;
   std::optional<std::uint32_t> mode_;  // permission bits, when known
+
+  [[nodiscard]] std::error_code link_anonymous();
 };
 
 /// Name of the part file for `final_name`.

@@ -68,13 +68,15 @@ grep -q 'timed out' "$WORK/t.err" || fail "timeout message"
 pass "8 timeout"
 
 # 9: the receiver cannot create the part file (a directory occupies its
-# name), so it cannot store the file.
-name_hash=$(printf '%s' a.txt | xxhsum -H3 - | awk '{print $NF}')
+# name), so it cannot store the file. (Files over 1 MiB get a named part
+# file; smaller ones are written anonymously.)
+name_hash=$(printf '%s' big9.bin | xxhsum -H3 - | awk '{print $NF}')
 mkdir -p "$WORK/inbox9/.ferry-part-$name_hash"
+head -c $((2 * 1024 * 1024)) /dev/urandom >"$WORK/src/big9.bin"
 start_recv "$WORK/inbox9"
-send "$WORK/src/a.txt"
+send "$WORK/src/big9.bin"
 expect_rc 9 "remote I/O"
-grep -q 'a.txt: not stored by receiver: cannot create part file' "$SEND_ERR" || fail "remote I/O message: $(cat "$SEND_ERR")"
+grep -q 'big9.bin: not stored by receiver: cannot create part file' "$SEND_ERR" || fail "remote I/O message: $(cat "$SEND_ERR")"
 pass "9 remote I/O"
 
 # 130 / 143: interrupted while streaming, never 0.

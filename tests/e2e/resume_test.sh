@@ -86,6 +86,8 @@ pass "a kept part longer than the offered file is discarded"
 # size and mtime but different bytes → not skipped.
 mkdir -p "$WORK/src/same"
 head -c 100000 /dev/urandom >"$WORK/src/same/a.bin"
+# (byte 5 is 'A', so the 'Z' written over it below always differs)
+printf 'A' | dd of="$WORK/src/same/a.bin" bs=1 seek=5 conv=notrunc status=none
 start_recv "$WORK/inbox2" --overwrite always
 send "$WORK/src/same"
 expect_rc 0 "first copy"

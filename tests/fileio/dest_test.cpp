@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -117,6 +118,85 @@ TEST(PartFile, CommitRenamesOnlyThen) {
   EXPECT_EQ(st.st_mode & 07777, 0640u);
   EXPECT_EQ(st.st_mtim.tv_sec, 1'000'000'000);
   EXPECT_EQ(st.st_mtim.tv_nsec, 123);
+}
+
+// An anonymous part file has no name at all until commit() links it under
+// the final one, with mode and mtime; discarding leaves nothing.
+TEST(PartFile, AnonymousHasNoNameUntilCommit) {
+  temp_dir t;
+  dest_root root;
+  ASSERT_FALSE(dest_root::open((t / "inbox").string(), root));
+  unique_fd parent;
+  ASSERT_FALSE(root.open_parent({"d", "f.txt"}, true, parent));
+  auto dir = std::make_shared<const unique_fd>(std::move(parent));
+  part_file part;
+  ASSERT_FALSE(part_file::create_anonymous(dir, "f.txt", 0640, part));
+  EXPECT_TRUE(part.anonymous());
+  ASSERT_FALSE(part.write(bytes("hello")));
+  EXPECT_TRUE(fs::is_empty(t / "inbox/d"));
+  ASSERT_FALSE(part.commit(0640, 1'000'000'000'000'000'123, false, false));
+  EXPECT_EQ(test::read_file(t / "inbox/d/f.txt"), "hello");
+  struct stat st {};
+  ASSERT_EQ(::stat((t / "inbox/d/f.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_EQ(st.st_mtim.tv_nsec, 123);
+  EXPECT_EQ(st.st_nlink, 1u);
+  {
+    part_file gone;
+    ASSERT_FALSE(part_file::create_anonymous(dir, "g.txt", 0644, gone));
+    ASSERT_FALSE(gone.write(bytes("partial")));
+  }
+  EXPECT_EQ(std::distance(fs::directory_iterator(t / "inbox/d"), fs::directory_iterator()), 1);
+}
+
+// Linking never replaces what is there (like RENAME_NOREPLACE), and an
+// anonymous part refuses to replace at all.
+TEST(PartFile, AnonymousNeverReplaces) {
+  temp_dir t;
+  test::write_file(t / "inbox/f", "theirs");
+  dest_root root;
+  ASSERT_FALSE(dest_root::open((t / "inbox").string(), root));
+  unique_fd parent;
+  ASSERT_FALSE(root.open_parent({"f"}, true, parent));
+  auto dir = std::make_shared<const unique_fd>(std::move(parent));
+  part_file a, b;
+  ASSERT_FALSE(part_file::create_anonymous(dir, "f", 0644, a));
+  ASSERT_FALSE(a.write(bytes("ours")));
+  EXPECT_EQ(a.commit(0644, 0, false, false), std::errc::file_exists);
+  ASSERT_FALSE(part_file::create_anonymous(dir, "f", 0644, b));
+  EXPECT_EQ(b.commit(0644, 0, false, true), std::errc::invalid_argument);
+  EXPECT_EQ(test::read_file(t / "inbox/f"), "theirs");
+}
+
+// An unprivileged receiver stores anonymous files too. Before Linux 6.10 a
+// descriptor cannot be linked without CAP_DAC_READ_SEARCH, and the
+// /proc/self/fd name is used instead; later kernels allow it to the user
+// who opened it. (Run in a child that drops to nobody; needs root to.)
+TEST(PartFile, AnonymousCommitWorksWithoutPrivileges) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch to an unprivileged user";
+  temp_dir t;
+  fs::create_directories(t / "inbox");
+  fs::permissions(t.path(), fs::perms::all);
+  fs::permissions(t / "inbox", fs::perms::all);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(2);
+    dest_root root;
+    unique_fd parent;
+    part_file part;
+    if (dest_root::open((t / "inbox").string(), root) || root.open_parent({"f"}, false, parent) ||
+        part_file::create_anonymous(std::make_shared<const unique_fd>(std::move(parent)), "f", 0644,
+                                    part) ||
+        part.write(bytes("unprivileged")) || part.commit(0644, 0, false, false))
+      ::_exit(1);
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(test::read_file(t / "inbox/f"), "unprivileged");
 }
 
 TEST(PartFile, DiscardedWhenDestroyedUncommitted) {
