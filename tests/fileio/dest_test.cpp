@@ -23,6 +23,25 @@ std::span<const std::uint8_t> bytes(const std::string& s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
+// The parent directory of `components` under `root`, shared as part files
+// take it.
+shared_dir parent_in(const dest_root& root, const std::vector<std::string>& components) {
+  unique_fd parent;
+  EXPECT_FALSE(root.open_parent(components, true, parent));
+  return std::make_shared<const unique_fd>(std::move(parent));
+}
+
+// `file` holds `content` with mode 0640 and mtime 1e9 s + 123 ns.
+void expect_committed(const fs::path& file, const std::string& content) {
+  EXPECT_EQ(test::read_file(file), content);
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1'000'000'000);
+  EXPECT_EQ(st.st_mtim.tv_nsec, 123);
+  EXPECT_EQ(st.st_nlink, 1u);
+}
+
 TEST(DestRoot, CreatesTheDirectoryAndParents) {
   temp_dir t;
   dest_root root;
@@ -103,21 +122,14 @@ TEST(PartFile, CommitRenamesOnlyThen) {
   temp_dir t;
   dest_root root;
   ASSERT_FALSE(dest_root::open((t / "inbox").string(), root));
-  unique_fd parent;
-  ASSERT_FALSE(root.open_parent({"d", "f.txt"}, true, parent));
   part_file part;
-  ASSERT_FALSE(part_file::create(std::move(parent), "f.txt", 0644, part));
+  ASSERT_FALSE(part_file::create(parent_in(root, {"d", "f.txt"}), "f.txt", 0644, part));
   ASSERT_FALSE(part.write(bytes("hello")));
   EXPECT_FALSE(fs::exists(t / "inbox/d/f.txt"));
   EXPECT_TRUE(fs::exists(t / "inbox/d" / part_name_for("f.txt")));
   ASSERT_FALSE(part.commit(0640, 1'000'000'000'000'000'123, false, false));
-  EXPECT_EQ(test::read_file(t / "inbox/d/f.txt"), "hello");
   EXPECT_FALSE(fs::exists(t / "inbox/d" / part_name_for("f.txt")));
-  struct stat st {};
-  ASSERT_EQ(::stat((t / "inbox/d/f.txt").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 07777, 0640u);
-  EXPECT_EQ(st.st_mtim.tv_sec, 1'000'000'000);
-  EXPECT_EQ(st.st_mtim.tv_nsec, 123);
+  expect_committed(t / "inbox/d/f.txt", "hello");
 }
 
 // An anonymous part file has no name at all until commit() links it under
@@ -126,21 +138,14 @@ TEST(PartFile, AnonymousHasNoNameUntilCommit) {
   temp_dir t;
   dest_root root;
   ASSERT_FALSE(dest_root::open((t / "inbox").string(), root));
-  unique_fd parent;
-  ASSERT_FALSE(root.open_parent({"d", "f.txt"}, true, parent));
-  auto dir = std::make_shared<const unique_fd>(std::move(parent));
+  const auto dir = parent_in(root, {"d", "f.txt"});
   part_file part;
   ASSERT_FALSE(part_file::create_anonymous(dir, "f.txt", 0640, part));
   EXPECT_TRUE(part.anonymous());
   ASSERT_FALSE(part.write(bytes("hello")));
   EXPECT_TRUE(fs::is_empty(t / "inbox/d"));
   ASSERT_FALSE(part.commit(0640, 1'000'000'000'000'000'123, false, false));
-  EXPECT_EQ(test::read_file(t / "inbox/d/f.txt"), "hello");
-  struct stat st {};
-  ASSERT_EQ(::stat((t / "inbox/d/f.txt").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 07777, 0640u);
-  EXPECT_EQ(st.st_mtim.tv_nsec, 123);
-  EXPECT_EQ(st.st_nlink, 1u);
+  expect_committed(t / "inbox/d/f.txt", "hello");
   {
     part_file gone;
     ASSERT_FALSE(part_file::create_anonymous(dir, "g.txt", 0644, gone));
@@ -156,9 +161,7 @@ TEST(PartFile, AnonymousNeverReplaces) {
   test::write_file(t / "inbox/f", "theirs");
   dest_root root;
   ASSERT_FALSE(dest_root::open((t / "inbox").string(), root));
-  unique_fd parent;
-  ASSERT_FALSE(root.open_parent({"f"}, true, parent));
-  auto dir = std::make_shared<const unique_fd>(std::move(parent));
+  const auto dir = parent_in(root, {"f"});
   part_file a, b;
   ASSERT_FALSE(part_file::create_anonymous(dir, "f", 0644, a));
   ASSERT_FALSE(a.write(bytes("ours")));
