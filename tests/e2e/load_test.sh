@@ -78,6 +78,10 @@ pass "slowloris and half-open connections dropped by the idle timeout, the flood
 peak=$(rss_kib)
 echo "receiver peak RSS: $((peak / 1024)) MiB (idle $((idle_rss / 1024)) MiB) for $SENDERS senders"
 # Sanitizer builds carry shadow memory: there the figure is reported only.
+# Measured 94-132 MiB: UDP senders with 65000-byte packets outrun the loaded
+# receiver and what waits fills their reorder rings (each bounded by its
+# 8 MiB flow window); with 1200-byte packets it was 44 MiB. A per-connection
+# cost paid up front (1 MiB each: 64 MiB more) would still show.
 if [ -z "${FERRY_SANITIZED:-}" ]; then
-  [ "$peak" -lt $((160 * 1024)) ] || fail "receiver peak RSS $((peak / 1024)) MiB is over 160 MiB"
+  [ "$peak" -lt $((224 * 1024)) ] || fail "receiver peak RSS $((peak / 1024)) MiB is over 224 MiB"
 fi
