@@ -51,6 +51,20 @@ std::optional<mode_t> process_umask() {
   return mask;
 }
 
+// The mode a part file is created with: the offered permission bits, and
+// the owner keeps read and write so that a later session can adopt it.
+mode_t part_create_mode(std::uint32_t mode) {
+  return static_cast<mode_t>((mode & 0777) | 0600);
+}
+
+// What a file created with `mode` got: the umask takes its bits (unknown
+// when the umask is).
+std::optional<std::uint32_t> created_mode(mode_t mode) {
+  const auto mask = process_umask();
+  if (!mask) return std::nullopt;
+  return mode & ~*mask;
+}
+
 // Opens `name` under `parent` as a directory, creating it first if asked.
 std::error_code open_dir_at(int parent, const std::string& name, bool create, unique_fd& out) {
   int fd = ::openat(parent, name.c_str(), dir_flags);
@@ -174,8 +188,7 @@ std::error_code part_file::create(shared_dir parent, const std::string& final_na
                                   std::uint32_t mode, part_file& out) {
   const std::string part = part_name_for(final_name);
   constexpr int flags = O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
-  // The owner keeps read and write so that a later session can adopt it.
-  const auto create_mode = static_cast<mode_t>((mode & 0777) | 0600);
+  const mode_t create_mode = part_create_mode(mode);
   // Usually there is none: create it, and no one else can have it locked.
   int fd = ::openat(parent->get(), part.c_str(), flags | O_EXCL, create_mode);
   const bool fresh = fd >= 0;
@@ -188,19 +201,15 @@ std::error_code part_file::create(shared_dir parent, const std::string& final_na
   }
   // A kept or stale part file is unlocked: start it afresh.
   if (!fresh && ::ftruncate(file.get(), 0) != 0) return last_error();
-  out.discard();
-  out.parent_ = std::move(parent);
-  out.fd_ = std::move(file);
-  out.part_name_ = part;
-  out.final_name_ = final_name;
-  out.mode_.reset();
-  if (const auto mask = process_umask(); fresh && mask) out.mode_ = create_mode & ~*mask;
+  // (A part file taken over keeps whatever mode it had: commit() sets it.)
+  out.take(std::move(parent), std::move(file), part, final_name,
+           fresh ? created_mode(create_mode) : std::nullopt);
   return {};
 }
 
 std::error_code part_file::create_anonymous(shared_dir parent, const std::string& final_name,
                                             std::uint32_t mode, part_file& out) {
-  const auto create_mode = static_cast<mode_t>((mode & 0777) | 0600);
+  const mode_t create_mode = part_create_mode(mode);
   const int fd = ::openat(parent->get(), ".", O_TMPFILE | O_RDWR | O_CLOEXEC, create_mode);
   if (fd < 0) {
     // No O_TMPFILE on this file system (or kernel): a named part file.
@@ -208,13 +217,7 @@ std::error_code part_file::create_anonymous(shared_dir parent, const std::string
       return create(std::move(parent), final_name, mode, out);
     return last_error();
   }
-  out.discard();
-  out.parent_ = std::move(parent);
-  out.fd_.reset(fd);
-  out.part_name_.clear();
-  out.final_name_ = final_name;
-  out.mode_.reset();
-  if (const auto mask = process_umask()) out.mode_ = create_mode & ~*mask;
+  out.take(std::move(parent), unique_fd(fd), {}, final_name, created_mode(create_mode));
   return {};
 }
 
@@ -235,12 +238,7 @@ std::error_code part_file::adopt(shared_dir parent, const std::string& final_nam
   if (static_cast<std::uint64_t>(st.st_size) > max_size)
     return std::make_error_code(std::errc::file_too_large);
   if (::lseek(file.get(), 0, SEEK_END) < 0) return last_error();
-  out.discard();
-  out.parent_ = std::move(parent);
-  out.fd_ = std::move(file);
-  out.part_name_ = part;
-  out.final_name_ = final_name;
-  out.mode_ = st.st_mode & 07777;
+  out.take(std::move(parent), std::move(file), part, final_name, st.st_mode & 07777);
   kept = static_cast<std::uint64_t>(st.st_size);
   return {};
 }
@@ -275,6 +273,16 @@ std::error_code part_file::commit(std::uint32_t mode, std::int64_t mtime_ns, boo
   fd_.reset();
   parent_.reset();
   return {};
+}
+
+void part_file::take(shared_dir parent, unique_fd fd, std::string part_name,
+                     const std::string& final_name, std::optional<std::uint32_t> mode) {
+  discard();
+  parent_ = std::move(parent);
+  fd_ = std::move(fd);
+  part_name_ = std::move(part_name);
+  final_name_ = final_name;
+  mode_ = mode;
 }
 
 // Gives the anonymous file its final name; like RENAME_NOREPLACE, never

@@ -94,10 +94,6 @@ class part_file {
   /// commit() usually has no mode left to set.
   [[nodiscard]] static std::error_code create(shared_dir parent, const std::string& final_name,
                                               std::uint32_t mode, part_file& out);
-  [[nodiscard]] static std::error_code create(unique_fd parent, const std::string& final_name,
-                                              std::uint32_t mode, part_file& out) {
-    return create(std::make_shared<const unique_fd>(std::move(parent)), final_name, mode, out);
-  }
 
   /// An anonymous part file for `final_name` in `parent`, created with
   /// `mode` (plus owner read and write). commit() never replaces an
@@ -114,12 +110,6 @@ class part_file {
   [[nodiscard]] static std::error_code adopt(shared_dir parent, const std::string& final_name,
                                              std::uint64_t max_size, part_file& out,
                                              std::uint64_t& kept);
-  [[nodiscard]] static std::error_code adopt(unique_fd parent, const std::string& final_name,
-                                             std::uint64_t max_size, part_file& out,
-                                             std::uint64_t& kept) {
-    return adopt(std::make_shared<const unique_fd>(std::move(parent)), final_name, max_size, out,
-                 kept);
-  }
 
   /// Appends all of `bytes`; ENOSPC, EDQUOT, EIO come back as they are.
   [[nodiscard]] std::error_code write(std::span<const std::uint8_t> bytes);
@@ -150,6 +140,9 @@ class part_file {
   std::string final_name_;
   std::optional<std::uint32_t> mode_;  // permission bits, when known
 
+  // Makes this the part file `fd` (discarding any it was).
+  void take(shared_dir parent, unique_fd fd, std::string part_name, const std::string& final_name,
+            std::optional<std::uint32_t> mode);
   [[nodiscard]] std::error_code link_anonymous();
 };
 

@@ -105,11 +105,9 @@ TEST(PartFile, CommitLeavesExactlyTheOfferedPermissionBits) {
   // Created with the mode up front (whatever the umask strips is set at
   // commit), owner write kept until then, set-id bits never.
   for (const std::uint32_t mode : {0644u, 0600u, 0444u, 0755u, 0777u, 04755u, 0000u}) {
-    unique_fd parent;
-    ASSERT_FALSE(root.open_parent({"f"}, true, parent));
     part_file part;
     const std::string name = "f" + std::to_string(mode);
-    ASSERT_FALSE(part_file::create(std::move(parent), name, mode, part));
+    ASSERT_FALSE(part_file::create(parent_in(root, {"f"}), name, mode, part));
     ASSERT_FALSE(part.write(bytes("x")));
     ASSERT_FALSE(part.commit(mode, 0, false, false));
     struct stat st {};
@@ -207,10 +205,8 @@ TEST(PartFile, DiscardedWhenDestroyedUncommitted) {
   dest_root root;
   ASSERT_FALSE(dest_root::open((t / "inbox").string(), root));
   {
-    unique_fd parent;
-    ASSERT_FALSE(root.open_parent({"f"}, true, parent));
     part_file part;
-    ASSERT_FALSE(part_file::create(std::move(parent), "f", 0644, part));
+    ASSERT_FALSE(part_file::create(parent_in(root, {"f"}), "f", 0644, part));
     ASSERT_FALSE(part.write(bytes("partial")));
   }
   EXPECT_TRUE(fs::is_empty(t / "inbox"));
@@ -220,23 +216,17 @@ TEST(PartFile, SecondWriterOfTheSameNameIsBusy) {
   temp_dir t;
   dest_root root;
   ASSERT_FALSE(dest_root::open((t / "inbox").string(), root));
-  unique_fd p1, p2;
-  ASSERT_FALSE(root.open_parent({"f"}, true, p1));
-  ASSERT_FALSE(root.open_parent({"f"}, true, p2));
   part_file a, b;
-  ASSERT_FALSE(part_file::create(std::move(p1), "f", 0644, a));
-  EXPECT_EQ(part_file::create(std::move(p2), "f", 0644, b), std::errc::device_or_resource_busy);
+  ASSERT_FALSE(part_file::create(parent_in(root, {"f"}), "f", 0644, a));
+  EXPECT_EQ(part_file::create(parent_in(root, {"f"}), "f", 0644, b),
+            std::errc::device_or_resource_busy);
 }
 
 TEST(PartFile, KeptPartIsAdoptedAtItsEnd) {
   temp_dir t;
   dest_root root;
   ASSERT_FALSE(dest_root::open(t.path().string(), root));
-  auto parent_of = [&] {
-    unique_fd p;
-    EXPECT_FALSE(root.open_parent({"f"}, true, p));
-    return p;
-  };
+  auto parent_of = [&] { return parent_in(root, {"f"}); };
   part_file none;
   std::uint64_t kept = 0;
   EXPECT_EQ(part_file::adopt(parent_of(), "f", 100, none, kept),
@@ -267,10 +257,8 @@ TEST(PartFile, NoReplaceCommitKeepsAFileThatAppearedMeanwhile) {
   temp_dir t;
   dest_root root;
   ASSERT_FALSE(dest_root::open((t / "inbox").string(), root));
-  unique_fd parent;
-  ASSERT_FALSE(root.open_parent({"f"}, true, parent));
   part_file part;
-  ASSERT_FALSE(part_file::create(std::move(parent), "f", 0644, part));
+  ASSERT_FALSE(part_file::create(parent_in(root, {"f"}), "f", 0644, part));
   ASSERT_FALSE(part.write(bytes("new")));
   test::write_file(t / "inbox/f", "theirs");
   EXPECT_EQ(part.commit(0644, 0, false, false), std::errc::file_exists);
