@@ -159,16 +159,19 @@ asio::awaitable<void> frame_stream::write(std::span<const std::uint8_t> a,
     co_return;
   }
   // Queued frames go first; a small `a` (a DATA header) joins them.
-  const bool join = a.size() <= 64 * 1024;
-  if (join) out_.insert(out_.end(), a.begin(), a.end());
-  std::swap(out_, sending_);
-  out_.clear();
-  if (join) {
-    co_await write_spans(sending_, b);
+  if (a.size() <= 64 * 1024) {
+    out_.insert(out_.end(), a.begin(), a.end());
+    co_await write_queued(b);
   } else {
-    co_await write_spans(sending_, {});
+    co_await write_queued({});
     co_await write_spans(a, b);
   }
+}
+
+asio::awaitable<void> frame_stream::write_queued(std::span<const std::uint8_t> b) {
+  std::swap(out_, sending_);
+  out_.clear();
+  co_await write_spans(sending_, b);
   sending_.clear();
 }
 
@@ -210,10 +213,7 @@ asio::awaitable<void> frame_stream::flush() {
   // A reader may flush while another coroutine is mid-write on the same
   // socket; that writer's data must not be interleaved, so leave it be.
   if (out_.empty() || writing_) co_return;
-  std::swap(out_, sending_);
-  out_.clear();
-  co_await write_spans(sending_, {});
-  sending_.clear();
+  co_await write_queued({});
 }
 
 asio::awaitable<std::error_code> hash_keeping_alive(frame_stream& stream,

@@ -133,6 +133,8 @@ class frame_stream {
   framing::byte_buffer sending_;  // what a flush is writing (out_ keeps queueing)
   asio::awaitable<void> write_spans(std::span<const std::uint8_t> a,
                                     std::span<const std::uint8_t> b);
+  // Writes the queue (new frames queue meanwhile), then `b`.
+  asio::awaitable<void> write_queued(std::span<const std::uint8_t> b);
 };
 
 /// Formats an endpoint as "1.2.3.4:5" / "[::1]:5".
