@@ -59,6 +59,14 @@ std::vector<framing::message> received(asio::ip::tcp::socket& b) {
   return out;
 }
 
+// The peer received exactly one frame, of type T.
+template <class T>
+void expect_only(asio::ip::tcp::socket& peer) {
+  const auto got = received(peer);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<T>(got[0]));
+}
+
 // Margins are wide (a quarter of 60 s; 600 ms against 500 ms) so that a
 // slow machine cannot turn either answer around.
 TEST(FrameStream, NoKeepAliveWhileWeSentRecently) {
@@ -71,9 +79,7 @@ TEST(FrameStream, NoKeepAliveWhileWeSentRecently) {
     co_await s.keep_alive();  // just sent
     s.close();
   });
-  const auto got = received(p.b);
-  ASSERT_EQ(got.size(), 1u);
-  EXPECT_TRUE(std::holds_alternative<framing::end>(got[0]));
+  expect_only<framing::end>(p.b);
 }
 
 TEST(FrameStream, KeepAliveAfterAQuarterOfTheTimeoutWithoutSending) {
@@ -84,9 +90,7 @@ TEST(FrameStream, KeepAliveAfterAQuarterOfTheTimeoutWithoutSending) {
     co_await s.keep_alive();
     s.close();
   });
-  const auto got = received(p.b);
-  ASSERT_EQ(got.size(), 1u);
-  EXPECT_TRUE(std::holds_alternative<framing::keepalive>(got[0]));
+  expect_only<framing::keepalive>(p.b);
 }
 
 TEST(FrameStream, TrickledBytesAreNotProgress) {
