@@ -507,14 +507,15 @@ class receiver_session {
       if (!reason.empty()) line += " (" + reason + ")";
       log_.info(line);
     }
-    if (!log_.json()) return;
-    log_.event(json_line("file")
-                   .str("peer", stream_.peer())
-                   .str("path", path)
-                   .str("verdict", verdict_text)
-                   .num("bytes", bytes)
-                   .real("seconds", secs)
-                   .str("reason", reason));
+    log_.event([&] {
+      return json_line("file")
+          .str("peer", stream_.peer())
+          .str("path", path)
+          .str("verdict", verdict_text)
+          .num("bytes", bytes)
+          .real("seconds", secs)
+          .str("reason", reason);
+    });
   }
 
   net::frame_stream& stream_;

@@ -261,12 +261,13 @@ class sender_session {
       }
     }
     stream_.queue(o);
-    if (log_.json())
-      log_.event(json_line("file_offered")
-                     .num("id", static_cast<std::uint64_t>(i))
-                     .str("path", e.remote_path)
-                     .str("kind", kind_text(e.kind))
-                     .num("size", e.size));
+    log_.event([&] {
+      return json_line("file_offered")
+          .num("id", static_cast<std::uint64_t>(i))
+          .str("path", e.remote_path)
+          .str("kind", kind_text(e.kind))
+          .num("size", e.size);
+    });
   }
 
   // Where a file's content comes from: a mapped window for regular files
@@ -421,7 +422,7 @@ class sender_session {
   void finish_file(std::uint32_t id, std::uint64_t size, const hash128& digest,
                    clock::time_point start) {
     stream_.queue(done{id, size, digest});
-    sent_[id] = sent_info{size, log_.json() ? fileio::to_hex(digest) : std::string(), since(start)};
+    sent_[id] = sent_info{size, digest, since(start)};
     sending_.reset();
   }
 
@@ -584,15 +585,15 @@ class sender_session {
         event = "file_rejected";
         break;
     }
-    if (log_.json()) {  // per file: built only when someone reads it
+    log_.event([&] {
       json_line ev(event);
       ev.num("id", static_cast<std::uint64_t>(a.id)).str("path", e.remote_path);
       if (a.kind == answer_kind::accept || a.kind == answer_kind::resume)
         ev.num("offset", a.offset);
       else
         ev.str("reason", a.reason);
-      log_.event(ev);
-    }
+      return ev;
+    });
     answers_[a.id] = std::move(a);
     wake_.cancel();
   }
@@ -622,15 +623,16 @@ class sender_session {
       }
       if (sending_ && *sending_ == v.id) cancelled_ = true;
     }
-    if (log_.json())
-      log_.event(json_line("file_done")
-                     .num("id", static_cast<std::uint64_t>(v.id))
-                     .str("path", e.remote_path)
-                     .str("status", verdict_text(v.kind))
-                     .num("bytes", info.bytes)
-                     .str("hash", info.hash)
-                     .real("seconds", info.seconds)
-                     .str("reason", v.reason));
+    log_.event([&] {
+      return json_line("file_done")
+          .num("id", static_cast<std::uint64_t>(v.id))
+          .str("path", e.remote_path)
+          .str("status", verdict_text(v.kind))
+          .num("bytes", info.bytes)
+          .str("hash", info.hash ? fileio::to_hex(*info.hash) : std::string())
+          .real("seconds", info.seconds)
+          .str("reason", v.reason);
+    });
     if (it != sent_.end()) sent_.erase(it);
     verdicts_[v.id] = true;
   }
@@ -642,7 +644,7 @@ class sender_session {
 
   struct sent_info {
     std::uint64_t bytes = 0;
-    std::string hash;
+    std::optional<hash128> hash;  // none: content never sent
     double seconds = 0;
   };
 

@@ -2,6 +2,7 @@
 // events on stdout when --json is on. Safe to call from several threads.
 #pragma once
 
+#include <concepts>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -21,6 +22,12 @@ class logger {
   void warn(std::string_view text);
   /// An NDJSON event; written only in --json mode.
   void event(const json_line& line);
+  /// The same, built only in --json mode: `build()` returns the json_line.
+  /// For per-file events, whose formatting nobody may read.
+  template <std::invocable Build>
+  void event(Build&& build) {
+    if (json_) event(std::forward<Build>(build)());
+  }
 
   bool json() const { return json_; }
   bool quiet() const { return quiet_; }
