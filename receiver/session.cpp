@@ -26,10 +26,16 @@ constexpr std::size_t max_pending_path_bytes = 4 << 20;
 /// While a file is written, free space is checked each time this much more
 /// has arrived.
 constexpr std::uint64_t space_check_bytes = 16 << 20;
-/// Files up to this size are sent whole rather than resumed.
-constexpr std::uint64_t min_resume_size = 1 << 20;
+/// Files up to this size are sent whole rather than resumed, so they need
+/// no named part file: they are written anonymously and linked into place
+/// (cheaper than a rename, and nothing is left behind whatever happens).
+constexpr std::uint64_t small_file_size = 1 << 20;
 /// Answers are flushed at least this often (see on_offer).
 constexpr std::size_t answer_batch = 32;
+
+bool small_file(const offer& o) {
+  return o.size_known && o.size <= small_file_size;
+}
 
 /// What an interrupted session left of a file: the part file (locked now),
 /// its length, and the hash of those bytes (which the sender checks).
@@ -224,8 +230,7 @@ class receiver_session {
     }
     if (o.size_known) committed_bytes_ += o.size;
     accepted_file f{o, std::move(comps), replace, {}};
-    // Small files are not worth resuming: a kept part is simply replaced.
-    if (o.resume && o.size_known && o.size > min_resume_size) co_await try_resume(parent, f, a);
+    if (o.resume && o.size_known && !small_file(o)) co_await try_resume(parent, f, a);
     note_pending(f, +1);
     accepted_.emplace(o.id, std::move(f));
     co_return a;
@@ -333,17 +338,14 @@ class receiver_session {
     }
     fileio::shared_dir parent;
     std::error_code ec = content_dirs_.get(root_, cur_->f.components, parent);
-    // Small files are never resumed: they are written anonymously and
-    // linked into place (cheaper than a rename, and nothing is left behind
-    // whatever happens). Larger ones get a named part file, which a later
-    // session may resume, or replace when it was kept by an earlier one.
+    // Other files get a named part file, which a later session may resume
+    // (or replace, when an earlier one kept it); so do replacing writes.
     const auto& o = cur_->f.o;
-    const bool small = o.size_known && o.size <= min_resume_size;
-    if (!ec && (!small || cur_->f.replace))
-      ec = fileio::part_file::create(parent, cur_->f.components.back(), o.mode, cur_->part);
-    else if (!ec)
-      ec = fileio::part_file::create_anonymous(parent, cur_->f.components.back(), o.mode,
-                                               cur_->part);
+    const auto& name = cur_->f.components.back();
+    if (!ec)
+      ec = small_file(o) && !cur_->f.replace
+               ? fileio::part_file::create_anonymous(parent, name, o.mode, cur_->part)
+               : fileio::part_file::create(parent, name, o.mode, cur_->part);
     if (ec) {
       const std::string why = ec == std::errc::device_or_resource_busy
                                   ? "another session is receiving this file"
