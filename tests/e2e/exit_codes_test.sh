@@ -78,6 +78,14 @@ send "$WORK/src/big9.bin"
 expect_rc 9 "remote I/O"
 grep -q 'big9.bin: not stored by receiver: cannot create part file' "$SEND_ERR" || fail "remote I/O message: $(cat "$SEND_ERR")"
 pass "9 remote I/O"
+# The same obstacle at a small file's part name does not matter: small
+# files are written without a name until they are verified.
+small_hash=$(printf '%s' a.txt | xxhsum -H3 - | awk '{print $NF}')
+mkdir -p "$WORK/inbox9/.ferry-part-$small_hash"
+send "$WORK/src/a.txt"
+expect_rc 0 "small file beside an occupied part name"
+cmp "$WORK/src/a.txt" "$WORK/inbox9/a.txt" || fail "small file not stored beside an occupied part name"
+pass "small files need no part name"
 
 # 130 / 143: interrupted while streaming, never 0.
 start_recv "$WORK/inbox"
