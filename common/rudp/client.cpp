@@ -2,6 +2,8 @@
 
 #include <asio/experimental/as_tuple.hpp>
 
+#include <algorithm>
+
 #include "socks5/codec.hpp"
 #include "socks5/connector.hpp"
 #include "util/session_error.hpp"
@@ -83,11 +85,9 @@ asio::awaitable<std::unique_ptr<stream>> connect(const net::host_port& dest, con
   }
   size_buffers(*sock, socket_buffer);
 
+  // Packet sizes count without the SOCKS5 header the datagram carries.
   config c = cfg;
-  auto without_header = [&](std::size_t datagram) {
-    return datagram > header.size() + min_packet_size ? datagram - header.size() : min_packet_size;
-  };
-  c.max_packet = without_header(cfg.max_packet);
+  c.max_packet = std::max(cfg.max_packet, header.size() + min_packet_size) - header.size();
   if (cfg.probe_max != 0) {
     // Larger packets are tried up to what the route takes (through a proxy,
     // the route to it; the probes tell what gets through beyond), never
