@@ -14,7 +14,7 @@ constexpr int max_pto_backoff = 8;
 // search stops within this many bytes of the answer, or after so many probes.
 constexpr int max_probe_losses = 3;
 constexpr std::size_t min_probe_step = 64;
-constexpr int max_mtu_probes = 40;
+constexpr std::uint64_t max_mtu_probes = 40;
 
 }  // namespace
 
@@ -478,19 +478,17 @@ bool connection::may_send_eliciting(time_point now) const {
 }
 
 std::size_t connection::send_mtu_probe(std::span<std::uint8_t> out, time_point now) {
+  sent_packet rec;
+  rec.pn = next_pn_++;
+  rec.mtu_probe = true;
   cursor c(out.first(probe_size_));
-  encode_data_header(peer_cid_, next_pn_, c);
+  encode_data_header(peer_cid_, rec.pn, c);
   encode_ping(c);
   c.zeros(c.room());  // PADDING to the size tried
-  ++next_pn_;
   ++stats_.packets_sent;
   ++stats_.mtu_probes;
   stats_.bytes_sent += c.size();
-  ++probes_sent_;
   probe_in_flight_ = true;
-  sent_packet rec;
-  rec.pn = next_pn_ - 1;
-  rec.mtu_probe = true;
   rec.bytes = static_cast<std::uint32_t>(c.size());
   record_sent(rec, now);
   return c.size();
@@ -499,7 +497,7 @@ std::size_t connection::send_mtu_probe(std::span<std::uint8_t> out, time_point n
 std::size_t connection::send_data(std::span<std::uint8_t> out, time_point now) {
   // A path MTU probe goes while there is data to send (a larger packet
   // then pays off), one at a time, within a bounded number of tries.
-  if (probe_hi_ != 0 && !probe_in_flight_ && probes_sent_ < max_mtu_probes &&
+  if (probe_hi_ != 0 && !probe_in_flight_ && stats_.mtu_probes < max_mtu_probes &&
       out.size() >= probe_size_ && send_.has_pending(peer_max_data_) && may_send_eliciting(now))
     return send_mtu_probe(out, now);
   if (out.size() > max_packet_) out = out.first(max_packet_);

@@ -181,7 +181,6 @@ class connection {
   std::size_t probe_size_ = 0;  // the size tried next / now
   bool probe_in_flight_ = false;
   int probe_losses_ = 0;  // losses of probe_size_ in a row
-  int probes_sent_ = 0;
 
   // handshake
   handshake_body hs_{};  // client: our INIT (token); server: unused
