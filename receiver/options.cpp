@@ -43,8 +43,18 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
                      cxxopts::value<std::size_t>()->default_value("64"), "N")
     ("max-sessions-per-host", "Concurrent sessions from one peer address; more are refused",
                               cxxopts::value<std::size_t>()->default_value("16"), "N")
-    ("timeout", "Drop a session whose peer is silent this long (s, ms, m suffixes)",
+    ("max-session-hash", "Hash at most SIZE of files already here for one session (resume "
+                         "proofs, --skip-identical; 0 = no limit)",
+                         cxxopts::value<std::string>()->default_value("64G"), "SIZE")
+    ("timeout", "Drop a session that makes no progress this long, keepalives or not "
+                "(s, ms, m suffixes)",
                 cxxopts::value<std::string>()->default_value("30"), "SECONDS")
+    ("connect-timeout", "A sender's handshake (preamble to WELCOME), and with --via-bind the "
+                        "proxy's BIND handshake, must finish within this",
+                        cxxopts::value<std::string>()->default_value("10"), "SECONDS")
+    ("partial-ttl", "Remove kept part files (of interrupted transfers) older than this, at "
+                    "start and every hour (h, d suffixes; 0 = keep them)",
+                    cxxopts::value<std::string>()->default_value("7d"), "DURATION")
     ("proxy", "SOCKS5 proxy for --via-bind: socks5://[USER[:PASS]@]HOST[:PORT] (password "
               "also from $FERRY_PROXY_PASSWORD)", cxxopts::value<std::string>(), "URL")
     ("via-bind", "Receive through --proxy: ask it to listen (SOCKS5 BIND), print the address "
@@ -83,7 +93,8 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     else
       return usage_error("--overwrite: expected never, always or newer, got '" + pol + "'");
     for (const auto& [name, field] : {std::pair{"max-file-size", &o.max_file_size},
-                                      std::pair{"max-session-bytes", &o.max_session_bytes}}) {
+                                      std::pair{"max-session-bytes", &o.max_session_bytes},
+                                      std::pair{"max-session-hash", &o.max_session_hash}}) {
       const auto text = args[name].as<std::string>();
       const auto v = parse_size(text);
       if (!v) return usage_error(std::string("--") + name + ": bad size '" + text + "'");
@@ -109,9 +120,21 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
       if (!v) return usage_error("--min-free: bad size '" + free_text + "'");
       o.min_free = *v;
     }
-    const auto t = parse_seconds(args["timeout"].as<std::string>());
-    if (!t) return usage_error("--timeout: expected a positive duration");
-    o.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(*t * 1000));
+    for (const auto& [name, field] : {std::pair{"timeout", &o.timeout},
+                                      std::pair{"connect-timeout", &o.connect_timeout}}) {
+      const auto t = parse_seconds(args[name].as<std::string>());
+      if (!t || *t > 86400 * 365)
+        return usage_error(std::string("--") + name + ": expected a positive duration");
+      *field = std::chrono::milliseconds(static_cast<std::int64_t>(*t * 1000));
+    }
+    if (const auto ttl = args["partial-ttl"].as<std::string>(); ttl != "0") {
+      const auto t = parse_seconds(ttl);
+      if (!t || *t > 86400.0 * 36500)
+        return usage_error("--partial-ttl: expected a duration such as 7d, or 0");
+      o.partial_ttl = std::chrono::seconds(static_cast<std::int64_t>(*t < 1 ? 1 : *t));
+    } else {
+      o.partial_ttl = std::chrono::seconds(0);
+    }
     o.fsync = args.count("fsync") > 0;
     o.json = args.count("json") > 0;
     o.quiet = args.count("quiet") > 0;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fileio/dest.hpp"
+#include "receiver/budget.hpp"
 #include "net/frame_stream.hpp"
 #include "receiver/options.hpp"
 #include "rudp/endpoint.hpp"
@@ -64,6 +65,8 @@ class server {
   // Hashing existing and kept files (resume, --skip-identical) runs here, so
   // a large file does not hold up the sessions sharing a session thread.
   asio::thread_pool disk_{2};
+  // Free space and memory every session draws on.
+  shared_budgets budgets_;
 
   std::mutex mu_;  // guards the fields below; sessions run on other strands
   std::set<std::shared_ptr<net::frame_stream>> sessions_;

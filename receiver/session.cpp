@@ -10,6 +10,7 @@
 
 #include "fileio/hash.hpp"
 #include "fileio/path.hpp"
+#include "util/checked.hpp"
 #include "util/units.hpp"
 
 namespace ferry::recv {
@@ -18,14 +19,21 @@ namespace {
 using namespace framing;
 using clock = std::chrono::steady_clock;
 
-/// More accepted-but-unsent offers than this (or more path bytes in them)
-/// is a peer trying to make us hold memory; a well-behaved sender keeps
-/// at most 256 in flight.
-constexpr std::size_t max_pending_offers = 8192;
-constexpr std::size_t max_pending_path_bytes = 4 << 20;
-/// While a file is written, free space is checked each time this much more
-/// has arrived.
+/// More accepted-but-unsent offers than this is a peer trying to make us
+/// hold memory; a well-behaved sender keeps at most 256 in flight.
+constexpr std::size_t max_pending_offers = 1024;
+/// What the memory budget counts for an accepted offer waiting for its
+/// content, and for a directory waiting for its mode and mtime: the path
+/// plus the bookkeeping around it.
+constexpr std::uint64_t offer_overhead = 192;
+constexpr std::uint64_t directory_overhead = 48;
+/// While a file of known size is written (into its reservation), the file
+/// system is checked each time this much more has arrived: something else
+/// may have filled it.
 constexpr std::uint64_t space_check_bytes = 16 << 20;
+/// An mtime further ahead of our clock than this is stored as now + this,
+/// so that a file from the far future cannot block --overwrite newer.
+constexpr std::chrono::hours max_future_mtime{24};
 /// Files up to this size are sent whole rather than resumed, so they need
 /// no named part file: they are written anonymously and linked into place
 /// (cheaper than a rename, and nothing is left behind whatever happens).
@@ -47,10 +55,25 @@ struct kept_prefix {
 
 struct accepted_file {
   offer o;
-  std::vector<std::string> components;
   bool replace = false;             // may the final name be replaced?
   std::optional<kept_prefix> kept;  // answered resume: content continues after it
+  space_reservation space;          // known size: the content still to come
+  std::uint64_t memory = 0;         // what it holds of the session's memory budget
 };
+
+/// A directory whose mode and mtime are set at the end of the session.
+struct pending_directory {
+  std::string path;
+  std::uint32_t mode = 0;
+  std::int64_t mtime_ns = 0;
+};
+
+std::int64_t clamp_mtime(std::int64_t mtime_ns) {
+  const auto limit = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         (std::chrono::system_clock::now() + max_future_mtime).time_since_epoch())
+                         .count();
+  return std::min<std::int64_t>(mtime_ns, limit);
+}
 
 struct current_file {
   accepted_file f;
@@ -64,8 +87,14 @@ struct current_file {
 class receiver_session {
  public:
   receiver_session(net::frame_stream& s, const options& o, const fileio::dest_root& r, logger& l,
-                   asio::any_io_executor disk)
-      : stream_(s), opts_(o), root_(r), log_(l), disk_(std::move(disk)) {}
+                   asio::any_io_executor disk, shared_budgets& budgets)
+      : stream_(s),
+        opts_(o),
+        root_(r),
+        log_(l),
+        disk_(std::move(disk)),
+        space_(budgets.space),
+        memory_(budgets.memory, session_memory_limit) {}
 
   asio::awaitable<void> run() {
     const auto version = co_await stream_.read_preamble();
@@ -120,7 +149,9 @@ class receiver_session {
   /// sender can resume (offered with the resume flag) in place, unlocked,
   /// for next time; the rest are removed.
   void keep_partials() {
-    if (cur_ && cur_->f.o.resume && !cur_->failed && cur_->received > 0) cur_->part.keep();
+    // (Content of unknown length cannot be resumed: its part goes.)
+    if (cur_ && cur_->f.o.resume && cur_->f.o.size_known && !cur_->failed && cur_->received > 0)
+      cur_->part.keep();
     for (auto& [id, f] : accepted_)
       if (f.kept) f.kept->part.keep();
   }
@@ -132,8 +163,7 @@ class receiver_session {
   asio::awaitable<void> on_offer(const offer& o) {
     if (accepted_.contains(o.id) || (cur_ && cur_->f.o.id == o.id))
       protocol_error("duplicate offer id " + std::to_string(o.id));
-    if (accepted_.size() >= max_pending_offers || pending_path_bytes_ > max_pending_path_bytes)
-      protocol_error("too many offers in flight");
+    if (accepted_.size() >= max_pending_offers) protocol_error("too many offers in flight");
     answer a = co_await decide(o);
     if (a.kind == answer_kind::reject) {
       ++result_.files_rejected;
@@ -165,18 +195,39 @@ class receiver_session {
     if (auto ec = fileio::split_safe_path(o.path, comps))
       co_return reject("unsafe path: " + ec.message());
     // Limits before anything touches the disk: a refused file creates no
-    // parent directories.
+    // parent directories. Every sum here is on the peer's numbers.
+    space_reservation space;
+    std::uint64_t memory = 0;
     if (o.kind == entry_kind::file) {
+      if (o.size_known && o.size > max_file_bytes)
+        co_return reject("file size " + std::to_string(o.size) +
+                         " is beyond what a file can have");
       if (o.size_known && opts_.max_file_size != 0 && o.size > opts_.max_file_size)
         co_return reject("file too large (" + format_bytes(o.size) + " > limit " +
                          format_bytes(opts_.max_file_size) + ")");
-      if (o.size_known && opts_.max_session_bytes != 0 &&
-          committed_bytes_ + o.size > opts_.max_session_bytes)
+      if (o.size_known && !fits_limit(committed_bytes_, o.size, opts_.max_session_bytes))
         co_return reject("session byte limit reached (" + format_bytes(opts_.max_session_bytes) +
                          ")");
-      if (auto why = short_of_space(o.size_known ? o.size + pending_bytes_ : 0))
-        co_return reject(*why);
+      if (o.size_known && o.size > 0) {
+        if (auto why = space.extend(space_, o.size)) co_return reject(*why);
+      }
+      memory = o.path.size() + offer_overhead;
+    } else {
+      memory = o.path.size() + directory_overhead;
     }
+    if (!memory_.take(memory))
+      co_return reject(memory_.used() + memory > session_memory_limit
+                           ? "too many entries waiting in this session (the receiver holds at most " +
+                                 format_bytes(session_memory_limit) +
+                                 " of paths per session for files in flight and directories "
+                                 "whose times are set at the end)"
+                           : "the receiver holds all it can for its senders now (" +
+                                 format_bytes(memory_pool_size) + " of paths); try again later");
+    struct give_back {  // memory stays taken only by what is kept below
+      memory_budget& budget;
+      std::uint64_t n;
+      ~give_back() { budget.give(n); }
+    } unless_kept{memory_, memory};
 
     fileio::shared_dir parent;
     if (auto ec = offer_dirs_.get(root_, comps, parent))
@@ -191,7 +242,8 @@ class receiver_session {
         co_return reject("a non-directory exists at this path");
       if (auto ec = fileio::make_dir_at(parent->get(), comps.back()))
         co_return reject("cannot create directory: " + describe(ec));
-      dirs_.push_back({o, std::move(comps), false});
+      dirs_.push_back({o.path, o.mode, clamp_mtime(o.mtime_ns)});
+      unless_kept.n = 0;
       co_return a;
     }
 
@@ -204,10 +256,15 @@ class receiver_session {
       // without it, size and mtime do.
       bool identical = false;
       if (o.size_known && have.size == o.size) {
-        if (o.has_hash)
+        if (o.has_hash) {
+          if (!take_hash_budget(o.size))
+            co_return reject("the session's hashing budget is spent (" +
+                             format_bytes(opts_.max_session_hash) +
+                             ", the receiver's --max-session-hash)");
           identical = co_await same_content(parent->get(), comps.back(), o);
-        else
+        } else {
           identical = have.mtime_ns == o.mtime_ns;
+        }
       }
       if (identical) {
         a.kind = answer_kind::skip;
@@ -219,7 +276,7 @@ class receiver_session {
         case overwrite_policy::never:
           co_return reject("a different file exists (receiver's --overwrite is never)");
         case overwrite_policy::newer:
-          if (o.mtime_ns <= have.mtime_ns)
+          if (clamp_mtime(o.mtime_ns) <= have.mtime_ns)
             co_return reject(
                 "the existing file is newer or as new (receiver's --overwrite is newer)");
           break;
@@ -228,46 +285,21 @@ class receiver_session {
       }
       replace = true;
     }
-    if (o.size_known) committed_bytes_ += o.size;
-    accepted_file f{o, std::move(comps), replace, {}};
-    if (o.resume && o.size_known && !small_file(o)) co_await try_resume(parent, f, a);
-    note_pending(f, +1);
+    if (o.size_known) committed_bytes_ = saturating_add(committed_bytes_, o.size);
+    accepted_file f{o, replace, {}, std::move(space), memory};
+    f.o.mtime_ns = clamp_mtime(o.mtime_ns);
+    if (o.resume && o.size_known && !small_file(o)) co_await try_resume(parent, comps.back(), f, a);
+    unless_kept.n = 0;
     accepted_.emplace(o.id, std::move(f));
     co_return a;
   }
 
-  // Bookkeeping of accepted files whose content has not started: their
-  // sizes (for the free-space check) and path bytes (a memory bound).
-  void note_pending(const accepted_file& f, int sign) {
-    const std::uint64_t bytes = f.o.size_known ? f.o.size - (f.kept ? f.kept->length : 0) : 0;
-    if (sign > 0) {
-      pending_bytes_ += bytes;
-      pending_path_bytes_ += f.o.path.size();
-    } else {
-      pending_bytes_ -= bytes;
-      pending_path_bytes_ -= f.o.path.size();
-    }
-  }
-
-  // Why `more` bytes would take the receive file system below the
-  // --min-free reserve, or nothing when they fit (or the check is off).
-  std::optional<std::string> short_of_space(std::uint64_t more) {
-    if (opts_.min_free == 0 && opts_.min_free_percent == 0) return std::nullopt;
-    // statvfs at most every 100 ms: a batch of small offers asks once.
-    const auto now = clock::now();
-    if (!space_avail_ || now - space_when_ > std::chrono::milliseconds(100)) {
-      std::uint64_t a = 0, t = 0;
-      if (root_.space(a, t)) return std::nullopt;  // cannot tell: let writes decide
-      space_avail_ = a;
-      space_total_ = t;
-      space_when_ = now;
-    }
-    const std::uint64_t avail = *space_avail_, total = space_total_;
-    const std::uint64_t reserve =
-        opts_.min_free_percent != 0 ? total / 100 * opts_.min_free_percent : opts_.min_free;
-    if (avail >= reserve && avail - reserve >= more) return std::nullopt;
-    return "not enough free space on the receiver (" + format_bytes(avail) + " free, keeps " +
-           format_bytes(reserve) + " free: its --min-free)";
+  // Takes `bytes` of hashing (of files already here) from the session's
+  // budget: an offer costs the peer a few bytes, the hash a read of the file.
+  bool take_hash_budget(std::uint64_t bytes) {
+    if (!fits_limit(hashed_bytes_, bytes, opts_.max_session_hash)) return false;
+    hashed_bytes_ += bytes;
+    return true;
   }
 
   // Whether the existing file `name` has exactly the offered content.
@@ -287,11 +319,13 @@ class receiver_session {
 
   // An interrupted session left a part file for this name: offer to resume
   // from its end, with the hash of what it holds for the sender to check.
-  asio::awaitable<void> try_resume(fileio::shared_dir& parent, accepted_file& f, answer& a) {
+  asio::awaitable<void> try_resume(fileio::shared_dir& parent, const std::string& name,
+                                   accepted_file& f, answer& a) {
     std::uint64_t kept = 0;
     fileio::part_file part;
-    if (fileio::part_file::adopt(parent, f.components.back(), f.o.size, part, kept))
+    if (fileio::part_file::adopt(parent, name, f.o.size, part, kept))
       co_return;  // none, busy, or longer than the offer: send it whole
+    if (!take_hash_budget(kept)) co_return;  // the session has hashed enough: send it whole
     fileio::hasher h;
     const std::error_code ec = co_await hash_file(part.fd(), kept, h);
     if (ec) co_return;  // unreadable: drop it
@@ -299,6 +333,7 @@ class receiver_session {
     a.offset = kept;
     a.prefix_hash = h.digest();
     f.kept.emplace(kept_prefix{std::move(part), kept, std::move(h)});
+    f.space.consume(kept);  // already on disk
   }
 
   // The sender's file does not start with our kept prefix: drop it, the
@@ -309,9 +344,11 @@ class receiver_session {
       protocol_error("restart for file " + std::to_string(r.id) +
                      " that is not waiting to be resumed");
     auto& f = it->second;
-    note_pending(f, -1);
+    const std::uint64_t kept = f.kept->length;
     f.kept.reset();  // removes the part file
-    note_pending(f, +1);
+    // Its bytes are free again, and the whole file is to come: reserve them
+    // back (best effort: they were ours a moment ago).
+    (void)f.space.extend(space_, kept);
   }
 
   // ---- content ------------------------------------------------------------
@@ -329,7 +366,7 @@ class receiver_session {
     cur_.emplace();
     cur_->f = std::move(it->second);
     accepted_.erase(it);
-    note_pending(cur_->f, -1);
+    memory_.give(std::exchange(cur_->f.memory, 0));
     if (auto& kept = cur_->f.kept) {  // resumed: carry on after the kept prefix
       cur_->part = std::move(kept->part);
       cur_->hash = std::move(kept->hash);
@@ -337,11 +374,13 @@ class receiver_session {
       co_return;
     }
     fileio::shared_dir parent;
-    std::error_code ec = content_dirs_.get(root_, cur_->f.components, parent);
+    std::vector<std::string> comps;
+    std::error_code ec = fileio::split_safe_path(cur_->f.o.path, comps);  // (checked at offer)
+    if (!ec) ec = content_dirs_.get(root_, comps, parent);
     // Other files get a named part file, which a later session may resume
     // (or replace, when an earlier one kept it); so do replacing writes.
     const auto& o = cur_->f.o;
-    const auto& name = cur_->f.components.back();
+    const auto& name = comps.back();
     if (!ec)
       ec = small_file(o) && !cur_->f.replace
                ? fileio::part_file::create_anonymous(parent, name, o.mode, cur_->part)
@@ -362,7 +401,7 @@ class receiver_session {
       left -= static_cast<std::uint32_t>(chunk.size());
       if (cur_->failed) continue;
       const auto& o = cur_->f.o;
-      const std::uint64_t after = cur_->received + chunk.size();
+      const std::uint64_t after = saturating_add(cur_->received, chunk.size());
       if (o.size_known && after > o.size) {
         fail_current(verdict_kind::size_mismatch,
                      "more content than the offered " + std::to_string(o.size) + " bytes");
@@ -373,19 +412,27 @@ class receiver_session {
                      "file exceeds the receiver's limit of " + format_bytes(opts_.max_file_size));
         continue;
       }
-      if (!o.size_known && opts_.max_session_bytes != 0 &&
-          committed_bytes_ + after > opts_.max_session_bytes) {
+      if (!o.size_known && !fits_limit(committed_bytes_, after, opts_.max_session_bytes)) {
         fail_current(verdict_kind::too_large, "session byte limit reached");
         continue;
       }
-      if (after / space_check_bytes != cur_->received / space_check_bytes) {
-        if (auto why = short_of_space(0)) {
+      if (!o.size_known) {
+        // No reservation to write into: each chunk is reserved before it
+        // is written, against every other session's reservations.
+        if (auto why = cur_->f.space.extend(space_, chunk.size())) {
+          fail_current(verdict_kind::io_error, *why);
+          continue;
+        }
+      } else if (after / space_check_bytes != cur_->received / space_check_bytes) {
+        if (auto why = space_.check()) {
           fail_current(verdict_kind::io_error, *why);
           continue;
         }
       }
       cur_->hash.update(chunk);
-      if (auto ec = cur_->part.write(chunk)) {
+      const auto ec = cur_->part.write(chunk);
+      cur_->f.space.consume(chunk.size());
+      if (ec) {
         fail_current(verdict_kind::io_error, "write failed: " + describe(ec));
         continue;
       }
@@ -417,7 +464,7 @@ class receiver_session {
     if (v.kind == verdict_kind::stored) {
       ++result_.files_stored;
       result_.bytes_stored += cur_->received;
-      if (!o.size_known) committed_bytes_ += cur_->received;
+      if (!o.size_known) committed_bytes_ = saturating_add(committed_bytes_, cur_->received);
       log_file(o.path, cur_->received, seconds_since(cur_->start), "stored",
                cur_->f.kept
                    ? "resumed after " + std::to_string(cur_->f.kept->length) + " kept bytes"
@@ -438,7 +485,7 @@ class receiver_session {
         protocol_error("abort for file " + std::to_string(a.id) + " that was not accepted");
       log_file(it->second.o.path, 0, 0, "aborted", a.reason);
       stream_.queue(verdict{a.id, verdict_kind::aborted, "aborted by sender: " + a.reason});
-      note_pending(it->second, -1);
+      memory_.give(it->second.memory);
       accepted_.erase(it);
       co_return;
     }
@@ -453,12 +500,15 @@ class receiver_session {
     if (cur_) protocol_error("end of session while a file is unfinished");
     // Directory times last, deepest first, so writing their files does not
     // disturb them.
-    std::sort(dirs_.begin(), dirs_.end(), [](const auto& a, const auto& b) {
-      return a.components.size() > b.components.size();
-    });
+    auto depth = [](const pending_directory& d) { return std::ranges::count(d.path, '/'); };
+    std::sort(dirs_.begin(), dirs_.end(),
+              [&](const auto& a, const auto& b) { return depth(a) > depth(b); });
+    std::vector<std::string> comps;
     for (const auto& d : dirs_) {
-      if (auto ec = root_.set_dir_attrs(d.components, d.o.mode, d.o.mtime_ns))
-        log_.warn(stream_.peer() + " " + d.o.path +
+      std::error_code ec = fileio::split_safe_path(d.path, comps);  // (checked at offer)
+      if (!ec) ec = root_.set_dir_attrs(comps, d.mode, d.mtime_ns);
+      if (ec)
+        log_.warn(stream_.peer() + " " + d.path +
                   ": cannot set directory mode/mtime: " + ec.message());
     }
     stream_.queue(bye{result_.files_stored, result_.bytes_stored});
@@ -528,7 +578,7 @@ class receiver_session {
   session_result result_;
   std::unordered_map<std::uint32_t, accepted_file> accepted_;
   std::optional<current_file> cur_;
-  std::vector<accepted_file> dirs_;
+  std::vector<pending_directory> dirs_;
   std::uint64_t committed_bytes_ = 0;  // bytes of accepted known-size files
   std::uint64_t offers_ = 0;           // entries offered so far
   std::size_t unsent_answers_ = 0;     // answers queued since on_offer last flushed
@@ -536,12 +586,9 @@ class receiver_session {
   // open directory.
   fileio::parent_cache offer_dirs_;
   fileio::parent_cache content_dirs_;
-  // short_of_space(): the last statvfs figures and when they were taken.
-  std::optional<std::uint64_t> space_avail_;
-  std::uint64_t space_total_ = 0;
-  clock::time_point space_when_;
-  std::uint64_t pending_bytes_ = 0;  // content still to come for accepted_
-  std::size_t pending_path_bytes_ = 0;
+  space_ledger& space_;      // the receiver's free space, shared by all sessions
+  memory_budget memory_;     // paths held for offers in flight and pending directories
+  std::uint64_t hashed_bytes_ = 0;  // of files already here, for the hash budget
   bool handshake_done_ = false;
   bool peer_told_ = false;
 };
@@ -550,8 +597,8 @@ class receiver_session {
 
 asio::awaitable<session_result> run_session(net::frame_stream& stream, const options& opts,
                                             const fileio::dest_root& root, logger& log,
-                                            asio::any_io_executor disk) {
-  receiver_session s(stream, opts, root, log, std::move(disk));
+                                            asio::any_io_executor disk, shared_budgets& budgets) {
+  receiver_session s(stream, opts, root, log, std::move(disk), budgets);
   bool failed = false;
   try {
     co_await s.run();

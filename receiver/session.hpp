@@ -9,11 +9,18 @@
 
 #include "fileio/dest.hpp"
 #include "net/frame_stream.hpp"
+#include "receiver/budget.hpp"
 #include "receiver/options.hpp"
 #include "util/exit_codes.hpp"
 #include "util/log.hpp"
 
 namespace ferry::recv {
+
+/// What one session may hold in memory for its peer (paths of offers
+/// waiting for content and of directories waiting for their times), and
+/// all sessions together: see shared_budgets::memory.
+inline constexpr std::uint64_t session_memory_limit = 8 << 20;
+inline constexpr std::uint64_t memory_pool_size = 32 << 20;
 
 struct session_result {
   exit_code code = exit_code::ok;
@@ -29,9 +36,10 @@ struct session_result {
 /// returned. Part files of files that failed are removed; those of files
 /// cut off with the session (and offered resumable) are kept for a resume.
 /// Files are hashed (resume, --skip-identical) on `disk`, not on the
-/// session's thread.
+/// session's thread. Free space and memory are drawn from `budgets`, which
+/// every session of the receiver shares.
 asio::awaitable<session_result> run_session(net::frame_stream& stream, const options& opts,
                                             const fileio::dest_root& root, logger& log,
-                                            asio::any_io_executor disk);
+                                            asio::any_io_executor disk, shared_budgets& budgets);
 
 }  // namespace ferry::recv

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "util/text.hpp"
 #include "util/units.hpp"
 
 namespace ferry::send {
@@ -39,7 +40,7 @@ void progress_meter::draw(bool force) {
       total_ > 0
           ? static_cast<int>(100.0 * static_cast<double>(done_) / static_cast<double>(total_))
           : 0;
-  std::string name = file_;
+  std::string name = printable(file_);
   if (name.size() > 30) name = "..." + name.substr(name.size() - 27);
   std::string line = "\r\033[K" + std::to_string(pct) + "% " + format_bytes(done_) + "/" +
                      format_bytes(total_) + " " + format_rate(rate) + " ETA " +

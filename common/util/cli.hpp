@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "util/exit_codes.hpp"
+#include "util/text.hpp"
 
 namespace ferry {
 
@@ -23,7 +24,7 @@ struct early_exit {
 
 inline early_exit usage_error(std::string_view program, const std::string& msg) {
   const std::string p(program);
-  return {to_int(exit_code::usage), p + ": " + msg + "\nTry '" + p + " --help'.\n"};
+  return {to_int(exit_code::usage), p + ": " + printable(msg) + "\nTry '" + p + " --help'.\n"};
 }
 
 }  // namespace ferry

@@ -3,38 +3,9 @@
 #include <cmath>
 #include <cstdio>
 
+#include "util/text.hpp"
+
 namespace ferry {
-namespace {
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0.
-std::size_t utf8_len(std::string_view s, std::size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  std::size_t n = 0;
-  unsigned min = 0;
-  if (c >= 0xc2 && c <= 0xdf) {
-    n = 2;
-    min = 0x80;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    n = 3;
-    min = 0x800;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    n = 4;
-    min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  unsigned cp = c & (0x7fu >> n);
-  for (std::size_t k = 1; k < n; ++k) {
-    const auto cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc & 0xc0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3fu);
-  }
-  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-  return n;
-}
-
-}  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
   out += '"';
@@ -69,7 +40,7 @@ void append_json_string(std::string& out, std::string_view s) {
       ++i;
       continue;
     }
-    const std::size_t n = utf8_len(s, i);
+    const std::size_t n = utf8_sequence_length(s, i);
     if (n == 0) {
       out += "\\ufffd";
       ++i;

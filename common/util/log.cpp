@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "util/text.hpp"
+
 namespace ferry {
 
 void logger::info(std::string_view text) {
@@ -10,7 +12,9 @@ void logger::info(std::string_view text) {
 }
 
 void logger::warn(std::string_view text) {
-  const std::string line = program_ + ": " + std::string(text) + "\n";
+  // Lines carry file names and what peers said: printable() is the one
+  // place all of it is made safe for a terminal or a log file.
+  const std::string line = program_ + ": " + printable(text) + "\n";
   std::lock_guard lock(mu_);
   std::fwrite(line.data(), 1, line.size(), stderr);
 }

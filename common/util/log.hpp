@@ -1,5 +1,7 @@
 // Output of both programs: human lines on stderr ("ferry-recv: ..."), NDJSON
 // events on stdout when --json is on. Safe to call from several threads.
+// Human lines go through printable(): peer text and file names never reach
+// the terminal raw (JSON strings are escaped by json_line instead).
 #pragma once
 
 #include <concepts>

@@ -89,6 +89,12 @@ std::optional<double> parse_seconds(std::string_view text) {
   } else if (text.ends_with('m')) {
     scale = 60;
     text.remove_suffix(1);
+  } else if (text.ends_with('h')) {
+    scale = 3600;
+    text.remove_suffix(1);
+  } else if (text.ends_with('d')) {
+    scale = 86400;
+    text.remove_suffix(1);
   }
   double v = 0;
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);

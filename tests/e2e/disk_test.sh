@@ -22,7 +22,7 @@ printf 'small\n' >"$WORK/src/small.txt"
 start_recv "$WORK/small/inbox"
 send --json "$WORK/src/big.bin"
 expect_rc 1 "offer beyond the free-space reserve"
-grep -q 'big.bin: rejected by receiver: not enough free space on the receiver (.* free, keeps 256.0 MiB free: its --min-free)' "$SEND_ERR" ||
+grep -q 'big.bin: rejected by receiver: not enough free space on the receiver (.* free, .* promised to transfers in progress, keeps 256.0 MiB free: its --min-free)' "$SEND_ERR" ||
   fail "free-space rejection message: $(cat "$SEND_ERR")"
 [ -z "$(ls -A "$WORK/small/inbox")" ] || fail "something was written for a file refused for space"
 kill "$RECV_PID"
@@ -42,6 +42,74 @@ send "$WORK/src/small.txt"
 expect_rc 0 "receiver serving after disk full"
 cmp "$WORK/src/small.txt" "$WORK/small/inbox/small.txt" || fail "small file after disk full"
 pass "disk full"
+
+# The reserve holds for everyone at once: one receiver-wide ledger reserves
+# known sizes at offer time and a stream of unknown size chunk by chunk,
+# so neither a fast stream nor concurrent senders eat into --min-free by
+# more than one write buffer (1 MiB) per session.
+mkdir -p "$WORK/res"
+mount -t tmpfs -o size=64m tmpfs "$WORK/res" || skip "cannot mount tmpfs here"
+MOUNTS+=("$WORK/res")
+free_bytes() { echo $(($(stat -f -c '%a * %S' "$1"))); }
+# Samples the free space every 20 ms (at most 60 s) into $1 until $2 exists.
+sample_free() {
+  local out=$1 stop=$2 i min
+  min=$(free_bytes "$WORK/res")
+  for i in $(seq 1 3000); do
+    [ -e "$stop" ] && break
+    local f
+    f=$(free_bytes "$WORK/res")
+    [ "$f" -lt "$min" ] && min=$f
+    sleep 0.02
+  done
+  echo "$min" >"$out"
+}
+reserve=$((32 << 20))
+buffer=$((1 << 20))
+start_recv "$WORK/res/inbox" --min-free 32M
+sample_free "$WORK/min.stream" "$WORK/stop.stream" &
+sampler=$!
+send --json - --name stream.bin < <(head -c $((48 << 20)) /dev/urandom)
+touch "$WORK/stop.stream"
+wait "$sampler"
+expect_rc 9 "a stream past the reserve"
+grep -q 'stream.bin: not stored by receiver: not enough free space on the receiver' "$SEND_ERR" ||
+  fail "stream past the reserve: $(cat "$SEND_ERR")"
+min=$(cat "$WORK/min.stream")
+echo "stream of unknown size: lowest free $((min >> 10)) KiB, reserve $((reserve >> 10)) KiB"
+[ "$min" -ge $((reserve - buffer)) ] ||
+  fail "a stream went $(((reserve - min) >> 10)) KiB into the 32 MiB reserve"
+[ ! -e "$WORK/res/inbox/stream.bin" ] || fail "a cut stream was stored"
+no_leftovers "$WORK/res"
+
+for i in 1 2 3 4 5 6 7 8; do head -c $((6 << 20)) /dev/urandom >"$WORK/src/c$i.bin"; done
+sample_free "$WORK/min.many" "$WORK/stop.many" &
+sampler=$!
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+  timeout 120 "$SEND" "127.0.0.1:$RECV_PORT" --json "$WORK/src/c$i.bin" \
+    >"$WORK/c$i.out" 2>"$WORK/c$i.err" &
+  pids+=($!)
+done
+# The stream again, beside them.
+head -c $((48 << 20)) /dev/urandom |
+  timeout 120 "$SEND" "127.0.0.1:$RECV_PORT" - --name stream2.bin >/dev/null 2>"$WORK/c9.err" &
+pids+=($!)
+for p in "${pids[@]}"; do wait "$p" || true; done
+touch "$WORK/stop.many"
+wait "$sampler"
+min=$(cat "$WORK/min.many")
+stored=$(cat "$WORK"/c?.out | jq -s '[.[] | select(.event=="file_done" and .status=="stored")] | length')
+refused=$(cat "$WORK"/c?.out | jq -s '[.[] | select(.event=="file_rejected")] | length')
+echo "8 senders x 6 MiB and a 48 MiB stream: $stored stored, $refused refused up front," \
+  "lowest free $((min >> 10)) KiB, reserve $((reserve >> 10)) KiB"
+[ "$stored" -ge 1 ] && [ "$refused" -ge 1 ] || fail "expected some stored and some refused"
+[ "$min" -ge $((reserve - 9 * buffer)) ] ||
+  fail "concurrent senders went $(((reserve - min) >> 10)) KiB into the 32 MiB reserve"
+[ "$(free_bytes "$WORK/res")" -ge "$reserve" ] || fail "the reserve is eaten after the run"
+no_leftovers "$WORK/res"
+kill "$RECV_PID"
+pass "the --min-free reserve holds against a stream and 8 concurrent senders"
 
 # Permission denied: the receive directory is root's, the receiver nobody.
 command -v setpriv >/dev/null || skip "setpriv missing"

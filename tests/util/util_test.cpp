@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 
 #include "net/address.hpp"
+#include "util/checked.hpp"
 #include "util/json.hpp"
+#include "util/text.hpp"
 #include "util/units.hpp"
 
 namespace ferry {
@@ -12,6 +14,55 @@ TEST(Json, EscapesControlQuotesAndInvalidUtf8) {
   const auto line =
       json_line("e").str("p", "a\"b\\c\nd\x01\xc3\xa9\xff").num("n", std::uint64_t{7}).finish();
   EXPECT_EQ(line, "{\"event\":\"e\",\"p\":\"a\\\"b\\\\c\\nd\\u0001\xc3\xa9\\ufffd\",\"n\":7}\n");
+}
+
+TEST(Printable, EscapesWhatCouldDriveATerminalOrForgeALine) {
+  // Colour, window title (OSC ... BEL), a forged log line, DEL.
+  EXPECT_EQ(printable("a\x1b[31mred\x1b]0;title\x07"), "a\\x1b[31mred\\x1b]0;title\\x07");
+  EXPECT_EQ(printable("x\nferry-recv: forged"), "x\\nferry-recv: forged");
+  EXPECT_EQ(printable("tab\there\r\x7f"), "tab\\there\\r\\x7f");
+  // C1 CSI (U+009B) and the bidi overrides are valid UTF-8 but not text.
+  EXPECT_EQ(printable("\xc2\x9b" "31m"), "\\u{009b}31m");
+  EXPECT_EQ(printable("evil\xe2\x80\xaegpj.exe"), "evil\\u{202e}gpj.exe");
+  EXPECT_EQ(printable("\xe2\x81\xa6x\xe2\x81\xa9\xe2\x80\x8f\xd8\x9c"),
+            "\\u{2066}x\\u{2069}\\u{200f}\\u{061c}");
+  // Invalid UTF-8: lone bytes, overlong forms, surrogates, truncated.
+  EXPECT_EQ(printable("\xff\xc0\xaf"), "\\xff\\xc0\\xaf");
+  EXPECT_EQ(printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");
+  EXPECT_EQ(printable("ab\xe2\x82"), "ab\\xe2\\x82");
+  EXPECT_EQ(printable(std::string_view("a\0b", 3)), "a\\x00b");
+}
+
+TEST(Printable, LeavesTextAloneAndStaysUnambiguous) {
+  EXPECT_EQ(printable("photos/été 日本 😀.jpg"), "photos/été 日本 😀.jpg");
+  EXPECT_EQ(printable(""), "");
+  // A literal backslash sequence never reads like an escape we made.
+  EXPECT_EQ(printable("a\\x1b"), "a\\\\x1b");
+  EXPECT_NE(printable("a\\x1b"), printable("a\x1b"));
+}
+
+TEST(Checked, SumsNeverWrap) {
+  constexpr std::uint64_t max = ~std::uint64_t{0};
+  constexpr std::uint64_t two63 = std::uint64_t{1} << 63;
+  EXPECT_EQ(checked_add(0, 0), 0u);
+  EXPECT_EQ(checked_add(max, 0), max);
+  EXPECT_FALSE(checked_add(max, 1));
+  EXPECT_FALSE(checked_add(two63, two63));
+  EXPECT_EQ(checked_add(two63, two63 - 1), max);
+  EXPECT_EQ(saturating_add(900 << 10, max - (800 << 10)), max);
+  EXPECT_EQ(saturating_mul(two63, 2), max);
+  EXPECT_EQ(saturating_mul(0, max), 0u);
+  EXPECT_EQ(saturating_sub(1, 2), 0u);
+  EXPECT_EQ(saturating_sub(max, max), 0u);
+  // The issue's case: 900 KiB committed, then a file of 2^64 - 800 KiB
+  // must not fit under a 1 MiB limit.
+  EXPECT_FALSE(fits_limit(900 << 10, max - (800 << 10) + 1, 1 << 20));
+  EXPECT_TRUE(fits_limit(900 << 10, 124 << 10, 1 << 20));
+  EXPECT_FALSE(fits_limit(900 << 10, (124 << 10) + 1, 1 << 20));
+  EXPECT_TRUE(fits_limit(max, max, 0));  // 0: no limit
+  EXPECT_FALSE(fits_limit(1, max, max));
+  EXPECT_TRUE(fits_limit(0, max, max));
+  EXPECT_EQ(max_file_bytes, two63 - 1);
 }
 
 TEST(Units, ParseSize) {
