@@ -558,12 +558,22 @@ class sender_session {
     if (a.id >= entries_.size() || answers_[a.id])
       throw session_error(exit_code::protocol,
                           "receiver answered unknown or repeated offer " + std::to_string(a.id));
-    if (a.kind == answer_kind::resume &&
-        (entries_[a.id].kind != entry_kind::file || !entries_[a.id].size_known ||
-         a.offset > entries_[a.id].size))
-      throw session_error(exit_code::protocol,
-                          "receiver asked to resume past the end of " + entries_[a.id].remote_path);
     const auto& e = entries_[a.id];
+    if (a.kind == answer_kind::resume) {
+      // Only what we offered resumable, and only inside it: 0 < offset <= size.
+      const bool resumable = opts_.resume && e.kind == entry_kind::file && e.size_known &&
+                             !e.local_path.empty();
+      if (!resumable)
+        throw session_error(exit_code::protocol,
+                            "receiver answered resume for " + e.remote_path +
+                                (opts_.resume ? ", which was not offered resumable"
+                                              : ", offered with --no-resume"));
+      if (a.offset == 0 || a.offset > e.size)
+        throw session_error(exit_code::protocol,
+                            "receiver asked to resume " + e.remote_path + " at byte " +
+                                std::to_string(a.offset) + ", outside 1.." +
+                                std::to_string(e.size));
+    }
     const char* event = "file_accepted";
     switch (a.kind) {
       case answer_kind::accept:

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <limits>
 #include <regex>
 #include <thread>
 
@@ -268,6 +269,171 @@ TEST_F(Receiver, SilentMidFileIsDroppedWhileOthersAreServed) {
   EXPECT_NE(log().find("timed out"), std::string::npos) << log();
 }
 
+TEST_F(Receiver, SizesNearTwoToThe64CannotWrapTheLimits) {
+  start({"--max-session-bytes", "1M"});
+  wire w = connect();
+  ASSERT_TRUE(w.handshake());
+  constexpr std::uint64_t max = ~std::uint64_t{0};
+  w.send(offer{1, entry_kind::file, true, 0644, 0, 900 << 10, "first.bin"});
+  auto a = w.read_as<answer>();
+  ASSERT_TRUE(a && a->kind == answer_kind::accept);
+  // 900 KiB + (2^64 - 800 KiB) wraps to 100 KiB in 64 bits.
+  const std::vector<std::uint64_t> sizes = {max - (800 << 10), max, std::uint64_t{1} << 63,
+                                            (std::uint64_t{1} << 63) - 1, (124 << 10) + 1};
+  std::uint32_t id = 2;
+  for (const auto size : sizes)
+    w.send(offer{id++, entry_kind::file, true, 0644, 0, size, "big" + std::to_string(id)});
+  for (const auto size : sizes) {
+    a = w.read_as<answer>();
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->kind, answer_kind::reject) << size;
+    if (size > (std::uint64_t{1} << 63) - 1) {
+      EXPECT_NE(a->reason.find("beyond what a file can have"), std::string::npos) << a->reason;
+    } else {
+      EXPECT_NE(a->reason.find("session byte limit"), std::string::npos) << a->reason;
+    }
+  }
+  // Exactly up to the limit still fits.
+  w.send(offer{9, entry_kind::file, true, 0644, 0, 124 << 10, "last.bin"});
+  a = w.read_as<answer>();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->kind, answer_kind::accept) << a->reason;
+}
+
+TEST_F(Receiver, TheFreeSpaceCheckCannotBeWrappedEither) {
+  start();  // --min-free 256M
+  wire w = connect();
+  ASSERT_TRUE(w.handshake());
+  w.send(offer{1, entry_kind::file, true, 0644, 0, ~std::uint64_t{0} - 10, "huge.bin"});
+  auto a = w.read_as<answer>();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->kind, answer_kind::reject);
+  w.send(offer{2, entry_kind::file, true, 0644, 0, (std::uint64_t{1} << 63) - 1, "huge2.bin"});
+  a = w.read_as<answer>();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->kind, answer_kind::reject);
+  EXPECT_NE(a->reason.find("not enough free space"), std::string::npos) << a->reason;
+}
+
+TEST_F(Receiver, PeerTextReachesTheLogEscaped) {
+  start();
+  wire w = connect();
+  ASSERT_TRUE(w.handshake());
+  const std::string evil = "\x1b]0;owned\x07\x1b[31m\xc2\x9b"
+                           "2J\xe2\x80\xae\nferry-recv: forged line";
+  w.send(offer{1, entry_kind::file, true, 0644, 0, 5, "ok\x1b[2J.txt"});
+  w.send(offer{2, entry_kind::file, true, 0644, 0, 5, "abort.txt"});
+  ASSERT_TRUE(w.read_as<answer>());
+  ASSERT_TRUE(w.read_as<answer>());
+  w.send(abort_file{2, evil});
+  ASSERT_TRUE(w.read_as<verdict>());
+  w.send(error_frame{framing::error_code::internal, evil});
+  EXPECT_TRUE(w.closed_within(5s));
+  ASSERT_TRUE(wait_for_event("session_end"));
+  const std::string err = log();
+  EXPECT_EQ(err.find('\x1b'), std::string::npos) << err;
+  EXPECT_EQ(err.find('\x07'), std::string::npos) << err;
+  EXPECT_EQ(err.find("\xc2\x9b"), std::string::npos) << err;
+  EXPECT_EQ(err.find("\xe2\x80\xae"), std::string::npos) << err;
+  EXPECT_EQ(err.find("\nferry-recv: forged"), std::string::npos) << err;
+  EXPECT_NE(err.find("\\x1b]0;owned\\x07\\x1b[31m\\u{009b}2J\\u{202e}\\nferry-recv: forged line"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("ok\\x1b[2J.txt"), std::string::npos) << err;
+}
+
+TEST_F(Receiver, DirectoriesWaitingForTheirTimesAreBounded) {
+  start();
+  wire w = connect();
+  ASSERT_TRUE(w.handshake());
+  // 4 KiB paths that share their parent: each offer creates one directory.
+  std::string parent = "p";
+  while (parent.size() < 3800)
+    parent += "/" + std::string(200, 'd');
+  constexpr std::uint32_t count = 2600;  // ~10 MiB of paths, past the 8 MiB per session
+  std::uint32_t accepted = 0, refused = 0;
+  std::thread writer([&] {
+    for (std::uint32_t i = 0; i < count; ++i)
+      w.send(offer{i, entry_kind::directory, true, 0755, 0, 0, parent + "/" + std::to_string(i)});
+  });
+  std::string reason;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    auto a = w.read_as<answer>();
+    if (!a) break;
+    if (a->kind == answer_kind::accept) {
+      ++accepted;
+    } else {
+      ++refused;
+      reason = a->reason;
+    }
+  }
+  writer.join();
+  EXPECT_EQ(accepted + refused, count);
+  EXPECT_GT(accepted, 1000u);
+  EXPECT_GT(refused, 0u);
+  EXPECT_NE(reason.find("too many entries waiting in this session"), std::string::npos) << reason;
+  w.send(end{});
+  ASSERT_TRUE(w.read_as<bye>(30s));
+  // The session gave its memory back: a new one gets directories again.
+  wire w2 = connect();
+  ASSERT_TRUE(w2.handshake());
+  w2.send(offer{0, entry_kind::directory, true, 0755, 0, 0, parent + "/again"});
+  auto a = w2.read_as<answer>();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->kind, answer_kind::accept) << a->reason;
+}
+
+TEST_F(Receiver, HashingFilesAlreadyHereIsBudgeted) {
+  start({"--max-session-hash", "1M"});
+  const std::string content(700 << 10, 'h');
+  write_file(inbox() / "one.bin", content);
+  write_file(inbox() / "two.bin", content);
+  wire w = connect();
+  ASSERT_TRUE(w.handshake());
+  offer o{1, entry_kind::file, true, 0644, 1, content.size(), "one.bin"};
+  o.has_hash = true;
+  o.hash = hash_of(content);
+  w.send(o);
+  auto a = w.read_as<answer>();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->kind, answer_kind::skip) << a->reason;
+  o.id = 2;
+  o.path = "two.bin";
+  w.send(o);  // 1.4 MiB hashed in all: past the budget
+  a = w.read_as<answer>();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->kind, answer_kind::reject);
+  EXPECT_NE(a->reason.find("hashing budget"), std::string::npos) << a->reason;
+}
+
+TEST_F(Receiver, FarFutureMtimesAreClampedSoNewerCanReplaceThem) {
+  start({"--overwrite", "newer"});
+  auto store = [&](const std::string& content, std::int64_t mtime) {
+    wire w = connect();
+    ASSERT_TRUE(w.handshake());
+    w.send(offer{1, entry_kind::file, true, 0644, mtime, content.size(), "t.txt"});
+    auto a = w.read_as<answer>();
+    ASSERT_TRUE(a && a->kind == answer_kind::accept) << (a ? a->reason : "no answer");
+    w.send(data{1, static_cast<std::uint32_t>(content.size())});
+    w.send(content);
+    w.send(done{1, content.size(), hash_of(content)});
+    w.send(end{});
+    auto v = w.read_as<verdict>();
+    ASSERT_TRUE(v && v->kind == verdict_kind::stored);
+  };
+  store("from the far future", std::numeric_limits<std::int64_t>::max());
+  const auto stored = fs::last_write_time(inbox() / "t.txt");
+  const auto limit = fs::file_time_type::clock::now() + std::chrono::hours(25);
+  EXPECT_LT(stored, limit) << "an mtime far ahead was stored as it came";
+  // Two days from now is newer than the clamped time: it replaces it.
+  const auto two_days = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            (std::chrono::system_clock::now() + std::chrono::hours(48))
+                                .time_since_epoch())
+                            .count();
+  store("newer", two_days);
+  EXPECT_EQ(read_file(inbox() / "t.txt"), "newer");
+}
+
 // ---- scripted receivers against the real ferry-send -----------------------
 
 class Sender : public ::testing::Test {
@@ -363,6 +529,49 @@ TEST_F(Sender, ReceiverErrorFrameIsReportedVerbatim) {
   w->send(error_frame{framing::error_code::limit, "receiver is busy (too many sessions)"});
   EXPECT_EQ(p->wait_for(10s), 3) << "busy is like a refused connection: retry later";
   EXPECT_NE(err().find("receiver reported an error: receiver is busy"), std::string::npos) << err();
+}
+
+TEST_F(Sender, ResumeAtOffsetZeroIsAProtocolError) {
+  auto p = run({});
+  auto w = l_.accept();
+  ASSERT_TRUE(w && expect_hello(*w));
+  send_welcome(*w);
+  auto o = w->read_as<offer>();
+  ASSERT_TRUE(o && o->resume);
+  w->send(answer{o->id, answer_kind::resume, 0, "", hash128{}});
+  EXPECT_EQ(p->wait_for(10s), 5);
+  EXPECT_NE(err().find("a.txt at byte 0, outside 1..7"), std::string::npos) << err();
+}
+
+TEST_F(Sender, ResumeAnswerToNoResumeIsAProtocolError) {
+  auto p = run({"--no-resume"});
+  auto w = l_.accept();
+  ASSERT_TRUE(w && expect_hello(*w));
+  send_welcome(*w);
+  auto o = w->read_as<offer>();
+  ASSERT_TRUE(o && !o->resume);
+  w->send(answer{o->id, answer_kind::resume, 3, "", hash128{}});
+  EXPECT_EQ(p->wait_for(10s), 5);
+  EXPECT_NE(err().find("offered with --no-resume"), std::string::npos) << err();
+}
+
+TEST_F(Sender, ReceiverTextReachesTheTerminalEscaped) {
+  auto p = run({});
+  auto w = l_.accept();
+  ASSERT_TRUE(w && expect_hello(*w));
+  send_welcome(*w);
+  auto o = w->read_as<offer>();
+  ASSERT_TRUE(o);
+  w->send(answer{o->id, answer_kind::reject, 0, "no\x1b[2J\nferry-send: stored 9 files"});
+  ASSERT_TRUE(w->read_as<end>());
+  w->send(error_frame{framing::error_code::internal, "bye\x1b]0;title\x07\xe2\x80\xae"});
+  EXPECT_EQ(p->wait_for(10s), 5);
+  const auto e = err();
+  EXPECT_EQ(e.find('\x1b'), std::string::npos) << e;
+  EXPECT_EQ(e.find("\xe2\x80\xae"), std::string::npos) << e;
+  EXPECT_EQ(e.find("\nferry-send: stored 9"), std::string::npos) << e;
+  EXPECT_NE(e.find("no\\x1b[2J\\nferry-send: stored 9 files"), std::string::npos) << e;
+  EXPECT_NE(e.find("bye\\x1b]0;title\\x07\\u{202e}"), std::string::npos) << e;
 }
 
 TEST(SenderConnect, ConnectTimeoutIsExitEight) {
