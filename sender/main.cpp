@@ -8,7 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
-#include <set>
+#include <algorithm>
 
 #include "fileio/tree.hpp"
 #include "sender/options.hpp"
@@ -35,42 +35,78 @@ std::vector<std::string> read_path_list(const send::options& opts) {
   return send::split_path_list(text, opts.null_separated);
 }
 
-std::vector<fileio::source_entry> gather(const send::options& opts, logger& log, exit_code& code) {
-  std::vector<std::string> paths;
-  bool stream_stdin = false;
+/// What the sender will offer, and what it could not.
+struct gathered {
+  std::vector<fileio::source_entry> entries;
+  std::size_t failed = 0;  // named paths (or paths inside them) that are not sent
+  exit_code code = exit_code::ok;
+};
+
+// Each path the user named, with the name it gets on the receiver: path
+// arguments by cp -r's rule (or whole, with -R), --files-from entries
+// whole, as rsync keeps them. Throws a usage error for a list entry that
+// cannot be kept as written.
+std::vector<fileio::source_arg> name_paths(const send::options& opts) {
+  std::vector<fileio::source_arg> args;
+  std::string why;
   for (const auto& p : opts.paths) {
-    if (p == "-")
-      stream_stdin = true;
-    else
-      paths.push_back(p);
+    if (p == "-") continue;
+    std::string remote =
+        opts.relative ? fileio::relative_remote_name(p, why) : fileio::remote_name_for(p);
+    if (opts.relative && remote.empty())
+      throw session_error(exit_code::usage, "-R: " + p + " " + why);
+    args.push_back({p, std::move(remote)});
   }
   if (!opts.files_from.empty()) {
-    auto more = read_path_list(opts);
-    paths.insert(paths.end(), more.begin(), more.end());
+    const auto list = read_path_list(opts);
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      std::string remote = fileio::relative_remote_name(list[i], why);
+      if (remote.empty())
+        throw session_error(exit_code::usage, "--files-from " + opts.files_from + ", entry " +
+                                                  std::to_string(i + 1) + ": '" + list[i] +
+                                                  "' " + why);
+      args.push_back({list[i], std::move(remote)});
+    }
   }
-  auto sources = fileio::collect_sources(paths, opts.follow_symlinks);
+  return args;
+}
+
+gathered gather(const send::options& opts, logger& log) {
+  gathered g;
+  auto sources = fileio::collect_sources(name_paths(opts), opts.follow_symlinks);
   for (const auto& w : sources.warnings) {
     log.warn(w);
     log.event(json_line("warning").str("message", w));
   }
+  // Nothing the user named is left out quietly: each one not sent counts
+  // as failed, and the run cannot end with 0.
   for (const auto& e : sources.errors) {
-    log.warn(e);
-    log.event(json_line("warning").str("message", e));
-    code = exit_code::local_io;
+    log.warn(e.message);
+    log.event(json_line("path_error").str("path", e.path).str("message", e.message));
+    ++g.failed;
+    const bool unreadable = !e.message.starts_with("not sending ");
+    g.code = worse(g.code, unreadable ? exit_code::local_io : exit_code::partial);
   }
-  // One name, one offer: a path named twice (or two arguments with the same
-  // last component) would race itself on the receiver.
-  std::set<std::string> seen;
-  std::erase_if(sources.entries, [&](const fileio::source_entry& e) {
-    if (seen.insert(e.remote_path).second) return false;
-    const std::string w =
-        "skipping " + e.local_path + ": " + e.remote_path + " is already being sent";
-    log.warn(w);
-    log.event(json_line("warning").str("message", w));
-    return true;
-  });
-  if (stream_stdin) {
-    if (seen.contains(opts.stdin_name)) {
+  // One name, one entry: two files that would land on one name are a
+  // mistake to fix before anything is sent.
+  constexpr std::size_t shown = 5;
+  std::size_t collisions = 0;
+  const auto clashes = fileio::remove_duplicates(sources.entries, shown, collisions);
+  if (collisions > 0) {
+    std::string msg = std::to_string(collisions) +
+                      (collisions == 1 ? " entry arrives" : " entries arrive") +
+                      " under a name another entry has: ";
+    for (std::size_t i = 0; i < clashes.size(); ++i)
+      msg += (i ? "; " : "") + clashes[i];
+    if (collisions > clashes.size()) msg += "; ...";
+    msg += opts.relative || !opts.files_from.empty()
+               ? ""
+               : " (-R keeps whole relative paths, --files-from does too)";
+    throw session_error(exit_code::usage, msg);
+  }
+  if (std::any_of(opts.paths.begin(), opts.paths.end(), [](const auto& p) { return p == "-"; })) {
+    if (std::any_of(sources.entries.begin(), sources.entries.end(),
+                    [&](const auto& e) { return e.remote_path == opts.stdin_name; })) {
       throw session_error(exit_code::usage,
                           "--name " + opts.stdin_name + " is also the name of a path being sent");
     }
@@ -83,7 +119,8 @@ std::vector<fileio::source_entry> gather(const send::options& opts, logger& log,
                      .count();
     sources.entries.push_back(std::move(e));
   }
-  return std::move(sources.entries);
+  g.entries = std::move(sources.entries);
+  return g;
 }
 
 }  // namespace
@@ -111,7 +148,10 @@ int main(int argc, char** argv) {
   std::string error;
   int signal_number = 0;
   try {
-    const auto entries = gather(opts, log, code);
+    auto g = gather(opts, log);
+    code = g.code;
+    result.failed = g.failed;
+    const auto entries = std::move(g.entries);
     if (entries.empty()) {
       throw session_error(code == exit_code::ok ? exit_code::usage : code, "nothing to send");
     }
@@ -131,6 +171,7 @@ int main(int argc, char** argv) {
     asio::co_spawn(ctx, send::run_send(opts, entries, log, progress),
                    [&](std::exception_ptr ex, send::send_result r) {
                      failure = ex;
+                     r.failed += result.failed;  // (paths that were never offered)
                      result = r;
                      signals.cancel();
                    });

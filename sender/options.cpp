@@ -82,6 +82,9 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     ("0,null", "--files-from list is NUL-separated (find -print0)")
     ("name", "Name on the receiver for content read from stdin ('-' path)",
              cxxopts::value<std::string>(), "NAME")
+    ("R,relative", "Path arguments arrive under their whole path as written (a/b/c.txt as "
+                   "a/b/c.txt, like rsync -R; a '/./' marks where it starts), not only their "
+                   "last component")
     ("follow-symlinks", "Send what symlinks point to (default: skip them with a warning)")
     ("proxy", "Connect through a SOCKS5 proxy: socks5://[USER[:PASS]@]HOST[:PORT] (we "
               "resolve names) or socks5h://... (the proxy resolves them). Default: "
@@ -120,8 +123,11 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     if (args.count("help"))
       return early_exit{0, spec.help({""}) +
                                "\nA directory argument is sent recursively under its own name "
-                               "(photos/ arrives as photos/...).\n'-' as a PATH streams stdin "
-                               "(needs --name).\n\n" +
+                               "(photos/ arrives as photos/...); with -R, and for --files-from "
+                               "entries, the\nwhole relative path is kept (data/x/a.csv arrives "
+                               "as data/x/a.csv). Two entries\nthat would arrive under one name "
+                               "are a usage error.\n'-' as a PATH streams stdin (needs "
+                               "--name).\n\n" +
                                exit_code_help};
     if (args.count("version")) return early_exit{0, "ferry-send 0.1.0 (protocol 2)\n"};
     if (!args.count("dest")) return usage_error("missing destination HOST[:PORT]");
@@ -138,6 +144,7 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     if (o.null_separated && o.files_from.empty()) return usage_error("-0 needs --files-from");
     if (args.count("name")) o.stdin_name = args["name"].as<std::string>();
     o.follow_symlinks = args.count("follow-symlinks") > 0;
+    o.relative = args.count("relative") > 0;
     o.json = args.count("json") > 0;
     o.quiet = args.count("quiet") > 0;
     if (args.count("resume") && args.count("no-resume"))

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <set>
+#include <unordered_map>
 #include <utility>
 
 #include "fileio/fd.hpp"
@@ -23,19 +24,28 @@ class walker {
  public:
   walker(bool follow, source_list& out) : follow_(follow), out_(out) {}
 
-  void visit(const std::string& local, const std::string& remote) {
+  // `named`: the user gave this path (not found inside a directory).
+  void visit(const std::string& local, const std::string& remote, bool named = false) {
     struct stat st {};
     if (::lstat(local.c_str(), &st) != 0) {
-      out_.errors.push_back(local + ": " + std::strerror(errno));
+      out_.errors.push_back({local, local + ": " + std::strerror(errno)});
       return;
     }
+    // What the user named is sent or reported as not sent; what a
+    // directory holds may be skipped with a warning.
+    auto skip = [&](std::string why) {
+      if (named)
+        out_.errors.push_back({local, "not sending " + why});
+      else
+        out_.warnings.push_back("skipping " + why);
+    };
     if (S_ISLNK(st.st_mode)) {
       if (!follow_) {
-        out_.warnings.push_back("skipping symlink " + local + " (use --follow-symlinks)");
+        skip("symlink " + local + " (use --follow-symlinks)");
         return;
       }
       if (::stat(local.c_str(), &st) != 0) {
-        out_.warnings.push_back("skipping dangling symlink " + local);
+        skip("dangling symlink " + local);
         return;
       }
     }
@@ -44,6 +54,8 @@ class walker {
     e.remote_path = remote;
     e.mode = static_cast<std::uint32_t>(st.st_mode & 07777);
     e.mtime_ns = mtime_of(st);
+    e.device = static_cast<std::uint64_t>(st.st_dev);
+    e.inode = static_cast<std::uint64_t>(st.st_ino);
     if (S_ISREG(st.st_mode)) {
       e.kind = framing::entry_kind::file;
       e.size = static_cast<std::uint64_t>(st.st_size);
@@ -51,7 +63,7 @@ class walker {
     } else if (S_ISDIR(st.st_mode)) {
       const auto key = std::make_pair(st.st_dev, st.st_ino);
       if (!active_.insert(key).second) {
-        out_.warnings.push_back("skipping directory loop at " + local);
+        skip("directory loop at " + local);
         return;
       }
       e.kind = framing::entry_kind::directory;
@@ -59,7 +71,7 @@ class walker {
       walk_dir(local, remote);
       active_.erase(key);
     } else {
-      out_.warnings.push_back("skipping special file " + local);
+      skip("special file " + local);
     }
   }
 
@@ -67,7 +79,7 @@ class walker {
   void walk_dir(const std::string& local, const std::string& remote) {
     DIR* d = ::opendir(local.c_str());
     if (d == nullptr) {
-      out_.errors.push_back(local + ": " + std::strerror(errno));
+      out_.errors.push_back({local, local + ": " + std::strerror(errno)});
       return;
     }
     std::vector<std::string> names;
@@ -105,18 +117,73 @@ std::string remote_name_for(const std::string& path) {
   return name;
 }
 
-source_list collect_sources(const std::vector<std::string>& paths, bool follow_symlinks) {
+std::string relative_remote_name(std::string_view path, std::string& why) {
+  if (const auto marker = path.find("/./"); marker != std::string_view::npos)
+    path.remove_prefix(marker + 3);
+  std::string out;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    std::size_t stop = path.find('/', start);
+    if (stop == std::string_view::npos) stop = path.size();
+    const std::string_view comp = path.substr(start, stop - start);
+    if (comp == "..") {
+      why = "has a '..' component (ferry keeps the path as written; name paths below the "
+            "current directory)";
+      return {};
+    }
+    if (!comp.empty() && comp != ".") {
+      if (!out.empty()) out += '/';
+      out.append(comp);
+    }
+    start = stop + 1;
+  }
+  if (out.empty()) why = "names no file or directory below the current one";
+  return out;
+}
+
+source_list collect_sources(const std::vector<source_arg>& args, bool follow_symlinks) {
   source_list out;
   walker w(follow_symlinks, out);
-  for (const auto& p : paths) {
-    const std::string name = remote_name_for(p);
-    if (name.empty()) {
-      out.errors.push_back(p + ": cannot send a path without a name (such as /)");
+  for (const auto& a : args) {
+    if (a.remote.empty()) {
+      out.errors.push_back({a.local, a.local + ": cannot send a path without a name (such as /)"});
       continue;
     }
-    w.visit(p, name);
+    w.visit(a.local, a.remote, true);
   }
   return out;
+}
+
+std::vector<std::string> remove_duplicates(std::vector<source_entry>& entries, std::size_t limit,
+                                           std::size_t& collisions) {
+  std::vector<std::string> report;
+  collisions = 0;
+  std::unordered_map<std::string_view, std::size_t> first;  // remote name -> index
+  first.reserve(entries.size());
+  std::vector<bool> drop(entries.size(), false);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const auto [it, fresh] = first.emplace(entries[i].remote_path, i);
+    if (fresh) continue;
+    const auto& earlier = entries[it->second];
+    const bool same_file = earlier.local_path == entries[i].local_path ||
+                           (earlier.inode != 0 && earlier.device == entries[i].device &&
+                            earlier.inode == entries[i].inode);
+    if (same_file) {
+      drop[i] = true;  // the same file named twice: send it once
+      continue;
+    }
+    if (++collisions <= limit)
+      report.push_back(earlier.local_path + " and " + entries[i].local_path + " both arrive as " +
+                       entries[i].remote_path);
+  }
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (drop[i]) continue;
+    if (k != i) entries[k] = std::move(entries[i]);
+    ++k;
+  }
+  entries.resize(k);
+  return report;
 }
 
 }  // namespace ferry::fileio

@@ -28,14 +28,21 @@ expect_rc 1 "partial"
 wait_exit "$RECV_PID" 10; [ "$WAIT_RC" -eq 1 ] || fail "--once receiver did not exit 1 on a partial session"
 pass "1 partial"
 
-# The same name twice is sent once, with a warning, not raced against itself.
+# Two paths that would arrive under one name: a usage error before anything
+# connects, never one of them dropped quietly.
 mkdir -p "$WORK/src2"
 printf 'other\n' >"$WORK/src2/a.txt"
 start_recv "$WORK/dup"
 send "$WORK/src/a.txt" "$WORK/src2/a.txt"
-expect_rc 0 "duplicate name"
-grep -q "skipping $WORK/src2/a.txt: a.txt is already being sent" "$SEND_ERR" || fail "duplicate warning"
-cmp "$WORK/src/a.txt" "$WORK/dup/a.txt" || fail "first of the duplicates should win"
+expect_rc 2 "duplicate name"
+grep -q "$WORK/src/a.txt and $WORK/src2/a.txt both arrive as a.txt" "$SEND_ERR" ||
+  fail "collision message: $(cat "$SEND_ERR")"
+! has_event "$RECV_OUT" '.event=="session_start"' || fail "connected despite a name collision"
+[ -z "$(ls -A "$WORK/dup")" ] || fail "something was sent despite a name collision"
+# The same path named twice is sent once.
+send "$WORK/src/a.txt" "$WORK/src/a.txt"
+expect_rc 0 "the same path twice"
+cmp "$WORK/src/a.txt" "$WORK/dup/a.txt" || fail "the same path twice"
 pass "duplicate names"
 
 # 3: nothing listening; and a receiver that cannot bind.

@@ -15,14 +15,16 @@ pass "1000 files in one session"
 mkdir -p "$WORK/list"
 printf 'one\n' >"$WORK/list/a 1.txt"
 printf 'two\n' >"$WORK/list/b.txt"
-printf '%s\n' "$WORK/list/a 1.txt" "$WORK/list/b.txt" >"$WORK/paths.txt"
+printf '%s\n' "list/a 1.txt" "./list/b.txt" >"$WORK/paths.txt"
 start_recv "$WORK/inbox2"
+cd "$WORK"  # list entries are read, and named, relative to here
 send --files-from "$WORK/paths.txt"
 expect_rc 0 "--files-from"
-cmp "$WORK/list/a 1.txt" "$WORK/inbox2/a 1.txt" && cmp "$WORK/list/b.txt" "$WORK/inbox2/b.txt" ||
-  fail "--files-from content"
+cmp "$WORK/list/a 1.txt" "$WORK/inbox2/list/a 1.txt" && cmp "$WORK/list/b.txt" "$WORK/inbox2/list/b.txt" ||
+  fail "--files-from content (entries keep their relative path)"
 # -0 from stdin, as find -print0 makes it.
-find "$WORK/list" -type f -print0 | {
+cd "$WORK"
+find list -type f -print0 | {
   send --files-from - -0 --json
   expect_rc 0 "--files-from - -0"
   [ "$(jq -c 'select(.event=="file_skipped")' "$SEND_OUT" | wc -l)" -eq 2 ] || fail "-0 list not read"
