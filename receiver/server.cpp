@@ -205,7 +205,7 @@ asio::awaitable<void> server::bind_loop() {
     std::optional<socks5::bind_ticket> ticket;
     try {
       const socks5::address anyone{"0.0.0.0", 0};  // named: no temporaries around co_await
-      auto t = co_await socks5::bind_via(proxy, anyone, opts_.timeout);
+      auto t = co_await socks5::bind_via(proxy, anyone, opts_.connect_timeout);
       ticket.emplace(std::move(t));
     } catch (const session_error& e) {
       failure = e.what();

@@ -97,6 +97,11 @@ class receiver_session {
         memory_(budgets.memory, session_memory_limit) {}
 
   asio::awaitable<void> run() {
+    // A peer gets a slot only for as long as a handshake takes.
+    stream_.set_deadline(clock::now() + opts_.connect_timeout,
+                         "handshake not finished within " +
+                             format_duration(std::chrono::duration<double>(opts_.connect_timeout).count()) +
+                             ", the receiver's --connect-timeout");
     const auto version = co_await stream_.read_preamble();
     byte_buffer pre;
     encode_preamble(pre);
@@ -116,6 +121,7 @@ class receiver_session {
       protocol_error(std::string("handshake: expected hello, got ") + type_name(first));
     stream_.queue(welcome{0, opts_.max_file_size, "ferry-recv/0.1.0"});
     co_await stream_.flush();
+    stream_.clear_deadline();
     handshake_done_ = true;
 
     while (true) {
@@ -332,6 +338,7 @@ class receiver_session {
     a.kind = answer_kind::resume;
     a.offset = kept;
     a.prefix_hash = h.digest();
+    stream_.expect_peer_hashing(kept);  // the sender checks its own first `kept` bytes
     f.kept.emplace(kept_prefix{std::move(part), kept, std::move(h)});
     f.space.consume(kept);  // already on disk
   }

@@ -145,10 +145,12 @@ asio::awaitable<std::unique_ptr<net::transport>> open_connection(const options& 
 
 class sender_session {
  public:
-  sender_session(const options& o, const std::vector<fileio::source_entry>& e, logger& l,
-                 progress_meter& p, net::frame_stream& s)
+  sender_session(const options& o, const std::vector<fileio::source_entry>& e,
+                 std::vector<std::optional<hash128>> hashes, logger& l, progress_meter& p,
+                 net::frame_stream& s)
       : opts_(o),
         entries_(e),
+        hashes_(std::move(hashes)),
         log_(l),
         progress_(p),
         stream_(s),
@@ -184,6 +186,7 @@ class sender_session {
     if (!std::holds_alternative<welcome>(first))
       throw session_error(exit_code::protocol,
                           std::string("handshake: expected welcome, got ") + type_name(first));
+    stream_.clear_deadline();
     // The reader runs beside the writer; the writer waits for it at the end.
     // Only the writer writes (and flushes): see set_flush_on_read.
     stream_.set_flush_on_read(false);
@@ -248,18 +251,14 @@ class sender_session {
             e.size,
             e.remote_path};
     o.resume = opts_.resume && regular;
-    if (opts_.skip_identical && regular) {
-      // Costs a read of the file here; the receiver skips it if it holds
-      // the same bytes. A slice at a time, keeping the receiver informed.
-      fileio::unique_fd fd(::open(e.local_path.c_str(), O_RDONLY | O_CLOEXEC));
-      fileio::hasher h;
-      if (fd) {
-        const std::error_code ec =
-            co_await net::hash_keeping_alive(stream_, stream_.executor(), fd.get(), 0, e.size, h);
-        o.has_hash = !ec;
-        o.hash = h.digest();
-      }
+    if (i < hashes_.size() && hashes_[i]) {  // --skip-identical: hashed before we connected
+      o.has_hash = true;
+      o.hash = *hashes_[i];
     }
+    // The receiver may hash its copy (to compare it, or a kept prefix)
+    // before it answers: its KEEPALIVEs meanwhile are progress, for as
+    // long as that takes.
+    if (o.has_hash || o.resume) stream_.expect_peer_hashing(e.size);
     stream_.queue(o);
     log_.event([&] {
       return json_line("file_offered")
@@ -268,6 +267,7 @@ class sender_session {
           .str("kind", kind_text(e.kind))
           .num("size", e.size);
     });
+    co_return;
   }
 
   // Where a file's content comes from: a mapped window for regular files
@@ -664,6 +664,7 @@ class sender_session {
   progress_meter& progress_;
   net::frame_stream& stream_;
   asio::steady_timer wake_;  // writer waits here; the reader cancels it
+  std::vector<std::optional<hash128>> hashes_;  // --skip-identical: each file's XXH3-128
   std::vector<std::optional<answer>> answers_;
   std::vector<bool> verdicts_;
   std::unordered_map<std::uint32_t, sent_info> sent_;
@@ -680,12 +681,45 @@ class sender_session {
 
 }  // namespace
 
+// --skip-identical: the XXH3-128 of each regular file, computed before we
+// connect (as rsync -c does), so that the receiver never waits on our disk
+// with nothing but KEEPALIVEs to show. A file that cannot be read gets no
+// hash (its offer then fails the usual way).
+asio::awaitable<std::vector<std::optional<hash128>>> hash_sources(
+    const std::vector<fileio::source_entry>& entries) {
+  std::vector<std::optional<hash128>> out(entries.size());
+  const auto ex = co_await asio::this_coro::executor;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const auto& e = entries[i];
+    if (e.kind != entry_kind::file || !e.size_known || e.local_path.empty()) continue;
+    fileio::unique_fd fd(::open(e.local_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) continue;
+    fileio::hasher h;
+    std::error_code ec;
+    for (std::uint64_t off = 0; off < e.size && !ec; off += fileio::hash_slice) {
+      ec = fileio::hash_file_range(fd.get(), off, std::min(fileio::hash_slice, e.size - off), h);
+      co_await asio::post(ex, asio::use_awaitable);  // a signal may stop us between slices
+    }
+    if (!ec) out[i] = h.digest();
+  }
+  co_return out;
+}
+
 asio::awaitable<send_result> run_send(const options& opts,
                                       const std::vector<fileio::source_entry>& entries, logger& log,
                                       progress_meter& progress) {
+  std::vector<std::optional<hash128>> hashes;
+  if (opts.skip_identical) hashes = co_await hash_sources(entries);
+  const auto started = clock::now();
   auto carrier = co_await open_connection(opts, log);
   const auto* udp = dynamic_cast<const rudp::stream*>(carrier.get());
   net::frame_stream stream(std::move(carrier), opts.timeout);
+  // --connect-timeout covers everything up to the receiver's WELCOME: a
+  // peer (or a proxy) that accepts and then says nothing is given up on.
+  stream.set_deadline(started + opts.connect_timeout,
+                      "no answer from the receiver within " +
+                          format_duration(std::chrono::duration<double>(opts.connect_timeout).count()) +
+                          " of connecting, the --connect-timeout");
   std::string peer = net::to_string(opts.dest);
   if (opts.proxy) peer += " via " + opts.proxy->display();
   std::uint64_t total = 0;
@@ -697,7 +731,7 @@ asio::awaitable<send_result> run_send(const options& opts,
                 .num("bytes", total)
                 .num("protocol", static_cast<std::uint64_t>(protocol_version))
                 .str("transport", udp ? "udp" : "tcp"));
-  sender_session s(opts, entries, log, progress, stream);
+  sender_session s(opts, entries, std::move(hashes), log, progress, stream);
   co_await s.run();
   co_await stream.finish();
   send_result r = s.result();

@@ -44,11 +44,13 @@ frame_stream::~frame_stream() {
 }
 
 void frame_stream::arm_watchdog() {
-  watchdog_->timer.expires_at(last_progress_ + idle_timeout_);
+  watchdog_->timer.expires_at(std::min(last_progress_ + idle_timeout_, deadline_));
   watchdog_->timer.async_wait([state = watchdog_](const std::error_code& ec) {
     frame_stream* self = state->owner;
     if (ec || self == nullptr || !self->transport_->is_open()) return;
-    if (clock::now() >= self->last_progress_ + self->idle_timeout_) {
+    const auto now = clock::now();
+    if (now >= self->last_progress_ + self->idle_timeout_ || now >= self->deadline_) {
+      self->deadline_hit_ = now >= self->deadline_;
       self->timed_out_ = true;
       self->close();
       return;
@@ -57,15 +59,29 @@ void frame_stream::arm_watchdog() {
   });
 }
 
+void frame_stream::expect_peer_hashing(std::uint64_t bytes) {
+  const auto busy = std::chrono::duration_cast<clock::duration>(
+      std::chrono::duration<double>(static_cast<double>(bytes) / min_hash_rate));
+  keepalive_allowance_ = std::max(keepalive_allowance_, clock::now()) + busy;
+}
+
+void frame_stream::set_deadline(clock::time_point t, std::string what) {
+  deadline_ = t;
+  deadline_what_ = std::move(what);
+  arm_watchdog();
+}
+
 void frame_stream::close() {
   transport_->close();
   watchdog_->timer.cancel();
 }
 
 void frame_stream::fail(const char* step, const std::error_code& ec) const {
+  if (timed_out_ && deadline_hit_)
+    throw session_error(exit_code::timeout, std::string(step) + ": timed out (" + deadline_what_ + ")");
   if (timed_out_) {
     throw session_error(exit_code::timeout,
-                        std::string(step) + ": timed out (peer silent for " +
+                        std::string(step) + ": timed out (no progress from the peer for " +
                             std::to_string(static_cast<int>(seconds(idle_timeout_))) + "s)");
   }
   // The sender writes straight from a mapped file: a file cut short under
@@ -121,7 +137,11 @@ asio::awaitable<framing::message> frame_stream::read_frame(const char* step) {
     const auto ec = framing::decode({buf_.get() + begin_, end_ - begin_}, msg, used);
     if (!ec) {
       begin_ += used;
-      progress();
+      // A KEEPALIVE says "busy, not gone": progress only while we expect
+      // the peer to be busy.
+      if (!std::holds_alternative<framing::keepalive>(msg) ||
+          clock::now() < keepalive_allowance_)
+        progress();
       co_return msg;
     }
     if (ec != framing::error::need_more)

@@ -2,8 +2,11 @@
 // session fails with a timeout when neither direction makes progress for
 // the configured time. Reading progress is a whole frame, or 64 KiB of raw
 // content, not a byte: a peer trickling one byte at a time (slowloris) is
-// dropped after the timeout like a silent one. The stream is driven by
-// coroutines on one strand.
+// dropped after the timeout like a silent one. A KEEPALIVE is progress only
+// while the session expects the peer to be busy (allow_keepalives_until):
+// a peer that sends nothing else cannot hold the session open. A deadline
+// (the handshake's) ends the stream whatever the progress. The stream is
+// driven by coroutines on one strand.
 #pragma once
 
 #include <array>
@@ -85,6 +88,18 @@ class frame_stream {
     arm_watchdog();
   }
 
+  /// Ends the stream at `t` whatever the progress (a handshake that must be
+  /// over by then); `what` names it in the timeout error. clear_deadline()
+  /// lifts it.
+  void set_deadline(clock::time_point t, std::string what);
+  void clear_deadline() { deadline_ = clock::time_point::max(); }
+
+  /// The peer has `bytes` more to hash before it can go on (a resume
+  /// prefix, a file to compare): its KEEPALIVEs count as progress for as
+  /// long as that takes at min_hash_rate, queued after what it had to do
+  /// already; never beyond.
+  void expect_peer_hashing(std::uint64_t bytes);
+
   /// Counts as progress: the caller was busy with local work, not waiting.
   void touch() { progress(); }
 
@@ -119,6 +134,10 @@ class frame_stream {
   std::shared_ptr<watchdog_state> watchdog_;
   clock::duration idle_timeout_;
   clock::time_point last_progress_;
+  clock::time_point deadline_ = clock::time_point::max();
+  std::string deadline_what_;
+  bool deadline_hit_ = false;
+  clock::time_point keepalive_allowance_ = clock::time_point::min();
   clock::time_point last_sent_ = clock::now();
   bool timed_out_ = false;
   bool writing_ = false;
@@ -136,6 +155,10 @@ class frame_stream {
   // Writes the queue (new frames queue meanwhile), then `b`.
   asio::awaitable<void> write_queued(std::span<const std::uint8_t> b);
 };
+
+/// The slowest hashing (bytes per second) a peer's KEEPALIVEs are excused
+/// for: what a slow disk reads.
+inline constexpr std::uint64_t min_hash_rate = 16 << 20;
 
 /// Formats an endpoint as "1.2.3.4:5" / "[::1]:5".
 std::string to_string(const asio::ip::tcp::endpoint& ep);

@@ -434,6 +434,33 @@ TEST_F(Receiver, FarFutureMtimesAreClampedSoNewerCanReplaceThem) {
   EXPECT_EQ(read_file(inbox() / "t.txt"), "newer");
 }
 
+TEST_F(Receiver, KeepalivesAloneDoNotHoldASlot) {
+  start();  // --timeout 2
+  wire w = connect();
+  ASSERT_TRUE(w.handshake());
+  const auto began = std::chrono::steady_clock::now();
+  bool closed = false;
+  for (int i = 0; i < 60 && !closed; ++i) {  // at most 12 s
+    w.send(keepalive{});
+    closed = w.closed_within(200ms);
+  }
+  EXPECT_TRUE(closed) << "a session sending only KEEPALIVE was kept";
+  EXPECT_LT(std::chrono::steady_clock::now() - began, 8s);
+  ASSERT_TRUE(wait_for_event("\"exit_code\":8")) << log();
+}
+
+TEST_F(Receiver, TheHandshakeHasItsOwnDeadline) {
+  start({"--timeout", "60", "--connect-timeout", "1"});
+  const auto began = std::chrono::steady_clock::now();
+  wire silent = connect();  // connects, says nothing
+  wire half = connect();    // the preamble, then nothing
+  half.send_preamble();
+  EXPECT_TRUE(silent.closed_within(10s));
+  EXPECT_TRUE(half.closed_within(10s));
+  EXPECT_LT(std::chrono::steady_clock::now() - began, 10s);
+  ASSERT_TRUE(wait_for_event("handshake not finished within 1")) << read_file(tmp_ / "recv.out");
+}
+
 // ---- scripted receivers against the real ferry-send -----------------------
 
 class Sender : public ::testing::Test {
@@ -572,6 +599,33 @@ TEST_F(Sender, ReceiverTextReachesTheTerminalEscaped) {
   EXPECT_EQ(e.find("\nferry-send: stored 9"), std::string::npos) << e;
   EXPECT_NE(e.find("no\\x1b[2J\\nferry-send: stored 9 files"), std::string::npos) << e;
   EXPECT_NE(e.find("bye\\x1b]0;title\\x07\\u{202e}"), std::string::npos) << e;
+}
+
+TEST_F(Sender, AReceiverThatOnlySendsKeepalivesIsGivenUpOn) {
+  auto p = run({"--timeout", "1"});
+  auto w = l_.accept();
+  ASSERT_TRUE(w && expect_hello(*w));
+  send_welcome(*w);
+  ASSERT_TRUE(w->read_as<offer>());
+  std::optional<int> code;
+  for (int i = 0; i < 60 && !code; ++i) {  // at most 12 s
+    w->send(keepalive{});
+    code = p->wait_for(200ms);
+  }
+  EXPECT_EQ(code, 8) << err();
+  EXPECT_NE(err().find("timed out"), std::string::npos) << err();
+}
+
+TEST_F(Sender, ConnectTimeoutCoversTheHandshake) {
+  // Accepts the connection and never says a word (as a proxy that reports
+  // success before it has connected may).
+  const auto began = std::chrono::steady_clock::now();
+  auto p = run({"--connect-timeout", "1", "--timeout", "60"});
+  auto w = l_.accept();
+  ASSERT_TRUE(w);
+  EXPECT_EQ(p->wait_for(15s), 8) << err();
+  EXPECT_LT(std::chrono::steady_clock::now() - began, 15s);
+  EXPECT_NE(err().find("no answer from the receiver within 1"), std::string::npos) << err();
 }
 
 TEST(SenderConnect, ConnectTimeoutIsExitEight) {

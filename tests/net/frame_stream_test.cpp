@@ -125,5 +125,85 @@ TEST(FrameStream, TrickledBytesAreNotProgress) {
   EXPECT_TRUE(timed_out);
 }
 
+// The peer sends `frames` KEEPALIVEs, one every `every`, then END.
+asio::awaitable<void> keepalives_then_end(asio::ip::tcp::socket& b, int frames,
+                                          std::chrono::milliseconds every) {
+  framing::byte_buffer pre;
+  framing::encode_preamble(pre);
+  std::error_code ec;
+  asio::write(b, asio::buffer(pre), ec);
+  for (int i = 0; i < frames && !ec; ++i) {
+    co_await sleep_for(every);
+    framing::byte_buffer k;
+    framing::encode(framing::keepalive{}, k);
+    asio::write(b, asio::buffer(k), ec);
+  }
+  framing::byte_buffer e;
+  framing::encode(framing::end{}, e);
+  asio::write(b, asio::buffer(e), ec);
+}
+
+// Reads frames until END (true) or a failure (false); `why` gets its text.
+asio::awaitable<bool> read_to_end(frame_stream& s, std::string& why) {
+  try {
+    (void)co_await s.read_preamble();
+    while (true) {
+      const auto m = co_await s.read_frame("test");
+      if (std::holds_alternative<framing::end>(m)) co_return true;
+    }
+  } catch (const session_error& e) {
+    why = e.what();
+  }
+  co_return false;
+}
+
+TEST(FrameStream, KeepalivesAloneDoNotHoldTheStreamOpen) {
+  pair p;
+  frame_stream s(std::move(p.a), 600ms);
+  bool reached_end = true;
+  std::string why;
+  run(p, [&]() -> asio::awaitable<void> {
+    // Five per timeout, for 12 timeouts: a peer that sends only these.
+    asio::co_spawn(p.io, keepalives_then_end(p.b, 60, 120ms), asio::detached);
+    reached_end = co_await read_to_end(s, why);
+    s.close();
+  });
+  EXPECT_FALSE(reached_end);
+  EXPECT_TRUE(s.timed_out());
+  EXPECT_NE(why.find("no progress"), std::string::npos) << why;
+}
+
+TEST(FrameStream, KeepalivesCountWhileThePeerHashesWhatWeAskedFor) {
+  pair p;
+  frame_stream s(std::move(p.a), 600ms);
+  bool reached_end = false;
+  std::string why;
+  run(p, [&]() -> asio::awaitable<void> {
+    // 64 MiB to hash at min_hash_rate: 4 s of excused silence; the peer
+    // needs 2.4 s (four timeouts) of KEEPALIVEs.
+    s.expect_peer_hashing(4 * min_hash_rate);
+    asio::co_spawn(p.io, keepalives_then_end(p.b, 20, 120ms), asio::detached);
+    reached_end = co_await read_to_end(s, why);
+    s.close();
+  });
+  EXPECT_TRUE(reached_end) << why;
+}
+
+TEST(FrameStream, ADeadlineEndsTheStreamWhateverThePeerSends) {
+  pair p;
+  frame_stream s(std::move(p.a), 60s);
+  bool reached_end = true;
+  std::string why;
+  run(p, [&]() -> asio::awaitable<void> {
+    s.set_deadline(frame_stream::clock::now() + 500ms, "handshake not finished in time");
+    s.expect_peer_hashing(100 * min_hash_rate);  // keepalives count: the deadline still holds
+    asio::co_spawn(p.io, keepalives_then_end(p.b, 50, 100ms), asio::detached);
+    reached_end = co_await read_to_end(s, why);
+    s.close();
+  });
+  EXPECT_FALSE(reached_end);
+  EXPECT_NE(why.find("timed out (handshake not finished in time)"), std::string::npos) << why;
+}
+
 }  // namespace
 }  // namespace ferry::net
