@@ -88,6 +88,30 @@ void space_reservation::reset() {
   left_ = 0;
 }
 
+void part_holders::claim(const key& k, std::weak_ptr<net::frame_stream> holder) {
+  std::lock_guard lock(mu_);
+  held_[k] = std::move(holder);
+}
+
+void part_holders::release(const key& k, const net::frame_stream* holder) {
+  std::lock_guard lock(mu_);
+  const auto it = held_.find(k);
+  if (it == held_.end()) return;
+  const auto current = it->second.lock();
+  if (!current || current.get() == holder) held_.erase(it);
+}
+
+std::shared_ptr<net::frame_stream> part_holders::holder(const key& k) const {
+  std::lock_guard lock(mu_);
+  const auto it = held_.find(k);
+  return it == held_.end() ? nullptr : it->second.lock();
+}
+
+std::size_t part_holders::size() const {
+  std::lock_guard lock(mu_);
+  return held_.size();
+}
+
 bool shared_pool::take(std::uint64_t n) {
   std::lock_guard lock(mu_);
   if (!fits_limit(used_, n, capacity_)) return false;

@@ -8,11 +8,17 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <system_error>
 #include <utility>
+
+namespace ferry::net {
+class frame_stream;
+}
 
 namespace ferry::recv {
 
@@ -134,10 +140,65 @@ class memory_budget {
   std::uint64_t used_ = 0;
 };
 
-/// Receiver-wide budgets, built once by the server.
+/// Which session holds which named part file, so that a new session for
+/// the same file can take over from one whose peer has gone (killed, cut
+/// off) without waiting for its timeout. Keyed by the part's directory
+/// (device, inode) and the final name.
+class part_holders {
+ public:
+  struct key {
+    std::uint64_t device = 0, inode = 0;
+    std::string name;
+    friend auto operator<=>(const key&, const key&) = default;
+  };
+  void claim(const key& k, std::weak_ptr<net::frame_stream> holder);
+  /// Forgets `k` if `holder` still holds it.
+  void release(const key& k, const net::frame_stream* holder);
+  /// The session holding `k`, if it still runs.
+  std::shared_ptr<net::frame_stream> holder(const key& k) const;
+  std::size_t size() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<key, std::weak_ptr<net::frame_stream>> held_;
+};
+
+/// A claim in part_holders, given up when this goes away.
+class part_claim {
+ public:
+  part_claim() = default;
+  part_claim(part_holders& h, part_holders::key k, const std::shared_ptr<net::frame_stream>& s)
+      : holders_(&h), key_(std::move(k)), self_(s.get()) {
+    holders_->claim(key_, s);
+  }
+  part_claim(part_claim&& o) noexcept
+      : holders_(std::exchange(o.holders_, nullptr)), key_(std::move(o.key_)), self_(o.self_) {}
+  part_claim& operator=(part_claim&& o) noexcept {
+    if (this != &o) {
+      reset();
+      holders_ = std::exchange(o.holders_, nullptr);
+      key_ = std::move(o.key_);
+      self_ = o.self_;
+    }
+    return *this;
+  }
+  ~part_claim() { reset(); }
+  void reset() {
+    if (holders_ != nullptr) holders_->release(key_, self_);
+    holders_ = nullptr;
+  }
+
+ private:
+  part_holders* holders_ = nullptr;
+  part_holders::key key_;
+  const net::frame_stream* self_ = nullptr;
+};
+
+/// What every session of a receiver shares, built once by the server.
 struct shared_budgets {
   space_ledger space;
   shared_pool memory;
+  part_holders parts;
 };
 
 }  // namespace ferry::recv

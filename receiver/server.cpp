@@ -39,6 +39,7 @@ server::server(std::vector<std::unique_ptr<asio::io_context>>& pool, const optio
       acceptor_(strand_),
       signals_(strand_, SIGINT, SIGTERM),
       grace_timer_(strand_),
+      sweep_timer_(strand_),
       budgets_{space_ledger([&root](std::uint64_t& a, std::uint64_t& t) { return root.space(a, t); },
                             opts.min_free, opts.min_free_percent),
                shared_pool(memory_pool_size)} {
@@ -49,6 +50,7 @@ server::server(std::vector<std::unique_ptr<asio::io_context>>& pool, const optio
 void server::finish() {
   stop_udp(true);
   grace_timer_.cancel();
+  sweep_timer_.cancel();
   signals_.cancel();
   keep_running_.clear();
 }
@@ -57,6 +59,7 @@ void server::start() {
   signals_.async_wait([this](const std::error_code& e, int signo) {
     if (!e) on_signal(signo);
   });
+  sweep_partials();
   if (opts_.via_bind) {
     asio::co_spawn(strand_, bind_loop(), asio::detached);
     return;
@@ -282,7 +285,7 @@ asio::awaitable<void> server::serve(std::unique_ptr<net::transport> t, std::stri
   const auto start = std::chrono::steady_clock::now();
   log_.event(json_line("session_start").str("peer", peer));
 
-  session_result result = co_await run_session(*stream, opts_, root_, log_, disk_.get_executor(), budgets_);
+  session_result result = co_await run_session(stream, opts_, root_, log_, disk_.get_executor(), budgets_);
   stream->close();
 
   bool cut = false;
@@ -322,6 +325,33 @@ asio::awaitable<void> server::serve(std::unique_ptr<net::transport> t, std::stri
     status_ = stop_signal_ != 0 ? 128 + stop_signal_ : to_int(result.code);
     asio::post(strand_, [this] { finish(); });
   }
+}
+
+// Part files that interrupted transfers left: count them (the operator
+// sees what resumes could use), remove those older than --partial-ttl.
+// The walk runs on the disk pool; the result is logged from there.
+void server::sweep_partials() {
+  asio::post(disk_, [this] {
+    const auto r = root_.sweep_partials(opts_.partial_ttl, std::chrono::system_clock::now());
+    if (r.kept > 0 || r.removed > 0) {
+      std::string line = std::to_string(r.kept) + " part files (" + format_bytes(r.kept_bytes) +
+                         ") kept for resumes in " + root_.path();
+      if (r.removed > 0)
+        line += "; removed " + std::to_string(r.removed) + " (" + format_bytes(r.removed_bytes) +
+                ") older than --partial-ttl";
+      log_.info(line);
+    }
+    log_.event(json_line("partials")
+                   .num("kept", r.kept)
+                   .num("kept_bytes", r.kept_bytes)
+                   .num("removed", r.removed)
+                   .num("removed_bytes", r.removed_bytes));
+  });
+  if (opts_.partial_ttl.count() == 0) return;
+  sweep_timer_.expires_after(std::chrono::hours(1));
+  sweep_timer_.async_wait([this](const std::error_code& e) {
+    if (!e) sweep_partials();
+  });
 }
 
 void server::on_signal(int signo) {

@@ -44,6 +44,7 @@ class server {
   void stop_accepting();
   asio::awaitable<void> refuse(net::frame_stream& stream, const std::string& why);
   void on_signal(int signo);
+  void sweep_partials();  // now on the disk pool, then every hour
   void shut_down_sessions();
   void finish();  // on strand_: let every io_context run out of work
   static std::string host_of(const std::string& peer);
@@ -58,6 +59,7 @@ class server {
   asio::ip::tcp::acceptor acceptor_;
   asio::signal_set signals_;
   asio::steady_timer grace_timer_;
+  asio::steady_timer sweep_timer_;
   asio::ip::tcp::socket* pending_bind_ = nullptr;  // on strand_: the BIND awaiting a sender
   // One UDP endpoint per io_context, all bound to the TCP port with
   // SO_REUSEPORT: the kernel spreads senders over them by address.

@@ -1,6 +1,7 @@
 #include "receiver/session.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
@@ -38,6 +39,11 @@ constexpr std::chrono::hours max_future_mtime{24};
 /// no named part file: they are written anonymously and linked into place
 /// (cheaper than a rename, and nothing is left behind whatever happens).
 constexpr std::uint64_t small_file_size = 1 << 20;
+/// A session that finds another holding the part file it needs waits this
+/// long for it: the holder's peer silent this long is taken as gone (a
+/// killed sender or proxy in UDP mode, a cut path), and the newcomer takes
+/// the part over instead of waiting for the holder's timeout.
+constexpr auto takeover_silence = std::chrono::seconds(3);
 /// Answers are flushed at least this often (see on_offer).
 constexpr std::size_t answer_batch = 32;
 
@@ -51,6 +57,7 @@ struct kept_prefix {
   fileio::part_file part;
   std::uint64_t length = 0;
   fileio::hasher hash;
+  part_claim claim;
 };
 
 struct accepted_file {
@@ -77,6 +84,7 @@ std::int64_t clamp_mtime(std::int64_t mtime_ns) {
 
 struct current_file {
   accepted_file f;
+  part_claim claim;  // (declared before the part: released after it is closed)
   fileio::part_file part;
   fileio::hasher hash;
   std::uint64_t received = 0;
@@ -86,9 +94,12 @@ struct current_file {
 
 class receiver_session {
  public:
-  receiver_session(net::frame_stream& s, const options& o, const fileio::dest_root& r, logger& l,
-                   asio::any_io_executor disk, shared_budgets& budgets)
-      : stream_(s),
+  receiver_session(std::shared_ptr<net::frame_stream> s, const options& o,
+                   const fileio::dest_root& r, logger& l, asio::any_io_executor disk,
+                   shared_budgets& budgets)
+      : self_(std::move(s)),
+        stream_(*self_),
+        budgets_(budgets),
         opts_(o),
         root_(r),
         log_(l),
@@ -329,7 +340,10 @@ class receiver_session {
                                    accepted_file& f, answer& a) {
     std::uint64_t kept = 0;
     fileio::part_file part;
-    if (fileio::part_file::adopt(parent, name, f.o.size, part, kept))
+    part_claim claim;
+    if (co_await acquire_part(parent, name, claim, [&] {
+          return fileio::part_file::adopt(parent, name, f.o.size, part, kept);
+        }))
       co_return;  // none, busy, or longer than the offer: send it whole
     if (!take_hash_budget(kept)) co_return;  // the session has hashed enough: send it whole
     fileio::hasher h;
@@ -339,7 +353,7 @@ class receiver_session {
     a.offset = kept;
     a.prefix_hash = h.digest();
     stream_.expect_peer_hashing(kept);  // the sender checks its own first `kept` bytes
-    f.kept.emplace(kept_prefix{std::move(part), kept, std::move(h)});
+    f.kept.emplace(kept_prefix{std::move(part), kept, std::move(h), std::move(claim)});
     f.space.consume(kept);  // already on disk
   }
 
@@ -375,6 +389,7 @@ class receiver_session {
     accepted_.erase(it);
     memory_.give(std::exchange(cur_->f.memory, 0));
     if (auto& kept = cur_->f.kept) {  // resumed: carry on after the kept prefix
+      cur_->claim = std::move(kept->claim);
       cur_->part = std::move(kept->part);
       cur_->hash = std::move(kept->hash);
       cur_->received = kept->length;  // (kept->length stays, for the log)
@@ -388,10 +403,12 @@ class receiver_session {
     // (or replace, when an earlier one kept it); so do replacing writes.
     const auto& o = cur_->f.o;
     const auto& name = comps.back();
-    if (!ec)
-      ec = small_file(o) && !cur_->f.replace
-               ? fileio::part_file::create_anonymous(parent, name, o.mode, cur_->part)
-               : fileio::part_file::create(parent, name, o.mode, cur_->part);
+    if (!ec && small_file(o) && !cur_->f.replace)
+      ec = fileio::part_file::create_anonymous(parent, name, o.mode, cur_->part);
+    else if (!ec)
+      ec = co_await acquire_part(parent, name, cur_->claim, [&] {
+        return fileio::part_file::create(parent, name, o.mode, cur_->part);
+      });
     if (ec) {
       const std::string why = ec == std::errc::device_or_resource_busy
                                   ? "another session is receiving this file"
@@ -523,6 +540,48 @@ class receiver_session {
   }
 
   // ---- helpers ------------------------------------------------------------
+  // Runs `open` (which takes the named part file for `name`) and claims
+  // the part for this session. When another session holds it, waits (at
+  // most takeover_silence) for it to let go; a holder whose peer has been
+  // silent that long is closed, and the part taken over.
+  template <class Open>
+  asio::awaitable<std::error_code> acquire_part(const fileio::shared_dir& parent,
+                                                const std::string& name, part_claim& claim,
+                                                Open open) {
+    std::error_code ec = open();
+    struct stat st {};
+    if (ec != std::errc::device_or_resource_busy || ::fstat(parent->get(), &st) != 0) {
+      if (!ec && ::fstat(parent->get(), &st) == 0)
+        claim = part_claim(budgets_.parts, key_for(st, name), self_);
+      co_return ec;
+    }
+    const auto key = key_for(st, name);
+    asio::steady_timer pause(stream_.executor());
+    const auto give_up = clock::now() + takeover_silence + std::chrono::seconds(2);
+    bool closed = false;
+    while (ec == std::errc::device_or_resource_busy && clock::now() < give_up) {
+      const auto holder = budgets_.parts.holder(key);
+      if (holder == self_) break;  // this session offered the name twice
+      if (!closed && holder && holder->silent_for() >= takeover_silence) {
+        log_.warn(stream_.peer() + " " + name + ": taking the part file over from " +
+                  holder->peer() + ", silent for " +
+                  format_duration(std::chrono::duration<double>(holder->silent_for()).count()));
+        asio::post(holder->executor(), [holder] { holder->close(); });
+        closed = true;
+      }
+      pause.expires_after(std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::use_awaitable);
+      stream_.touch();  // waiting on our side, not on our peer
+      ec = open();
+    }
+    if (!ec) claim = part_claim(budgets_.parts, key, self_);
+    co_return ec;
+  }
+
+  static part_holders::key key_for(const struct stat& dir, const std::string& name) {
+    return {static_cast<std::uint64_t>(dir.st_dev), static_cast<std::uint64_t>(dir.st_ino), name};
+  }
+
   void fail_current(verdict_kind kind, const std::string& why) {
     cur_->failed = true;
     cur_->part.discard();
@@ -577,7 +636,9 @@ class receiver_session {
     });
   }
 
+  std::shared_ptr<net::frame_stream> self_;
   net::frame_stream& stream_;
+  shared_budgets& budgets_;
   const options& opts_;
   const fileio::dest_root& root_;
   logger& log_;
@@ -602,10 +663,12 @@ class receiver_session {
 
 }  // namespace
 
-asio::awaitable<session_result> run_session(net::frame_stream& stream, const options& opts,
-                                            const fileio::dest_root& root, logger& log,
-                                            asio::any_io_executor disk, shared_budgets& budgets) {
-  receiver_session s(stream, opts, root, log, std::move(disk), budgets);
+asio::awaitable<session_result> run_session(std::shared_ptr<net::frame_stream> stream_ptr,
+                                            const options& opts, const fileio::dest_root& root,
+                                            logger& log, asio::any_io_executor disk,
+                                            shared_budgets& budgets) {
+  net::frame_stream& stream = *stream_ptr;
+  receiver_session s(std::move(stream_ptr), opts, root, log, std::move(disk), budgets);
   bool failed = false;
   try {
     co_await s.run();

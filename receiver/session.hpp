@@ -38,8 +38,9 @@ struct session_result {
 /// Files are hashed (resume, --skip-identical) on `disk`, not on the
 /// session's thread. Free space and memory are drawn from `budgets`, which
 /// every session of the receiver shares.
-asio::awaitable<session_result> run_session(net::frame_stream& stream, const options& opts,
-                                            const fileio::dest_root& root, logger& log,
-                                            asio::any_io_executor disk, shared_budgets& budgets);
+asio::awaitable<session_result> run_session(std::shared_ptr<net::frame_stream> stream,
+                                            const options& opts, const fileio::dest_root& root,
+                                            logger& log, asio::any_io_executor disk,
+                                            shared_budgets& budgets);
 
 }  // namespace ferry::recv

@@ -4,7 +4,10 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 #include <xxhash.h>
+
+#include <dirent.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -184,27 +187,68 @@ std::string part_name_for(const std::string& final_name) {
   return std::string(part_prefix) + hex;
 }
 
-std::error_code part_file::create(shared_dir parent, const std::string& final_name,
-                                  std::uint32_t mode, part_file& out) {
-  const std::string part = part_name_for(final_name);
-  constexpr int flags = O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
-  const mode_t create_mode = part_create_mode(mode);
-  // Usually there is none: create it, and no one else can have it locked.
-  int fd = ::openat(parent->get(), part.c_str(), flags | O_EXCL, create_mode);
-  const bool fresh = fd >= 0;
-  if (fd < 0 && errno == EEXIST) fd = ::openat(parent->get(), part.c_str(), flags, 0600);
-  if (fd < 0) return last_error();
+namespace {
+
+bool is_own_part(const struct stat& st) {
+  return S_ISREG(st.st_mode) && st.st_uid == ::geteuid() && st.st_nlink == 1;
+}
+
+// Opens and locks the existing part file `part` when it is one we may
+// touch: a regular file of ours with no other name (a hard link from
+// outside --dir would let a peer overwrite, measure or hash that file).
+// EBUSY when another session holds it; ENOENT when there is none; EPERM
+// when something else sits under the name.
+std::error_code open_own_part(int dir, const std::string& part, unique_fd& out) {
+  // O_NONBLOCK: a FIFO under the name must not hang us (regular files
+  // ignore it).
+  const int fd = ::openat(dir, part.c_str(), O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return errno == ELOOP ? std::make_error_code(std::errc::operation_not_permitted)
+                                    : last_error();
   unique_fd file(fd);
+  struct stat st {};
+  if (::fstat(file.get(), &st) != 0) return last_error();
+  if (!is_own_part(st)) return std::make_error_code(std::errc::operation_not_permitted);
   if (::flock(file.get(), LOCK_EX | LOCK_NB) != 0) {
     return errno == EWOULDBLOCK ? std::make_error_code(std::errc::device_or_resource_busy)
                                 : last_error();
   }
-  // A kept or stale part file is unlocked: start it afresh.
-  if (!fresh && ::ftruncate(file.get(), 0) != 0) return last_error();
-  // (A part file taken over keeps whatever mode it had: commit() sets it.)
-  out.take(std::move(parent), std::move(file), part, final_name,
-           fresh ? created_mode(create_mode) : std::nullopt);
+  // Linked elsewhere between the check and the lock: not ours to write.
+  if (::fstat(file.get(), &st) != 0) return last_error();
+  if (!is_own_part(st)) return std::make_error_code(std::errc::operation_not_permitted);
+  out = std::move(file);
   return {};
+}
+
+}  // namespace
+
+std::error_code part_file::create(shared_dir parent, const std::string& final_name,
+                                  std::uint32_t mode, part_file& out) {
+  const std::string part = part_name_for(final_name);
+  const mode_t create_mode = part_create_mode(mode);
+  constexpr int flags = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    // Usually there is none: create it, and no one else can have it locked.
+    const int fd = ::openat(parent->get(), part.c_str(), flags, create_mode);
+    if (fd >= 0) {
+      unique_fd file(fd);
+      // Locked from the start: others see it as busy, not as one to take.
+      if (::flock(file.get(), LOCK_EX | LOCK_NB) != 0) return last_error();
+      out.take(std::move(parent), std::move(file), part, final_name, created_mode(create_mode));
+      return {};
+    }
+    if (errno != EEXIST) return last_error();
+    // One is there. Ours and unlocked (kept, or stale): it goes, and a new
+    // one is created in its place. Locked: another session writes it.
+    // Anything else (a link to a file elsewhere, a FIFO, a symlink) loses
+    // its name here and nothing else.
+    unique_fd existing;
+    const std::error_code ec = open_own_part(parent->get(), part, existing);
+    if (ec == std::errc::device_or_resource_busy) return ec;
+    if (ec && ec != std::errc::operation_not_permitted && ec != std::errc::no_such_file_or_directory)
+      return ec;
+    if (::unlinkat(parent->get(), part.c_str(), 0) != 0 && errno != ENOENT) return last_error();
+  }
+  return std::make_error_code(std::errc::device_or_resource_busy);  // raced three times
 }
 
 std::error_code part_file::create_anonymous(shared_dir parent, const std::string& final_name,
@@ -224,17 +268,14 @@ std::error_code part_file::create_anonymous(shared_dir parent, const std::string
 std::error_code part_file::adopt(shared_dir parent, const std::string& final_name,
                                  std::uint64_t max_size, part_file& out, std::uint64_t& kept) {
   const std::string part = part_name_for(final_name);
-  const int fd = ::openat(parent->get(), part.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return last_error();
-  unique_fd file(fd);
-  if (::flock(file.get(), LOCK_EX | LOCK_NB) != 0) {
-    return errno == EWOULDBLOCK ? std::make_error_code(std::errc::device_or_resource_busy)
-                                : last_error();
-  }
+  unique_fd file;
+  if (auto ec = open_own_part(parent->get(), part, file))
+    return ec == std::errc::operation_not_permitted
+               ? std::make_error_code(std::errc::no_such_file_or_directory)
+               : ec;
   struct stat st {};
   if (::fstat(file.get(), &st) != 0) return last_error();
-  if (!S_ISREG(st.st_mode) || st.st_size <= 0)
-    return std::make_error_code(std::errc::no_such_file_or_directory);
+  if (st.st_size <= 0) return std::make_error_code(std::errc::no_such_file_or_directory);
   if (static_cast<std::uint64_t>(st.st_size) > max_size)
     return std::make_error_code(std::errc::file_too_large);
   if (::lseek(file.get(), 0, SEEK_END) < 0) return last_error();
@@ -308,6 +349,69 @@ void part_file::discard() {
   if (!part_name_.empty()) ::unlinkat(parent_->get(), part_name_.c_str(), 0);
   fd_.reset();
   parent_.reset();
+}
+
+
+namespace {
+
+void sweep_dir(int dir, int depth, std::chrono::seconds ttl,
+               std::chrono::system_clock::time_point now, partials_report& r) {
+  const int copy = ::dup(dir);  // fdopendir takes the descriptor it is given
+  if (copy < 0) return;
+  DIR* d = ::fdopendir(copy);
+  if (d == nullptr) {
+    ::close(copy);
+    return;
+  }
+  ::rewinddir(d);  // a dup shares the offset an earlier walk left at the end
+  std::vector<std::string> subdirs;
+  while (const dirent* ent = ::readdir(d)) {
+    const std::string_view name = ent->d_name;
+    if (name == "." || name == "..") continue;
+    unsigned char type = ent->d_type;
+    if (type == DT_UNKNOWN) {  // some file systems do not say
+      struct stat st {};
+      if (::fstatat(dir, ent->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+    }
+    if (type == DT_DIR) {
+      subdirs.emplace_back(name);
+      continue;
+    }
+    if (type != DT_REG || !name.starts_with(part_prefix)) continue;
+    unique_fd part;
+    if (open_own_part(dir, std::string(name), part)) continue;  // held, or not ours
+    struct stat st {};
+    if (::fstat(part.get(), &st) != 0) continue;
+    const auto written = std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::seconds(st.st_mtim.tv_sec)));
+    const auto bytes = static_cast<std::uint64_t>(st.st_size);
+    if (ttl.count() > 0 && now - written > ttl && ::unlinkat(dir, ent->d_name, 0) == 0) {
+      ++r.removed;
+      r.removed_bytes += bytes;
+    } else {
+      ++r.kept;
+      r.kept_bytes += bytes;
+    }
+  }
+  ::closedir(d);
+  if (depth >= 512) return;
+  for (const auto& name : subdirs) {
+    const int sub = ::openat(dir, name.c_str(), dir_flags);
+    if (sub < 0) continue;
+    unique_fd guard(sub);
+    sweep_dir(sub, depth + 1, ttl, now, r);
+  }
+}
+
+}  // namespace
+
+partials_report dest_root::sweep_partials(std::chrono::seconds ttl,
+                                          std::chrono::system_clock::time_point now) const {
+  partials_report r;
+  sweep_dir(fd_.get(), 0, ttl, now, r);
+  return r;
 }
 
 }  // namespace ferry::fileio

@@ -5,6 +5,7 @@
 // renamed into place only by commit().
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -16,6 +17,14 @@
 #include "fileio/fd.hpp"
 
 namespace ferry::fileio {
+
+/// Part files that interrupted transfers left for a resume.
+struct partials_report {
+  std::uint64_t kept = 0;  // still there
+  std::uint64_t kept_bytes = 0;
+  std::uint64_t removed = 0;  // older than the time to live
+  std::uint64_t removed_bytes = 0;
+};
 
 /// What sits at a destination name now (never following a symlink).
 struct existing_entry {
@@ -41,6 +50,14 @@ class dest_root {
 
   /// Bytes available to us and the size of the file system holding the root.
   [[nodiscard]] std::error_code space(std::uint64_t& available, std::uint64_t& total) const;
+
+  /// Walks the tree (never following a symlink, at most 512 levels deep)
+  /// for named part files no session holds: those last written longer
+  /// than `ttl` before `now` ago are removed (ttl 0: none), the rest are
+  /// counted. Parts that are not regular files of ours with one link are
+  /// left alone, as create() would treat them.
+  partials_report sweep_partials(std::chrono::seconds ttl,
+                                 std::chrono::system_clock::time_point now) const;
 
   const std::string& path() const { return path_; }
 

@@ -113,6 +113,7 @@ asio::awaitable<void> frame_stream::fill(const char* step) {
   const io_result r = co_await transport_->read_some(room);
   if (r.ec) fail(step, r.ec);
   end_ += r.n;
+  heard();
 }
 
 asio::awaitable<std::uint16_t> frame_stream::read_preamble() {
@@ -158,6 +159,7 @@ asio::awaitable<std::span<const std::uint8_t>> frame_stream::read_raw(std::size_
     if (flush_on_read_) co_await flush();
     const io_result r = co_await transport_->read_lent(max, out);
     if (r.ec) fail(step, r.ec);
+    heard();
   } else {
     if (begin_ == end_) co_await fill(step);
     out = {buf_.get() + begin_, std::min(max, end_ - begin_)};

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <asio.hpp>
 #include <chrono>
 #include <cstdint>
@@ -110,6 +111,11 @@ class frame_stream {
   asio::awaitable<void> keep_alive();
 
   bool timed_out() const { return timed_out_; }
+  /// How long since bytes last arrived from the peer. Safe to call from
+  /// another thread (another session asking whether this one is dead).
+  clock::duration silent_for() const {
+    return clock::now() - clock::time_point(clock::duration(last_heard_.load(std::memory_order_relaxed)));
+  }
   std::string peer() const { return peer_; }
   /// Names the peer in logs when the socket's remote end is a proxy.
   void set_peer(std::string name) { peer_ = std::move(name); }
@@ -121,6 +127,9 @@ class frame_stream {
   /// Raw content bytes read since the last progress mark.
   std::size_t raw_since_progress_ = 0;
   void progress() { last_progress_ = clock::now(); }
+  void heard() {
+    last_heard_.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  }
   void arm_watchdog();
 
   // Shared with the pending timer callback, which may outlive the stream.
@@ -134,6 +143,7 @@ class frame_stream {
   std::shared_ptr<watchdog_state> watchdog_;
   clock::duration idle_timeout_;
   clock::time_point last_progress_;
+  std::atomic<clock::rep> last_heard_{clock::now().time_since_epoch().count()};
   clock::time_point deadline_ = clock::time_point::max();
   std::string deadline_what_;
   bool deadline_hit_ = false;

@@ -44,6 +44,27 @@ expect_resumed "UDP resume" "$WORK/src/big.bin" "$WORK/inbox" "$KEPT"
 has_event "$SEND_OUT" '.event=="summary" and .transport=="udp"' || fail "UDP resume not over UDP"
 pass "UDP: sender SIGKILLed at $KEPT bytes, resumed over UDP, byte-exact"
 
+# A retry right after a killed UDP sender, before the receiver could notice
+# (no FIN in UDP mode: the dead session would hold the part file until its
+# timeout): the new session waits for the holder's peer to be silent for
+# 3 s, takes the part over and resumes it.
+"$SEND" "127.0.0.1:$RECV_PORT" --udp --rate 64M -q "$WORK/src/big.bin" >/dev/null 2>"$WORK/killed.err" &
+pid=$!
+_pids+=("$pid")
+wait_part "$WORK/inbox" $((8 * MIB)) 30
+kill -9 "$pid"
+wait "$pid" 2>/dev/null || true
+send --udp --json --timeout 60 "$WORK/src/big.bin"
+expect_rc 0 "a retry right after a killed UDP sender"
+cmp "$WORK/src/big.bin" "$WORK/inbox/big.bin" || fail "file differs after a takeover"
+grep -q 'big.bin: taking the part file over from 127.0.0.1:[0-9]*, silent for' "$RECV_ERR" ||
+  fail "no takeover in the receiver's log: $(tail -n 5 "$RECV_ERR")"
+has_event "$SEND_OUT" '.event=="summary" and .resumed==1 and .bytes_resumed >= 8388608' ||
+  fail "the retry did not resume the dead session's part: $(tail -n 1 "$SEND_OUT")"
+no_leftovers "$WORK/inbox"
+rm "$WORK/inbox/big.bin"
+pass "UDP: a retry right after a killed sender takes the part over and resumes"
+
 # The kept prefix is damaged on the receiver's disk: the prefix hash differs,
 # the sender restarts the file, nothing damaged is kept.
 kill_mid_file "127.0.0.1:$RELAY_PORT"
@@ -106,3 +127,25 @@ cmp "$WORK/src/same/a.bin" "$WORK/inbox2/same/a.bin" || fail "different content 
 has_event "$SEND_OUT" '.event=="summary" and .bytes==100000 and .skipped==0' ||
   fail "different content with same size and mtime not sent: $(tail -n 1 "$SEND_OUT")"
 pass "--skip-identical skips by content (size + XXH3-128), not by mtime"
+
+# Kept parts expire: at start (and every hour) the receiver removes those
+# older than --partial-ttl and reports the rest.
+mkdir -p "$WORK/ttl/sub"
+head -c 1000 /dev/urandom >"$WORK/ttl/.ferry-part-00000000000000aa"
+head -c 500 /dev/urandom >"$WORK/ttl/sub/.ferry-part-00000000000000bb"
+touch -d '10 days ago' "$WORK/ttl/.ferry-part-00000000000000aa"
+start_recv "$WORK/ttl" --partial-ttl 7d
+wait_event "$RECV_OUT" '.event=="partials"' 10
+has_event "$RECV_OUT" '.event=="partials" and .kept==1 and .kept_bytes==500 and .removed==1 and .removed_bytes==1000' ||
+  fail "partials event: $(cat "$RECV_OUT")"
+[ ! -e "$WORK/ttl/.ferry-part-00000000000000aa" ] || fail "an expired part was kept"
+[ -e "$WORK/ttl/sub/.ferry-part-00000000000000bb" ] || fail "a fresh part was removed"
+grep -q '1 part files (500 B) kept for resumes in .*; removed 1 (1000 B) older than --partial-ttl' "$RECV_ERR" ||
+  fail "no report of kept parts: $(cat "$RECV_ERR")"
+kill "$RECV_PID"
+touch -d '10 days ago' "$WORK/ttl/sub/.ferry-part-00000000000000bb"
+start_recv "$WORK/ttl" --partial-ttl 0
+wait_event "$RECV_OUT" '.event=="partials"' 10
+has_event "$RECV_OUT" '.event=="partials" and .kept==1 and .removed==0' || fail "--partial-ttl 0 removed a part"
+kill "$RECV_PID"
+pass "--partial-ttl removes expired kept parts at start and reports the rest"

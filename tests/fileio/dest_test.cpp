@@ -253,6 +253,86 @@ TEST(PartFile, KeptPartIsAdoptedAtItsEnd) {
   EXPECT_EQ(text, "hello world");
 }
 
+TEST(PartFile, AHardLinkFromOutsideIsNeverWrittenMeasuredOrHashed) {
+  temp_dir t;
+  dest_root root;
+  ASSERT_FALSE(dest_root::open((t / "inbox").string(), root));
+  test::write_file(t / "secret", "outside the receive directory");
+  const auto part_path = t / "inbox" / part_name_for("f");
+  fs::create_hard_link(t / "secret", part_path);
+  // Adopting it would reveal its size and, to the sender, its hash.
+  part_file adopted;
+  std::uint64_t kept = 0;
+  EXPECT_EQ(part_file::adopt(parent_in(root, {"f"}), "f", 1 << 20, adopted, kept),
+            std::errc::no_such_file_or_directory);
+  EXPECT_FALSE(adopted.is_open());
+  // Creating the part drops the link and makes a file of its own.
+  part_file part;
+  ASSERT_FALSE(part_file::create(parent_in(root, {"f"}), "f", 0644, part));
+  ASSERT_FALSE(part.write(bytes("new")));
+  ASSERT_FALSE(part.commit(0644, 0, false, false));
+  EXPECT_EQ(test::read_file(t / "secret"), "outside the receive directory");
+  EXPECT_EQ(test::read_file(t / "inbox/f"), "new");
+  EXPECT_EQ(fs::hard_link_count(t / "secret"), 1u);
+}
+
+TEST(PartFile, AFifoOrSymlinkUnderThePartNameIsReplacedNotOpened) {
+  temp_dir t;
+  dest_root root;
+  ASSERT_FALSE(dest_root::open((t / "inbox").string(), root));
+  ASSERT_EQ(::mkfifo((t / "inbox" / part_name_for("p")).c_str(), 0600), 0);
+  fs::create_symlink(t / "target", t / "inbox" / part_name_for("s"));
+  for (const char* name : {"p", "s"}) {
+    part_file adopted;
+    std::uint64_t kept = 0;
+    EXPECT_EQ(part_file::adopt(parent_in(root, {name}), name, 100, adopted, kept),
+              std::errc::no_such_file_or_directory)
+        << name;
+    part_file part;
+    ASSERT_FALSE(part_file::create(parent_in(root, {name}), name, 0644, part)) << name;
+    ASSERT_FALSE(part.write(bytes("x")));
+    ASSERT_FALSE(part.commit(0644, 0, false, false));
+  }
+  EXPECT_FALSE(fs::exists(t / "target"));
+}
+
+TEST(Partials, OldUnheldPartsAreRemovedTheRestCounted) {
+  temp_dir t;
+  dest_root root;
+  ASSERT_FALSE(dest_root::open((t / "inbox").string(), root));
+  auto keep = [&](const std::vector<std::string>& comps, const std::string& content) {
+    part_file part;
+    ASSERT_FALSE(part_file::create(parent_in(root, comps), comps.back(), 0644, part));
+    ASSERT_FALSE(part.write(bytes(content)));
+    part.keep();
+  };
+  keep({"old.bin"}, "0123456789");
+  keep({"deep", "er", "old2.bin"}, "abc");
+  keep({"deep", "new.bin"}, "fresh");
+  const auto old_time = fs::file_time_type::clock::now() - std::chrono::hours(24 * 8);
+  fs::last_write_time(t / "inbox" / part_name_for("old.bin"), old_time);
+  fs::last_write_time(t / "inbox/deep/er" / part_name_for("old2.bin"), old_time);
+  part_file held;  // a session writes this one now: never touched
+  ASSERT_FALSE(part_file::create(parent_in(root, {"held.bin"}), "held.bin", 0644, held));
+  fs::last_write_time(t / "inbox" / part_name_for("held.bin"), old_time);
+  test::write_file(t / "outside", "x");  // a link from outside: left alone
+  fs::create_hard_link(t / "outside", t / "inbox" / part_name_for("link"));
+  fs::last_write_time(t / "outside", old_time);
+
+  const auto now = std::chrono::system_clock::now();
+  auto r = root.sweep_partials(std::chrono::hours(24 * 7), now);
+  EXPECT_EQ(r.removed, 2u);
+  EXPECT_EQ(r.removed_bytes, 13u);
+  EXPECT_EQ(r.kept, 1u);
+  EXPECT_EQ(r.kept_bytes, 5u);
+  EXPECT_FALSE(fs::exists(t / "inbox" / part_name_for("old.bin")));
+  EXPECT_TRUE(fs::exists(t / "inbox" / part_name_for("held.bin")));
+  EXPECT_TRUE(fs::exists(t / "inbox" / part_name_for("link")));
+  r = root.sweep_partials(std::chrono::seconds(0), now + std::chrono::hours(24 * 365));
+  EXPECT_EQ(r.removed, 0u);  // ttl 0 keeps them
+  EXPECT_EQ(r.kept, 1u);
+}
+
 TEST(PartFile, NoReplaceCommitKeepsAFileThatAppearedMeanwhile) {
   temp_dir t;
   dest_root root;
