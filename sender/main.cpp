@@ -168,11 +168,9 @@ int main(int argc, char** argv) {
       ctx.stop();  // destroys the session; the receiver discards the part file
     });
     std::exception_ptr failure;
-    asio::co_spawn(ctx, send::run_send(opts, entries, log, progress),
-                   [&](std::exception_ptr ex, send::send_result r) {
+    asio::co_spawn(ctx, send::run_send(opts, entries, log, progress, result),
+                   [&](std::exception_ptr ex) {
                      failure = ex;
-                     r.failed += result.failed;  // (paths that were never offered)
-                     result = r;
                      signals.cancel();
                    });
     ctx.run();
@@ -239,7 +237,7 @@ int main(int argc, char** argv) {
       .str("status", code == exit_code::ok ? "ok"
                      : error.empty()       ? "partial"
                                            : "error")
-      .str("transport", opts.udp && result.udp ? "udp" : "tcp");
+      .str("transport", result.transport.empty() ? "none" : result.transport);
   if (const auto& u = result.udp) {
     summary.real("rtt_ms", static_cast<double>(u->srtt.count()) / 1000)
         .real("min_rtt_ms", static_cast<double>(u->min_rtt.count()) / 1000)

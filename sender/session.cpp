@@ -165,7 +165,20 @@ class sender_session {
     encode_preamble(out);
     encode(hello{0, "ferry-send/0.1.0"}, out);
     co_await stream_.write(out);
-    const auto version = co_await stream_.read_preamble();
+    std::uint16_t version = 0;
+    try {
+      version = co_await stream_.read_preamble();
+    } catch (const session_error& e) {
+      // Some proxies report CONNECT success before they have connected,
+      // then close: that is not the receiver's doing.
+      if (!opts_.proxy || e.code() != exit_code::connect) throw;
+      const std::string dest = net::to_string(opts_.dest);
+      throw session_error(exit_code::proxy,
+                          "handshake with " + dest + " via " + opts_.proxy->display() +
+                              ": the connection closed before the receiver said a word; the "
+                              "proxy reported it had connected, but it may not have reached " +
+                              dest);
+    }
     if (version != protocol_version) {
       // Its next frame may be in a framing we do not know; take its error
       // text when it is one we can read, and report the mismatch either way.
@@ -705,14 +718,15 @@ asio::awaitable<std::vector<std::optional<hash128>>> hash_sources(
   co_return out;
 }
 
-asio::awaitable<send_result> run_send(const options& opts,
-                                      const std::vector<fileio::source_entry>& entries, logger& log,
-                                      progress_meter& progress) {
+asio::awaitable<void> run_send(const options& opts,
+                               const std::vector<fileio::source_entry>& entries, logger& log,
+                               progress_meter& progress, send_result& result) {
   std::vector<std::optional<hash128>> hashes;
   if (opts.skip_identical) hashes = co_await hash_sources(entries);
   const auto started = clock::now();
   auto carrier = co_await open_connection(opts, log);
   const auto* udp = dynamic_cast<const rudp::stream*>(carrier.get());
+  result.transport = udp ? "udp" : "tcp";
   net::frame_stream stream(std::move(carrier), opts.timeout);
   // --connect-timeout covers everything up to the receiver's WELCOME: a
   // peer (or a proxy) that accepts and then says nothing is given up on.
@@ -732,11 +746,22 @@ asio::awaitable<send_result> run_send(const options& opts,
                 .num("protocol", static_cast<std::uint64_t>(protocol_version))
                 .str("transport", udp ? "udp" : "tcp"));
   sender_session s(opts, entries, std::move(hashes), log, progress, stream);
+  // What the session did reaches the caller whether it ends well or not.
+  struct report {
+    sender_session& s;
+    send_result& out;
+    const rudp::stream* udp;
+    ~report() {
+      const std::uint64_t failed_before = out.failed;
+      const std::string transport = out.transport;
+      out = s.result();
+      out.failed += failed_before;
+      out.transport = transport;
+      if (udp) out.udp = udp->driver().conn.statistics();
+    }
+  } on_exit{s, result, udp};
   co_await s.run();
   co_await stream.finish();
-  send_result r = s.result();
-  if (udp) r.udp = udp->driver().conn.statistics();
-  co_return r;
 }
 
 }  // namespace ferry::send

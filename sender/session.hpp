@@ -29,6 +29,8 @@ struct send_result {
   std::uint64_t bytes_resumed = 0;  // bytes those prefixes held (not sent again)
   std::uint64_t restarted = 0;      // files whose kept prefix differed: sent whole
   std::optional<rudp::stats> udp;   // UDP mode: the transport's figures
+  std::string transport;            // "tcp" or "udp": what the session ran over; empty
+                                    // when it never connected
 };
 
 /// Offers at most this many entries ahead of the one whose content is being
@@ -44,9 +46,10 @@ inline constexpr std::size_t flush_bytes = 1 << 20;
 
 /// Sends `entries` to opts.dest. Throws session_error for failures that end
 /// the session (connect, protocol, timeout); per-file outcomes are logged,
-/// emitted as events and summarised in the result.
-asio::awaitable<send_result> run_send(const options& opts,
-                                      const std::vector<fileio::source_entry>& entries, logger& log,
-                                      progress_meter& progress);
+/// emitted as events and summarised in `result`, which holds what was done
+/// also when it throws (its `failed` is added to, not replaced).
+asio::awaitable<void> run_send(const options& opts,
+                               const std::vector<fileio::source_entry>& entries, logger& log,
+                               progress_meter& progress, send_result& result);
 
 }  // namespace ferry::send

@@ -1,5 +1,7 @@
 #include "socks5/proxy_url.hpp"
 
+#include <arpa/inet.h>
+
 namespace ferry::socks5 {
 namespace {
 
@@ -78,6 +80,20 @@ std::optional<proxy_config> parse_proxy_url(std::string_view url, std::string& w
     }
     p.user = *user;
     p.password = *pass;
+  }
+  if (!rest.starts_with('[') && rest.find(':') != rest.rfind(':')) {
+    // "::1:1080" could be [::1]:1080 or [::1:1080]: a URL needs brackets.
+    const auto last = rest.rfind(':');
+    const auto tail = rest.substr(last + 1);
+    in6_addr scratch{};
+    const bool port_like =
+        !tail.empty() && tail.size() <= 5 &&
+        tail.find_first_not_of("0123456789") == std::string_view::npos &&
+        ::inet_pton(AF_INET6, std::string(rest.substr(0, last)).c_str(), &scratch) == 1;
+    why = "an IPv6 proxy address goes in brackets: " + std::string(scheme) + "://" +
+          (port_like ? "[" + std::string(rest.substr(0, last)) + "]:" + std::string(tail)
+                     : "[" + std::string(rest) + "]");
+    return std::nullopt;
   }
   const auto hp = net::parse_host_port(rest);
   if (!hp || hp->host.empty()) {

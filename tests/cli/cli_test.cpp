@@ -171,6 +171,13 @@ TEST(SendCli, ProxyPasswordFromTheEnvironment) {
 TEST(SendCli, BadProxyIsAUsageError) {
   EXPECT_EQ(send_exit({"--proxy", "http://p:1", "h:1", "x"}), 2);
   EXPECT_EQ(send_exit({"--proxy", "socks5://p:0", "h:1", "x"}), 2);
+  EXPECT_EQ(send_exit({"--proxy", "socks5://::1:1080", "h:1", "x"}), 2);
+}
+
+TEST(SendCli, RelativeFlag) {
+  EXPECT_FALSE(parse_send({"h", "a"}).relative);
+  EXPECT_TRUE(parse_send({"h", "-R", "a/b"}).relative);
+  EXPECT_TRUE(parse_send({"h", "--relative", "a/b"}).relative);
 }
 
 recv::options parse_recv(std::initializer_list<std::string> args) {
@@ -253,6 +260,21 @@ TEST(RecvCli, UsageErrorsExitTwo) {
   EXPECT_EQ(recv_exit({"stray"}), 2);
   EXPECT_EQ(recv_exit({"--max-sessions", "0"}), 2);
   EXPECT_EQ(recv_exit({"--help"}), 0);
+}
+
+TEST(RecvCli, NewLimitsAndTimes) {
+  const auto d = parse_recv({});
+  EXPECT_EQ(d.max_session_hash, 64ull << 30);
+  EXPECT_EQ(d.connect_timeout, std::chrono::seconds(10));
+  EXPECT_EQ(d.partial_ttl, std::chrono::hours(24 * 7));
+  const auto o = parse_recv({"--max-session-hash", "0", "--connect-timeout", "2", "--partial-ttl",
+                             "36h"});
+  EXPECT_EQ(o.max_session_hash, 0u);
+  EXPECT_EQ(o.connect_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(o.partial_ttl, std::chrono::hours(36));
+  EXPECT_EQ(parse_recv({"--partial-ttl", "0"}).partial_ttl.count(), 0);
+  EXPECT_EQ(recv_exit({"--partial-ttl", "soon"}), 2);
+  EXPECT_EQ(recv_exit({"--connect-timeout", "0"}), 2);
 }
 
 }  // namespace

@@ -62,6 +62,9 @@ run_bg "127.0.0.1:$RECV_PORT" --udp --rate 64M
 wait_part "$WORK/inbox" $((8 * MIB)) 30
 kill -9 "$RECV_PID"
 expect_bg_exit 3 "connection lost\|connection refused\|stopped answering" "UDP, receiver killed"
+# The summary of a failed UDP session says UDP, as its session_start did.
+has_event "$BG_OUT" '.event=="summary" and .transport=="udp" and .exit_code==3' ||
+  fail "summary of the failed UDP session: $(tail -n 1 "$BG_OUT")"
 start_recv "$WORK/inbox"
 resume_big "UDP, new receiver after a kill" --udp
 has_event "$SEND_OUT" '.event=="summary" and .transport=="udp"' || fail "UDP resume not over UDP"

@@ -61,6 +61,39 @@ TEST_F(ScriptedProxy, UnknownReplyCodeIsNamed) {
       << err();
 }
 
+TEST_F(ScriptedProxy, SuccessThenCloseBlamesTheProxyNotTheReceiver) {
+  auto p = run();
+  auto w = proxy_.accept();
+  ASSERT_TRUE(w && greet(*w));
+  ASSERT_FALSE(request(*w, 10).empty());
+  byte_buffer r;
+  socks5::encode_reply({0, {"10.0.0.5", 7070}}, r);
+  w->send(r);
+  w.reset();  // "connected", then gone
+  EXPECT_EQ(p->wait_for(10s), 4);
+  EXPECT_NE(err().find("handshake with 10.0.0.5:7070 via socks5://127.0.0.1:" +
+                       std::to_string(proxy_.port()) +
+                       ": the connection closed before the receiver said a word; the proxy "
+                       "reported it had connected, but it may not have reached 10.0.0.5:7070"),
+            std::string::npos)
+      << err();
+  const auto events = read_file(tmp_ / "out");
+  EXPECT_EQ(events.find("\"transport\":\"udp\""), std::string::npos);
+}
+
+TEST_F(ScriptedProxy, SuccessThenSilenceEndsWithinTheConnectTimeout) {
+  const auto began = std::chrono::steady_clock::now();
+  auto p = run();  // --connect-timeout 2
+  auto w = proxy_.accept();
+  ASSERT_TRUE(w && greet(*w));
+  ASSERT_FALSE(request(*w, 10).empty());
+  byte_buffer r;
+  socks5::encode_reply({0, {"10.0.0.5", 7070}}, r);
+  w->send(r);
+  EXPECT_EQ(p->wait_for(20s), 8) << err();
+  EXPECT_LT(std::chrono::steady_clock::now() - began, 15s);
+}
+
 TEST_F(ScriptedProxy, EveryRfcReplyCodeIsNamed) {
   for (std::uint8_t rep = 1; rep <= 8; ++rep) {
     auto p = run();

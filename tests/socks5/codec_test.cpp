@@ -176,7 +176,6 @@ TEST(ProxyUrl, Forms) {
   EXPECT_EQ(p->display(), "socks5://[::1]:1081");  // never the credentials
   EXPECT_EQ(parse_proxy_url("socks5://proxy", why)->server.port, 1080);
   EXPECT_EQ(parse_proxy_url("socks5://[::1]", why)->server.port, 1080);
-  EXPECT_EQ(parse_proxy_url("socks5://::1", why)->server, (net::host_port{"::1", 1080}));
   p = parse_proxy_url("socks5://a%40b:p%3Aw%25@h:1", why);
   ASSERT_TRUE(p) << why;
   EXPECT_EQ(p->user, "a@b");
@@ -197,6 +196,16 @@ TEST(ProxyUrl, BadOnesSayWhyWithoutTheSecret) {
   EXPECT_FALSE(parse_proxy_url("socks5://h:0", why));
   EXPECT_FALSE(parse_proxy_url("socks5://h:99999", why));
   EXPECT_FALSE(parse_proxy_url("socks5://", why));
+}
+
+TEST(ProxyUrl, UnbracketedIpv6IsRefusedWithTheBracketedForm) {
+  std::string why;
+  EXPECT_FALSE(parse_proxy_url("socks5://::1:1080", why));
+  EXPECT_NE(why.find("in brackets: socks5://[::1]:1080"), std::string::npos) << why;
+  EXPECT_FALSE(parse_proxy_url("socks5h://u:p@fe80::1", why));
+  EXPECT_NE(why.find("socks5h://[fe80::1]"), std::string::npos) << why;
+  EXPECT_EQ(why.find("u:p"), std::string::npos);
+  EXPECT_FALSE(parse_proxy_url("socks5://::1", why));
 }
 
 TEST(ProxyUrl, PercentDecode) {
