@@ -121,6 +121,12 @@ void connection::on_datagram(std::span<const std::uint8_t> packet, time_point no
     close_pending_ = true;  // the peer keeps talking: it missed our CLOSE
     return;
   }
+  if (!packet_intact(packet, frames)) {
+    // Cut on the way (a proxy that relays only so many bytes) or garbled:
+    // as if lost. Not acknowledged, so what it carried is sent again.
+    ++stats_.packets_cut;
+    return;
+  }
   if (role_ == role::server && !confirmed_) {
     confirmed_ = true;
     accept_pending_ = false;
@@ -145,14 +151,12 @@ void connection::on_datagram(std::span<const std::uint8_t> packet, time_point no
   frame f;
   std::span<const std::uint8_t> rest = frames;
   while (!rest.empty()) {
-    if (decode_frame(rest, f)) {
-      fail(close_code::protocol, error::protocol_violation, "malformed frame", now);
-      return;
-    }
+    if (decode_frame(rest, f)) return;  // (packet_intact() checked it)
     if (f.type != frame_type::ack && f.type != frame_type::padding) eliciting = true;
     switch (f.type) {
       case frame_type::padding:
       case frame_type::ping:
+      case frame_type::probe:
         break;
       case frame_type::ack:
         on_ack_frame(f.ack, now);
@@ -483,7 +487,9 @@ std::size_t connection::send_mtu_probe(std::span<std::uint8_t> out, time_point n
   rec.mtu_probe = true;
   cursor c(out.first(probe_size_));
   encode_data_header(peer_cid_, rec.pn, c);
-  encode_ping(c);
+  // The receiver acknowledges it only if it arrives whole: a proxy that
+  // cuts it short must not make the size look carried.
+  encode_probe(static_cast<std::uint16_t>(probe_size_), c);
   c.zeros(c.room());  // PADDING to the size tried
   ++stats_.packets_sent;
   ++stats_.mtu_probes;

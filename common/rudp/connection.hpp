@@ -56,6 +56,7 @@ struct stats {
   std::uint64_t bytes_retransmitted = 0;  // stream bytes sent again
   std::uint64_t probes = 0;               // probe timeouts
   std::uint64_t mtu_probes = 0;           // larger packets tried (path MTU discovery)
+  std::uint64_t packets_cut = 0;          // received malformed or shorter than sent: dropped
   std::size_t packet_size = 0;            // our largest packet now
   duration srtt{};
   duration min_rtt{};

@@ -145,6 +145,22 @@ std::error_code decode_data_header(std::span<const std::uint8_t> in, std::uint32
   return {};
 }
 
+bool encode_probe(std::uint16_t packet_size, cursor& out) {
+  if (out.room() < 3) return false;
+  out.u8(static_cast<std::uint8_t>(frame_type::probe));
+  out.u16(packet_size);
+  return true;
+}
+
+bool packet_intact(std::span<const std::uint8_t> packet, std::span<const std::uint8_t> frames) {
+  frame f;
+  while (!frames.empty()) {
+    if (decode_frame(frames, f)) return false;
+    if (f.type == frame_type::probe && f.probe_size != packet.size()) return false;
+  }
+  return true;
+}
+
 bool encode_ping(cursor& out) {
   return out.u8(static_cast<std::uint8_t>(frame_type::ping));
 }
@@ -241,6 +257,10 @@ std::error_code decode_frame(std::span<const std::uint8_t>& in, frame& f) {
     case 0x05:
       f.type = frame_type::max_data;
       f.max_data = r.u64();
+      break;
+    case 0x07:
+      f.type = frame_type::probe;
+      f.probe_size = r.u16();
       break;
     case 0x06: {
       f.type = frame_type::close;

@@ -20,7 +20,8 @@
 namespace ferry::rudp {
 
 inline constexpr std::uint32_t magic = 0x46524450;  // "FRDP"
-inline constexpr std::uint8_t wire_version = 1;
+/// 2 added the PROBE frame (a packet that states its own size).
+inline constexpr std::uint8_t wire_version = 2;
 inline constexpr std::size_t long_header_size = 14;
 inline constexpr std::size_t short_header_size = 13;
 inline constexpr std::size_t max_token_size = 32;
@@ -49,6 +50,7 @@ enum class frame_type : std::uint8_t {
   stream_fin = 0x04,  // as stream; the stream ends after these bytes
   max_data = 0x05,    // u64: the peer may send stream bytes below this offset
   close = 0x06,       // u8 code | u8 reason length | reason
+  probe = 0x07,       // u16: the size of the packet it is in (path MTU probe)
 };
 
 /// CLOSE codes.
@@ -101,6 +103,7 @@ struct frame {
   stream_frame stream;
   std::uint64_t max_data = 0;
   close_frame close;
+  std::uint16_t probe_size = 0;  // PROBE: the packet's size as sent
 };
 
 /// Writes into a fixed buffer; every put fails (returns false, writes
@@ -161,6 +164,16 @@ bool encode_stream_header(std::uint64_t offset, std::uint16_t len, bool fin, cur
 inline constexpr std::size_t stream_header_size = 11;
 bool encode_max_data(std::uint64_t limit, cursor& out);
 bool encode_close(close_code code, std::string_view reason, cursor& out);
+/// PROBE: the packet it is in is `packet_size` bytes; a receiver that gets
+/// fewer knows the packet was cut on the way.
+bool encode_probe(std::uint16_t packet_size, cursor& out);
+
+/// Whether every frame of a data packet decodes and the packet is as long
+/// as a PROBE frame in it says. A packet that fails is dropped whole (as
+/// if lost): a proxy that cuts long datagrams must not end the connection,
+/// and a cut probe must not pass for a size the path carries.
+[[nodiscard]] bool packet_intact(std::span<const std::uint8_t> packet,
+                                 std::span<const std::uint8_t> frames);
 
 /// Decodes the next frame from `in` and advances it. Spans in `f` point
 /// into the datagram.

@@ -120,6 +120,41 @@ TEST(packet, frames_round_trip_and_truncation) {
   }
 }
 
+TEST(packet, a_probe_states_its_size_and_a_cut_one_is_not_intact) {
+  std::vector<std::uint8_t> buf(3000);
+  cursor c(buf);
+  ASSERT_TRUE(encode_data_header(7, 1, c));
+  ASSERT_TRUE(encode_probe(3000, c));
+  ASSERT_TRUE(c.zeros(c.room()));
+  std::uint32_t cid = 0;
+  std::uint64_t pn = 0;
+  std::span<const std::uint8_t> frames;
+  ASSERT_FALSE(decode_data_header(buf, cid, pn, frames));
+  frame f;
+  auto rest = frames;
+  ASSERT_FALSE(decode_frame(rest, f));
+  EXPECT_EQ(f.type, frame_type::probe);
+  EXPECT_EQ(f.probe_size, 3000u);
+  EXPECT_TRUE(packet_intact(buf, frames));
+  // Cut to 2048 bytes (as a relaying proxy might): the padding still
+  // decodes, but the packet no longer is the size it says.
+  const std::span<const std::uint8_t> cut = std::span<const std::uint8_t>(buf).first(2048);
+  ASSERT_FALSE(decode_data_header(cut, cid, pn, frames));
+  EXPECT_FALSE(packet_intact(cut, frames));
+  // A cut stream frame is not intact either; a whole one is.
+  std::vector<std::uint8_t> d(100);
+  cursor k(d);
+  ASSERT_TRUE(encode_data_header(7, 2, k));
+  ASSERT_TRUE(encode_stream_header(0, 50, false, k));
+  ASSERT_TRUE(k.zeros(50));
+  d.resize(k.size());
+  ASSERT_FALSE(decode_data_header(d, cid, pn, frames));
+  EXPECT_TRUE(packet_intact(d, frames));
+  const auto short_one = std::span<const std::uint8_t>(d).first(d.size() - 1);
+  ASSERT_FALSE(decode_data_header(short_one, cid, pn, frames));
+  EXPECT_FALSE(packet_intact(short_one, frames));
+}
+
 TEST(packet, ack_ranges_are_bounded) {
   std::vector<std::uint8_t> buf(64);
   cursor c(buf);

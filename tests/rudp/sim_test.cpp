@@ -372,6 +372,38 @@ TEST(sim, path_mtu_discovery_finds_what_the_path_carries) {
   }
 }
 
+// A path that cuts long datagrams short (as some SOCKS5 proxies relay at
+// most 2048 bytes): a cut probe is not acknowledged, so the search settles
+// below the cut; cut data packets are lost, not a reason to close.
+TEST(sim, a_path_that_truncates_long_datagrams_is_probed_right) {
+  for (const std::size_t cut : {std::size_t{2048}, std::size_t{1400}}) {
+    scenario sc;
+    sc.bytes = 16u << 20;
+    sc.cfg.max_packet = 1200;
+    sc.cfg.probe_max = 65000;
+    both(sc, path(5ms, 0));
+    sc.up.truncate = cut;
+    const auto o = run(sc);
+    ASSERT_TRUE(o.done) << "cut at " << cut << ": " << o.why;
+    EXPECT_LE(o.client.packet_size, cut);
+    if (cut > 1200 + 64) EXPECT_GT(o.client.packet_size + 64, cut);
+    EXPECT_EQ(o.client.bytes_retransmitted, 0u) << "only probes should have been cut";
+    EXPECT_GT(o.server.packets_cut, 0u);
+  }
+  // A fixed size past the cut: every data packet is cut and dropped; the
+  // connection does not end in a protocol error (it times out, or stalls).
+  scenario sc;
+  sc.bytes = 1u << 20;
+  sc.cfg.max_packet = 4000;
+  sc.cfg.idle_timeout = 2s;
+  both(sc, path(5ms, 0));
+  sc.up.truncate = 2048;
+  const auto o = run(sc);
+  EXPECT_FALSE(o.done);
+  EXPECT_EQ(o.why.find("malformed"), std::string::npos) << o.why;
+  EXPECT_EQ(o.why.find("protocol"), std::string::npos) << o.why;
+}
+
 // A fixed size (--udp-size) is never probed beyond.
 TEST(sim, no_probing_without_probe_max) {
   scenario sc;

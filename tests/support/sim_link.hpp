@@ -24,6 +24,8 @@ struct link_params {
   rudp::duration reorder_delay = rudp::duration(10000);
   double duplicate = 0;  // probability
   std::size_t mtu = 0;   // larger packets are dropped; 0 = any size passes
+  std::size_t truncate = 0;  // larger packets arrive cut to this size (as some proxies
+                             // relay them); 0 = whole
   /// Drops the packet when it returns true: (index of the packet on this
   /// direction, its send time).
   std::function<bool(std::uint64_t, rudp::time_point)> drop;
@@ -69,6 +71,10 @@ class sim_direction {
     }
     rudp::time_point at = leave + p_.delay;
     if (p_.reorder > 0 && coin(p_.reorder)) at += p_.reorder_delay;
+    if (p_.truncate > 0 && bytes.size() > p_.truncate) {
+      bytes = bytes.first(p_.truncate);
+      ++truncated_;
+    }
     q_.push({at, seq_++, {bytes.begin(), bytes.end()}});
     if (p_.duplicate > 0 && coin(p_.duplicate))
       q_.push({at + rudp::duration(100), seq_++, {bytes.begin(), bytes.end()}});
@@ -84,6 +90,7 @@ class sim_direction {
   std::uint64_t sent() const { return sent_; }
   std::uint64_t dropped() const { return dropped_; }
   std::uint64_t overflowed() const { return overflowed_; }
+  std::uint64_t truncated() const { return truncated_; }
 
  private:
   bool coin(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
@@ -91,7 +98,7 @@ class sim_direction {
   std::mt19937_64 rng_;
   std::priority_queue<arrival, std::vector<arrival>, std::greater<>> q_;
   rudp::time_point busy_until_{};
-  std::uint64_t sent_ = 0, seq_ = 0, dropped_ = 0, overflowed_ = 0;
+  std::uint64_t sent_ = 0, seq_ = 0, dropped_ = 0, overflowed_ = 0, truncated_ = 0;
 };
 
 }  // namespace ferry::test
