@@ -461,6 +461,29 @@ TEST_F(Receiver, TheHandshakeHasItsOwnDeadline) {
   ASSERT_TRUE(wait_for_event("handshake not finished within 1")) << read_file(tmp_ / "recv.out");
 }
 
+TEST_F(Receiver, AStreamOfUnknownLengthIsNeverKeptForResume) {
+  start();
+  wire w = connect();
+  ASSERT_TRUE(w.handshake());
+  offer o{1, entry_kind::file, false, 0644, 0, 0, "stream.bin"};
+  o.resume = true;  // (ferry-send never sets it for a stream; a hostile sender may)
+  w.send(o);
+  auto a = w.read_as<answer>();
+  ASSERT_TRUE(a && a->kind == answer_kind::accept);
+  const std::string chunk(2 << 20, 's');  // past the small-file size: a named part file
+  w.send(data{1, static_cast<std::uint32_t>(chunk.size())});
+  w.send(chunk);
+  bool part_seen = false;
+  for (int i = 0; i < 100 && !part_seen; ++i) {
+    part_seen = !no_part_files(inbox());
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(part_seen);
+  w.close();  // cut mid-stream
+  ASSERT_TRUE(wait_for_event("session_end"));
+  EXPECT_TRUE(no_part_files(inbox())) << "a cut stream left its part file";
+}
+
 // ---- scripted receivers against the real ferry-send -----------------------
 
 class Sender : public ::testing::Test {
@@ -626,6 +649,20 @@ TEST_F(Sender, ConnectTimeoutCoversTheHandshake) {
   EXPECT_EQ(p->wait_for(15s), 8) << err();
   EXPECT_LT(std::chrono::steady_clock::now() - began, 15s);
   EXPECT_NE(err().find("no answer from the receiver within 1"), std::string::npos) << err();
+}
+
+TEST(ReceiverViaBind, ASilentProxyIsGivenUpOnAfterTheConnectTimeout) {
+  temp_dir tmp;
+  listener proxy;  // accepts, then never answers the greeting
+  const auto began = std::chrono::steady_clock::now();
+  child p({FERRY_RECV_BIN, "--proxy", "socks5://127.0.0.1:" + std::to_string(proxy.port()),
+           "--via-bind", "--dir", (tmp / "inbox").string(), "--connect-timeout", "1",
+           "--timeout", "60"},
+          tmp / "out", tmp / "err");
+  auto w = proxy.accept();
+  ASSERT_TRUE(w);
+  EXPECT_EQ(p.wait_for(20s), 4) << read_file(tmp / "err");
+  EXPECT_LT(std::chrono::steady_clock::now() - began, 15s);
 }
 
 TEST(SenderConnect, ConnectTimeoutIsExitEight) {

@@ -42,6 +42,11 @@ class wire {
   ~wire() {
     if (fd_ >= 0) ::close(fd_);
   }
+  /// Closes our end now (the peer reads end-of-stream).
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
 
   void send(std::span<const std::uint8_t> bytes) {
     while (!bytes.empty()) {
