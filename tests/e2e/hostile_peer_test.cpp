@@ -503,6 +503,14 @@ class Sender : public ::testing::Test {
     w.send_preamble();
     w.send(welcome{0, 0, "scripted"});
   }
+  // Accepts the sender and completes its handshake; then reads its first offer.
+  std::optional<wire> welcomed(std::optional<offer>& first) {
+    auto w = l_.accept();
+    if (!w || !expect_hello(*w)) return std::nullopt;
+    send_welcome(*w);
+    first = w->read_as<offer>();
+    return w;
+  }
   std::string err() const { return read_file(tmp_ / "send.err"); }
 
   temp_dir tmp_;
@@ -583,10 +591,9 @@ TEST_F(Sender, ReceiverErrorFrameIsReportedVerbatim) {
 
 TEST_F(Sender, ResumeAtOffsetZeroIsAProtocolError) {
   auto p = run({});
-  auto w = l_.accept();
-  ASSERT_TRUE(w && expect_hello(*w));
-  send_welcome(*w);
-  auto o = w->read_as<offer>();
+  std::optional<offer> o;
+  auto w = welcomed(o);
+  ASSERT_TRUE(w);
   ASSERT_TRUE(o && o->resume);
   w->send(answer{o->id, answer_kind::resume, 0, "", hash128{}});
   EXPECT_EQ(p->wait_for(10s), 5);
@@ -595,10 +602,9 @@ TEST_F(Sender, ResumeAtOffsetZeroIsAProtocolError) {
 
 TEST_F(Sender, ResumeAnswerToNoResumeIsAProtocolError) {
   auto p = run({"--no-resume"});
-  auto w = l_.accept();
-  ASSERT_TRUE(w && expect_hello(*w));
-  send_welcome(*w);
-  auto o = w->read_as<offer>();
+  std::optional<offer> o;
+  auto w = welcomed(o);
+  ASSERT_TRUE(w);
   ASSERT_TRUE(o && !o->resume);
   w->send(answer{o->id, answer_kind::resume, 3, "", hash128{}});
   EXPECT_EQ(p->wait_for(10s), 5);
@@ -607,10 +613,9 @@ TEST_F(Sender, ResumeAnswerToNoResumeIsAProtocolError) {
 
 TEST_F(Sender, ReceiverTextReachesTheTerminalEscaped) {
   auto p = run({});
-  auto w = l_.accept();
-  ASSERT_TRUE(w && expect_hello(*w));
-  send_welcome(*w);
-  auto o = w->read_as<offer>();
+  std::optional<offer> o;
+  auto w = welcomed(o);
+  ASSERT_TRUE(w);
   ASSERT_TRUE(o);
   w->send(answer{o->id, answer_kind::reject, 0, "no\x1b[2J\nferry-send: stored 9 files"});
   ASSERT_TRUE(w->read_as<end>());
@@ -626,10 +631,9 @@ TEST_F(Sender, ReceiverTextReachesTheTerminalEscaped) {
 
 TEST_F(Sender, AReceiverThatOnlySendsKeepalivesIsGivenUpOn) {
   auto p = run({"--timeout", "1"});
-  auto w = l_.accept();
-  ASSERT_TRUE(w && expect_hello(*w));
-  send_welcome(*w);
-  ASSERT_TRUE(w->read_as<offer>());
+  std::optional<offer> o;
+  auto w = welcomed(o);
+  ASSERT_TRUE(w && o);
   std::optional<int> code;
   for (int i = 0; i < 60 && !code; ++i) {  // at most 12 s
     w->send(keepalive{});

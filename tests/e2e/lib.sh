@@ -125,21 +125,34 @@ no_leftovers() {
   [ -z "$left" ] || fail "part files left behind: $left"
 }
 
+# start_helper NAME PROGRAM ARGS...: starts a test helper that prints
+# "port N" once it listens; sets NAME_PID and NAME_PORT (bounded wait).
+start_helper() {
+  local name=$1 program=$2 out=$WORK/helper.$RANDOM i port
+  shift 2
+  "$FERRY_BIN/$program" "$@" >"$out" 2>"$out.err" &
+  printf -v "${name}_PID" '%s' "$!"
+  _pids+=("$!")
+  for i in $(seq 1 100); do
+    port=$(awk '/^port /{print $2}' "$out")
+    if [ -n "$port" ]; then
+      printf -v "${name}_PORT" '%s' "$port"
+      return 0
+    fi
+    sleep 0.05
+  done
+  fail "$program did not start: $(cat "$out.err")"
+}
+
 # start_relay ARGS...: starts ferry-test-relay (a TCP relay on 127.0.0.1
 # that can throttle or corrupt, see tests/support/relay.cpp) towards
 # --to HOST:PORT; sets RELAY_PID and RELAY_PORT.
-start_relay() {
-  local out=$WORK/relay.$RANDOM i
-  "$FERRY_BIN/ferry-test-relay" "$@" >"$out" 2>"$out.err" &
-  RELAY_PID=$!
-  _pids+=("$RELAY_PID")
-  for i in $(seq 1 100); do
-    RELAY_PORT=$(awk '/^port /{print $2}' "$out")
-    [ -n "$RELAY_PORT" ] && return 0
-    sleep 0.05
-  done
-  fail "ferry-test-relay did not start: $(cat "$out.err")"
-}
+start_relay() { start_helper RELAY ferry-test-relay "$@"; }
+
+# start_udp_relay ARGS...: starts ferry-test-udp-relay (a UDP relay, plain
+# or SOCKS5, that cuts long datagrams: tests/support/udp_relay.cpp); sets
+# UDP_RELAY_PID and UDP_RELAY_PORT.
+start_udp_relay() { start_helper UDP_RELAY ferry-test-udp-relay --limit 120 "$@"; }
 
 # part_size DIR: bytes in the (single) part file under DIR, 0 if none.
 part_size() {

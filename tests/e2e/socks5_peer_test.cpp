@@ -40,6 +40,15 @@ class ScriptedProxy : public ::testing::Test {
     if (!w.read_exact(n)) return {};
     return w.taken();
   }
+  // Accepts ferry-send, greets it, reads its IPv4 CONNECT and reports success.
+  std::optional<wire> connected() {
+    auto w = proxy_.accept();
+    if (!w || !greet(*w) || request(*w, 10).empty()) return std::nullopt;
+    byte_buffer r;
+    socks5::encode_reply({0, {"10.0.0.5", 7070}}, r);
+    w->send(r);
+    return w;
+  }
   std::string err() const { return read_file(tmp_ / "err"); }
 
   temp_dir tmp_;
@@ -63,12 +72,8 @@ TEST_F(ScriptedProxy, UnknownReplyCodeIsNamed) {
 
 TEST_F(ScriptedProxy, SuccessThenCloseBlamesTheProxyNotTheReceiver) {
   auto p = run();
-  auto w = proxy_.accept();
-  ASSERT_TRUE(w && greet(*w));
-  ASSERT_FALSE(request(*w, 10).empty());
-  byte_buffer r;
-  socks5::encode_reply({0, {"10.0.0.5", 7070}}, r);
-  w->send(r);
+  auto w = connected();
+  ASSERT_TRUE(w);
   w.reset();  // "connected", then gone
   EXPECT_EQ(p->wait_for(10s), 4);
   EXPECT_NE(err().find("handshake with 10.0.0.5:7070 via socks5://127.0.0.1:" +
@@ -84,12 +89,8 @@ TEST_F(ScriptedProxy, SuccessThenCloseBlamesTheProxyNotTheReceiver) {
 TEST_F(ScriptedProxy, SuccessThenSilenceEndsWithinTheConnectTimeout) {
   const auto began = std::chrono::steady_clock::now();
   auto p = run();  // --connect-timeout 2
-  auto w = proxy_.accept();
-  ASSERT_TRUE(w && greet(*w));
-  ASSERT_FALSE(request(*w, 10).empty());
-  byte_buffer r;
-  socks5::encode_reply({0, {"10.0.0.5", 7070}}, r);
-  w->send(r);
+  auto w = connected();
+  ASSERT_TRUE(w);
   EXPECT_EQ(p->wait_for(20s), 8) << err();
   EXPECT_LT(std::chrono::steady_clock::now() - began, 15s);
 }

@@ -11,20 +11,6 @@ mkdir -p "$WORK/src"
 head -c $((20 * MIB)) /dev/urandom >"$WORK/src/big.bin"
 start_recv "$WORK/inbox"
 
-# start_udp_relay ARGS...: sets UDP_RELAY_PID and UDP_RELAY_PORT.
-start_udp_relay() {
-  local out=$WORK/udprelay.$RANDOM i
-  "$FERRY_BIN/ferry-test-udp-relay" --limit 120 "$@" >"$out" 2>"$out.err" &
-  UDP_RELAY_PID=$!
-  _pids+=("$UDP_RELAY_PID")
-  for i in $(seq 1 100); do
-    UDP_RELAY_PORT=$(awk '/^port /{print $2}' "$out")
-    [ -n "$UDP_RELAY_PORT" ] && return 0
-    sleep 0.05
-  done
-  fail "ferry-test-udp-relay did not start: $(cat "$out.err")"
-}
-
 # check_cut LABEL: big.bin arrived whole over UDP, in datagrams that fit.
 check_cut() {
   expect_rc 0 "$1"
