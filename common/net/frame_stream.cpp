@@ -6,6 +6,8 @@ namespace ferry::net {
 namespace {
 
 constexpr std::size_t buffer_size = 1 << 20;
+/// Where frames are read (a frame is at most 64 KiB + 5): see fill().
+constexpr std::size_t frame_window = 128 << 10;
 
 double seconds(frame_stream::clock::duration d) {
   return std::chrono::duration<double>(d).count();
@@ -100,16 +102,19 @@ namespace {
 constexpr std::size_t raw_progress_bytes = 64 * 1024;
 }  // namespace
 
-asio::awaitable<void> frame_stream::fill(const char* step) {
+asio::awaitable<void> frame_stream::fill(const char* step, bool content) {
   if (flush_on_read_) co_await flush();
   if (begin_ == end_) {
     begin_ = end_ = 0;
-  } else if (end_ == buffer_size) {
+  } else if (begin_ > 0 && (end_ == buffer_size || (!content && end_ > frame_window / 2))) {
+    // What is left is less than one frame (or than the buffer): cheap to move.
     std::copy(buf_.get() + begin_, buf_.get() + end_, buf_.get());
     end_ -= begin_;
     begin_ = 0;
   }
-  const std::span<std::uint8_t> room(buf_.get() + end_, buffer_size - end_);
+  std::size_t room_size = buffer_size - end_;
+  if (!content && end_ < frame_window) room_size = frame_window - end_;
+  const std::span<std::uint8_t> room(buf_.get() + end_, room_size);
   const io_result r = co_await transport_->read_some(room);
   if (r.ec) fail(step, r.ec);
   end_ += r.n;
@@ -161,7 +166,7 @@ asio::awaitable<std::span<const std::uint8_t>> frame_stream::read_raw(std::size_
     if (r.ec) fail(step, r.ec);
     heard();
   } else {
-    if (begin_ == end_) co_await fill(step);
+    if (begin_ == end_) co_await fill(step, true);
     out = {buf_.get() + begin_, std::min(max, end_ - begin_)};
     begin_ += out.size();
   }

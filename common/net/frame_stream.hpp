@@ -123,7 +123,10 @@ class frame_stream {
 
  private:
   [[noreturn]] void fail(const char* step, const std::error_code& ec) const;
-  asio::awaitable<void> fill(const char* step);
+  /// Reads more into buf_. Waiting for frames (`content` false) it keeps
+  /// to the buffer's first frame_window bytes, so a session that sends only
+  /// control frames touches (and costs) that much of it, not all 1 MiB.
+  asio::awaitable<void> fill(const char* step, bool content = false);
   /// Raw content bytes read since the last progress mark.
   std::size_t raw_since_progress_ = 0;
   void progress() { last_progress_ = clock::now(); }
