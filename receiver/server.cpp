@@ -103,6 +103,9 @@ void server::listen_udp(const asio::ip::tcp::endpoint& bound) {
   cfg.max_packet = rudp::max_packet_size;  // the sender picks the size
   cfg.send_buffer = 1u << 20;              // we send answers, not content
   cfg.idle_timeout = rudp::idle_timeout_for(opts_.timeout);
+  // Every UDP session's reorder ring grows into one pool: a peer may fill
+  // its window with data it never completes, 64 peers 64 windows.
+  cfg.recv_pool = std::make_shared<rudp::memory_pool>(udp_reorder_pool);
   for (auto& ctx : pool_) {
     asio::ip::udp::socket s(*ctx);
     std::error_code ec;
@@ -211,7 +214,7 @@ asio::awaitable<void> server::bind_loop() {
       auto t = co_await socks5::bind_via(proxy, anyone, opts_.connect_timeout);
       ticket.emplace(std::move(t));
     } catch (const session_error& e) {
-      failure = e.what();
+      failure = e.message();
     }
     if (!ticket) {
       // The proxy will not (or no longer) listen for us: stop, as a

@@ -220,8 +220,10 @@ class receiver_session {
         co_return reject("file size " + std::to_string(o.size) +
                          " is beyond what a file can have");
       if (o.size_known && opts_.max_file_size != 0 && o.size > opts_.max_file_size)
-        co_return reject("file too large (" + format_bytes(o.size) + " > limit " +
-                         format_bytes(opts_.max_file_size) + ")");
+        co_return reject("file too large (" + std::to_string(o.size) + " bytes, " +
+                         format_bytes(o.size) + ", > limit " +
+                         std::to_string(opts_.max_file_size) + " bytes, the receiver's "
+                         "--max-file-size)");
       if (o.size_known && !fits_limit(committed_bytes_, o.size, opts_.max_session_bytes))
         co_return reject("session byte limit reached (" + format_bytes(opts_.max_session_bytes) +
                          ")");
@@ -474,8 +476,9 @@ class receiver_session {
     verdict v{d.id, verdict_kind::stored, {}};
     if ((o.size_known && cur_->received != o.size) || d.size != cur_->received) {
       v.kind = verdict_kind::size_mismatch;
-      v.reason = "received " + std::to_string(cur_->received) + " bytes, expected " +
-                 std::to_string(o.size_known ? o.size : d.size);
+      v.reason = "received " + std::to_string(cur_->received) + " bytes; the offer said " +
+                 (o.size_known ? std::to_string(o.size) : std::string("(unknown)")) +
+                 ", DONE says " + std::to_string(d.size);
     } else if (cur_->hash.digest() != d.hash) {
       v.kind = verdict_kind::hash_mismatch;
       v.reason = "XXH3-128 mismatch: got " + fileio::to_hex(cur_->hash.digest()) + ", sender has " +
@@ -508,6 +511,7 @@ class receiver_session {
       if (it == accepted_.end())
         protocol_error("abort for file " + std::to_string(a.id) + " that was not accepted");
       log_file(it->second.o.path, 0, 0, "aborted", a.reason);
+      note_aborted();
       stream_.queue(verdict{a.id, verdict_kind::aborted, "aborted by sender: " + a.reason});
       memory_.give(it->second.memory);
       accepted_.erase(it);
@@ -515,6 +519,7 @@ class receiver_session {
     }
     if (!cur_->failed) {
       log_file(cur_->f.o.path, cur_->received, seconds_since(cur_->start), "aborted", a.reason);
+      note_aborted();
       stream_.queue(verdict{a.id, verdict_kind::aborted, "aborted by sender: " + a.reason});
     }
     cur_.reset();  // removes the part file
@@ -522,6 +527,12 @@ class receiver_session {
 
   asio::awaitable<void> on_end() {
     if (cur_) protocol_error("end of session while a file is unfinished");
+    // Every accepted file gets a verdict: one neither sent nor aborted
+    // would end a session that looks complete without it.
+    if (!accepted_.empty())
+      protocol_error("end of session with " + std::to_string(accepted_.size()) +
+                     " accepted files neither sent nor aborted (" + accepted_.begin()->second.o.path +
+                     (accepted_.size() > 1 ? ", ..." : "") + ")");
     // Directory times last, deepest first, so writing their files does not
     // disturb them.
     auto depth = [](const pending_directory& d) { return std::ranges::count(d.path, '/'); };
@@ -540,6 +551,12 @@ class receiver_session {
   }
 
   // ---- helpers ------------------------------------------------------------
+  // A file the sender gave up on was not stored: the session cannot end 0.
+  void note_aborted() {
+    ++result_.files_failed;
+    result_.code = worse(result_.code, exit_code::partial);
+  }
+
   // Runs `open` (which takes the named part file for `name`) and claims
   // the part for this session. When another session holds it, waits (at
   // most takeover_silence) for it to let go; a holder whose peer has been
@@ -675,7 +692,7 @@ asio::awaitable<session_result> run_session(std::shared_ptr<net::frame_stream> s
     co_await stream.finish();  // UDP mode: until the sender has our BYE
   } catch (const session_error& e) {
     s.result().code = worse(s.result().code, e.code());
-    s.result().message = e.what();
+    s.result().message = e.message();
     failed = true;
   } catch (const std::system_error& e) {
     s.result().code = worse(s.result().code, exit_code::protocol);

@@ -21,6 +21,10 @@ namespace ferry::recv {
 /// all sessions together: see shared_budgets::memory.
 inline constexpr std::uint64_t session_memory_limit = 8 << 20;
 inline constexpr std::uint64_t memory_pool_size = 32 << 20;
+/// What the reorder rings of all UDP sessions may grow to together, past
+/// their first 64 KiB each; a packet that would need more is dropped (and
+/// sent again by its sender).
+inline constexpr std::size_t udp_reorder_pool = 64 << 20;
 
 struct session_result {
   exit_code code = exit_code::ok;

@@ -179,7 +179,7 @@ int main(int argc, char** argv) {
     code = worse(code, result.code);
   } catch (const session_error& e) {
     code = e.code();
-    error = e.what();
+    error = e.message();
   }
   if (signal_number != 0) {
     code = static_cast<exit_code>(128 + signal_number);

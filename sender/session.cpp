@@ -150,11 +150,11 @@ class sender_session {
                  net::frame_stream& s)
       : opts_(o),
         entries_(e),
-        hashes_(std::move(hashes)),
         log_(l),
         progress_(p),
         stream_(s),
         wake_(s.executor()),
+        hashes_(std::move(hashes)),
         answers_(e.size()),
         verdicts_(e.size()) {
     wake_.expires_at(clock::time_point::max());

@@ -25,7 +25,7 @@ connection::connection(const config& cfg, std::uint32_t local_cid, time_point no
       local_cid_(local_cid),
       max_packet_(std::clamp(cfg.max_packet, min_packet_size, max_packet_size)),
       send_(cfg.send_buffer),
-      recv_(cfg.recv_window),
+      recv_(cfg.recv_window, cfg.recv_pool),
       cc_(max_packet_, cfg.rate_cap) {
   if (cfg.probe_max > max_packet_) {
     probe_hi_ = std::min(cfg.probe_max, max_packet_size);
@@ -46,7 +46,7 @@ connection::connection(const config& cfg, std::uint32_t local_cid, std::uint32_t
       max_packet_(std::clamp(std::min<std::size_t>(cfg.max_packet, init.max_packet),
                              min_packet_size, max_packet_size)),
       send_(cfg.send_buffer),
-      recv_(cfg.recv_window),
+      recv_(cfg.recv_window, cfg.recv_pool),
       cc_(max_packet_, cfg.rate_cap) {
   last_received_ = now;
   last_eliciting_sent_ = now;
@@ -165,6 +165,10 @@ void connection::on_datagram(std::span<const std::uint8_t> packet, time_point no
       case frame_type::stream:
       case frame_type::stream_fin:
         if (auto ec = recv_.on_frame(f.stream.offset, f.stream.data, f.stream.fin)) {
+          if (ec == error::no_room) {  // as if lost: not acknowledged, sent again
+            ++stats_.packets_no_room;
+            return;
+          }
           fail(close_code::protocol, ec, ec.message(), now);
           return;
         }

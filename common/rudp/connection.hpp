@@ -35,6 +35,9 @@ struct config {
   std::size_t recv_window = 8u << 20;  // flow-control window granted to the peer
   duration idle_timeout = 10s;         // silence after which the peer is dead
   std::uint64_t rate_cap = 0;          // bytes per second; 0 for none
+  /// Where the reorder ring grows past 64 KiB, shared by every connection
+  /// of a receiver; none: each may grow to its window.
+  std::shared_ptr<memory_pool> recv_pool;
 };
 
 /// The transport's idle timeout for a session timeout: half of it, 1 to
@@ -57,6 +60,7 @@ struct stats {
   std::uint64_t probes = 0;               // probe timeouts
   std::uint64_t mtu_probes = 0;           // larger packets tried (path MTU discovery)
   std::uint64_t packets_cut = 0;          // received malformed or shorter than sent: dropped
+  std::uint64_t packets_no_room = 0;      // dropped: the shared reorder memory was spent
   std::size_t packet_size = 0;            // our largest packet now
   duration srtt{};
   duration min_rtt{};

@@ -34,6 +34,8 @@ class category : public std::error_category {
         return "connection closed";
       case error::proxy_closed:
         return "the proxy ended the UDP association";
+      case error::no_room:
+        return "no memory left for out-of-order data";
     }
     return "unknown rudp error";
   }

@@ -22,6 +22,7 @@ enum class error {
   flow_control,        // the peer sent beyond the window we granted
   closed,              // we closed the connection
   proxy_closed,        // the SOCKS5 proxy ended the UDP association
+  no_room,             // the receiver's shared reorder memory is spent: packet dropped
 };
 
 const std::error_category& rudp_category() noexcept;

@@ -8,18 +8,28 @@
 
 namespace ferry::rudp {
 
-recv_buffer::recv_buffer(std::size_t window)
+recv_buffer::recv_buffer(std::size_t window, std::shared_ptr<memory_pool> pool)
     : window_(std::bit_ceil(std::max<std::size_t>(window, 4096))),
+      pool_(std::move(pool)),
       capacity_(std::min(window_, initial_capacity)),
       mask_(capacity_ - 1),
       ring_(new std::uint8_t[capacity_]) {}
 
+recv_buffer::~recv_buffer() {
+  if (pool_ && capacity_ > initial_capacity) pool_->give(capacity_ - initial_capacity);
+}
+
 // Makes the ring hold [read_, end): a bigger power of two (never past the
-// window), with the bytes stored so far moved to their new places.
-void recv_buffer::grow(std::uint64_t end) {
+// window), with the bytes stored so far moved to their new places. False
+// when the pool cannot lend the difference.
+bool recv_buffer::grow(std::uint64_t end) {
   const auto need = static_cast<std::size_t>(end - read_);
-  if (need <= capacity_) return;
+  if (need <= capacity_) return true;
   const std::size_t bigger = std::min(window_, std::bit_ceil(need));
+  if (pool_) {
+    const std::size_t counted = capacity_ > initial_capacity ? capacity_ - initial_capacity : 0;
+    if (!pool_->take(bigger - initial_capacity - counted)) return false;
+  }
   std::unique_ptr<std::uint8_t[]> ring(new std::uint8_t[bigger]);
   const std::size_t new_mask = bigger - 1;
   for (std::uint64_t at = read_; at < high_;) {
@@ -33,6 +43,7 @@ void recv_buffer::grow(std::uint64_t end) {
   ring_ = std::move(ring);
   capacity_ = bigger;
   mask_ = new_mask;
+  return true;
 }
 
 std::error_code recv_buffer::on_frame(std::uint64_t offset, std::span<const std::uint8_t> data,
@@ -48,7 +59,7 @@ std::error_code recv_buffer::on_frame(std::uint64_t offset, std::span<const std:
   }
   if (end > limit()) return error::flow_control;
   if (end <= contiguous_) return {};  // all of it arrived before
-  grow(end);
+  if (!grow(end)) return error::no_room;
   std::uint64_t at = std::max(offset, contiguous_);
   std::size_t skip = static_cast<std::size_t>(at - offset);
   high_ = std::max(high_, end);

@@ -6,6 +6,7 @@
 // violation.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -17,13 +18,43 @@
 
 namespace ferry::rudp {
 
+/// Memory every reorder ring of a receiver grows into, together: a peer
+/// may fill its own window with data it never completes, and 64 peers 64
+/// windows. Thread-safe.
+class memory_pool {
+ public:
+  explicit memory_pool(std::size_t capacity) : capacity_(capacity) {}
+  [[nodiscard]] bool take(std::size_t n) {
+    std::size_t used = used_.load(std::memory_order_relaxed);
+    do {
+      if (n > capacity_ - used) return false;
+    } while (!used_.compare_exchange_weak(used, used + n, std::memory_order_relaxed));
+    return true;
+  }
+  void give(std::size_t n) { used_.fetch_sub(n, std::memory_order_relaxed); }
+  std::size_t used() const { return used_.load(std::memory_order_relaxed); }
+
+ private:
+  const std::size_t capacity_;
+  std::atomic<std::size_t> used_{0};
+};
+
 class recv_buffer {
  public:
-  /// `window` is rounded up to a power of two.
-  explicit recv_buffer(std::size_t window);
+  /// `window` is rounded up to a power of two. Growth past the first
+  /// 64 KiB is drawn from `pool` when one is given.
+  explicit recv_buffer(std::size_t window, std::shared_ptr<memory_pool> pool = nullptr);
+  ~recv_buffer();
+  recv_buffer(const recv_buffer&) = delete;
+  recv_buffer& operator=(const recv_buffer&) = delete;
+  /// (The moved-from buffer has no pool left to give back to.)
+  recv_buffer(recv_buffer&&) noexcept = default;
+  recv_buffer& operator=(recv_buffer&&) = delete;
 
   /// Stores a STREAM frame. Errors: flow_control (beyond the window),
-  /// protocol_violation (data past the end, or two different ends).
+  /// protocol_violation (data past the end, or two different ends),
+  /// no_room (the ring would have to grow and the pool is spent: nothing
+  /// stored; the caller drops the packet, which the peer then resends).
   [[nodiscard]] std::error_code on_frame(std::uint64_t offset, std::span<const std::uint8_t> data,
                                          bool fin);
 
@@ -49,9 +80,10 @@ class recv_buffer {
   static constexpr std::size_t initial_capacity = 64 * 1024;
 
  private:
-  void grow(std::uint64_t end);
+  [[nodiscard]] bool grow(std::uint64_t end);
 
   std::size_t window_;
+  std::shared_ptr<memory_pool> pool_;
   std::size_t capacity_;
   std::size_t mask_;
   std::unique_ptr<std::uint8_t[]> ring_;

@@ -11,11 +11,15 @@ namespace ferry {
 
 class session_error : public std::runtime_error {
  public:
-  session_error(exit_code code, const std::string& what) : std::runtime_error(what), code_(code) {}
+  session_error(exit_code code, const std::string& what)
+      : std::runtime_error(what), code_(code), message_(what) {}
   exit_code code() const { return code_; }
+  /// The whole message: what() stops at a NUL a peer's text may hold.
+  const std::string& message() const { return message_; }
 
  private:
   exit_code code_;
+  std::string message_;
 };
 
 }  // namespace ferry

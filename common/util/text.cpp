@@ -42,11 +42,14 @@ unsigned code_point(std::string_view seq) {
   return cp;
 }
 
-// C1 controls and the characters that change the display order of the
-// text around them.
+// C1 controls, the characters that change the display order of the text
+// around them, line and paragraph separators, and invisible ones that
+// make two names look alike (zero width space, word joiner, BOM). (Zero
+// width joiner and non-joiner stay: scripts and emoji need them.)
 bool invisible_control(unsigned cp) {
-  return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
-         (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+  return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x200b || cp == 0x200e ||
+         cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) || cp == 0x2060 ||
+         (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
 }
 
 void append_byte(std::string& out, unsigned char c) {

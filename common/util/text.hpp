@@ -17,9 +17,11 @@ namespace ferry {
 std::size_t utf8_sequence_length(std::string_view s, std::size_t i);
 
 /// `s` with every unsafe character escaped: \n \r \t \\ as such, other C0
-/// and DEL as \xHH, C1 controls and bidi controls (U+061C, U+200E, U+200F,
-/// U+202A-U+202E, U+2066-U+2069) as \u{HHHH}, bytes that are not valid
-/// UTF-8 as \xHH. Printable UTF-8 passes unchanged.
+/// and DEL as \xHH, C1 controls, bidi controls (U+061C, U+200E, U+200F,
+/// U+202A-U+202E, U+2066-U+2069), line and paragraph separators (U+2028,
+/// U+2029) and invisible characters (U+200B, U+2060, U+FEFF) as \u{HHHH},
+/// bytes that are not valid UTF-8 as \xHH. Printable UTF-8 passes
+/// unchanged.
 std::string printable(std::string_view s);
 
 }  // namespace ferry

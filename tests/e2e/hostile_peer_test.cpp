@@ -484,6 +484,48 @@ TEST_F(Receiver, AStreamOfUnknownLengthIsNeverKeptForResume) {
   EXPECT_TRUE(no_part_files(inbox())) << "a cut stream left its part file";
 }
 
+TEST_F(Receiver, EndWithAcceptedFilesNeverSentIsAProtocolError) {
+  start({"--once"});
+  wire w = connect();
+  ASSERT_TRUE(w.handshake());
+  w.send(offer{1, entry_kind::file, true, 0644, 0, 5 << 20, "report.pdf"});
+  w.send(offer{2, entry_kind::file, true, 0644, 0, 5, "small.txt"});
+  ASSERT_TRUE(w.read_as<answer>());
+  ASSERT_TRUE(w.read_as<answer>());
+  w.send(end{});
+  auto e = w.read_as<error_frame>();
+  ASSERT_TRUE(e) << "BYE for a session that left accepted files undecided";
+  EXPECT_NE(e->message.find("2 accepted files neither sent nor aborted"), std::string::npos)
+      << e->message;
+  EXPECT_EQ(proc_->wait_for(10s), 5);
+}
+
+TEST_F(Receiver, AFileTheSenderAbortedIsNotASuccess) {
+  start({"--once"});
+  wire w = connect();
+  ASSERT_TRUE(w.handshake());
+  w.send(offer{1, entry_kind::file, true, 0644, 0, 5, "gone.txt"});
+  ASSERT_TRUE(w.read_as<answer>());
+  w.send(abort_file{1, "cannot read it"});
+  auto v = w.read_as<verdict>();
+  ASSERT_TRUE(v && v->kind == verdict_kind::aborted);
+  w.send(end{});
+  ASSERT_TRUE(w.read_as<bye>());
+  EXPECT_EQ(proc_->wait_for(10s), 1);
+  ASSERT_TRUE(wait_for_event("session_end"));
+  EXPECT_NE(read_file(tmp_ / "recv.out").find("\"failed\":1"), std::string::npos);
+}
+
+TEST_F(Receiver, AnErrorMessageIsLoggedWholePastANul) {
+  start();
+  wire w = connect();
+  ASSERT_TRUE(w.handshake());
+  w.send(error_frame{framing::error_code::internal, std::string("before\0after", 12)});
+  EXPECT_TRUE(w.closed_within(5s));
+  ASSERT_TRUE(wait_for_event("session_end"));
+  EXPECT_NE(log().find("before\\x00after"), std::string::npos) << log();
+}
+
 // ---- scripted receivers against the real ferry-send -----------------------
 
 class Sender : public ::testing::Test {

@@ -330,6 +330,28 @@ TEST(buffers, recv_buffer_grows_only_as_needed_and_keeps_bytes) {
   EXPECT_TRUE(got == stream);
 }
 
+TEST(buffers, recv_buffers_grow_only_into_their_shared_pool) {
+  auto pool = std::make_shared<memory_pool>(1u << 20);  // 1 MiB past the first 64 KiB each
+  const std::vector<std::uint8_t> piece(1000, 7);
+  {
+    recv_buffer a(8u << 20, pool), b(8u << 20, pool);
+    // Data far ahead of what is read: a's ring grows to 1 MiB (960 KiB from the pool).
+    EXPECT_FALSE(a.on_frame(1000000, piece, false));
+    EXPECT_EQ(a.capacity(), 1u << 20);
+    EXPECT_EQ(pool->used(), (1u << 20) - recv_buffer::initial_capacity);
+    // b would need 512 KiB more than the pool has left: refused, nothing stored.
+    EXPECT_EQ(b.on_frame(500000, piece, false), error::no_room);
+    EXPECT_EQ(b.capacity(), recv_buffer::initial_capacity);
+    // In its first 64 KiB it still takes data, and in order reads work.
+    const std::vector<std::uint8_t> start(100, 1);
+    EXPECT_FALSE(b.on_frame(0, start, false));
+    EXPECT_EQ(b.readable(), 100u);
+    // a grows again: beyond what is left.
+    EXPECT_EQ(a.on_frame(3000000, piece, false), error::no_room);
+  }
+  EXPECT_EQ(pool->used(), 0u);  // both gave back what they took
+}
+
 TEST(buffers, ack_tracker_acks_gaps_at_once_and_bounds_ranges) {
   ack_tracker t;
   EXPECT_TRUE(t.on_packet(0, true, 0us));

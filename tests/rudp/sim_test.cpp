@@ -386,7 +386,9 @@ TEST(sim, a_path_that_truncates_long_datagrams_is_probed_right) {
     const auto o = run(sc);
     ASSERT_TRUE(o.done) << "cut at " << cut << ": " << o.why;
     EXPECT_LE(o.client.packet_size, cut);
-    if (cut > 1200 + 64) EXPECT_GT(o.client.packet_size + 64, cut);
+    if (cut > 1200 + 64) {
+      EXPECT_GT(o.client.packet_size + 64, cut);
+    }
     EXPECT_EQ(o.client.bytes_retransmitted, 0u) << "only probes should have been cut";
     EXPECT_GT(o.server.packets_cut, 0u);
   }
