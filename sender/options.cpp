@@ -77,7 +77,8 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
   spec.positional_help("");
   // clang-format off
   spec.add_options()
-    ("files-from", "Read more paths from FILE, one per line ('-' = stdin)",
+    ("files-from", "Read more paths from FILE, one per line ('-' = stdin); each arrives under "
+                   "its path as written (leading ./ and / dropped; '..' refused)",
                    cxxopts::value<std::string>(), "FILE")
     ("0,null", "--files-from list is NUL-separated (find -print0)")
     ("name", "Name on the receiver for content read from stdin ('-' path)",
@@ -104,13 +105,15 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     ("resume", "Continue files an interrupted transfer left on the receiver, after checking "
                "the kept bytes' hash (the default)")
     ("no-resume", "Send every file whole, ignoring what an interrupted transfer left")
-    ("skip-identical", "Hash each file first; the receiver skips it when it already holds "
-                       "the same size and XXH3-128 (whatever the mtime)")
+    ("skip-identical", "Hash each file before connecting; the receiver skips it when it "
+                       "already holds the same size and XXH3-128 (whatever the mtime)")
     ("json", "NDJSON events on stdout, one object per line")
     ("q,quiet", "No progress and no summary on stderr (warnings and errors still shown)")
-    ("connect-timeout", "Give up connecting after this long (s, ms, m suffixes)",
+    ("connect-timeout", "Give up when the session has not started after this long: connecting, "
+                        "the proxy's exchange and the receiver's handshake (s, ms, m suffixes)",
                         cxxopts::value<std::string>()->default_value("10"), "SECONDS")
-    ("timeout", "Give up when the receiver is silent this long while we wait",
+    ("timeout", "Give up when the receiver makes no progress this long (KEEPALIVEs count only "
+                "while it may be hashing what we offered)",
                 cxxopts::value<std::string>()->default_value("30"), "SECONDS")
     ("V,version", "Print the version and exit")
     ("h,help", "Print this help and exit")
