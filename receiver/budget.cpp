@@ -93,12 +93,14 @@ void part_holders::claim(const key& k, std::weak_ptr<net::frame_stream> holder) 
   held_[k] = std::move(holder);
 }
 
-void part_holders::release(const key& k, const net::frame_stream* holder) {
+void part_holders::release(const key& k, const std::weak_ptr<net::frame_stream>& holder) {
   std::lock_guard lock(mu_);
   const auto it = held_.find(k);
   if (it == held_.end()) return;
-  const auto current = it->second.lock();
-  if (!current || current.get() == holder) held_.erase(it);
+  // Compared without lock(): a strong reference taken here could be the
+  // last, and end another session's stream on this thread.
+  const bool same = !it->second.owner_before(holder) && !holder.owner_before(it->second);
+  if (same || it->second.expired()) held_.erase(it);
 }
 
 std::shared_ptr<net::frame_stream> part_holders::holder(const key& k) const {

@@ -152,9 +152,10 @@ class part_holders {
     friend auto operator<=>(const key&, const key&) = default;
   };
   void claim(const key& k, std::weak_ptr<net::frame_stream> holder);
-  /// Forgets `k` if `holder` still holds it.
-  void release(const key& k, const net::frame_stream* holder);
-  /// The session holding `k`, if it still runs.
+  /// Forgets `k` if `holder` still holds it (or its holder is gone).
+  void release(const key& k, const std::weak_ptr<net::frame_stream>& holder);
+  /// The session holding `k`, if it still runs. (A stream belongs to its
+  /// session's thread: whoever takes this must let it go there.)
   std::shared_ptr<net::frame_stream> holder(const key& k) const;
   std::size_t size() const;
 
@@ -168,17 +169,19 @@ class part_claim {
  public:
   part_claim() = default;
   part_claim(part_holders& h, part_holders::key k, const std::shared_ptr<net::frame_stream>& s)
-      : holders_(&h), key_(std::move(k)), self_(s.get()) {
+      : holders_(&h), key_(std::move(k)), self_(s) {
     holders_->claim(key_, s);
   }
   part_claim(part_claim&& o) noexcept
-      : holders_(std::exchange(o.holders_, nullptr)), key_(std::move(o.key_)), self_(o.self_) {}
+      : holders_(std::exchange(o.holders_, nullptr)),
+        key_(std::move(o.key_)),
+        self_(std::move(o.self_)) {}
   part_claim& operator=(part_claim&& o) noexcept {
     if (this != &o) {
       reset();
       holders_ = std::exchange(o.holders_, nullptr);
       key_ = std::move(o.key_);
-      self_ = o.self_;
+      self_ = std::move(o.self_);
     }
     return *this;
   }
@@ -191,7 +194,7 @@ class part_claim {
  private:
   part_holders* holders_ = nullptr;
   part_holders::key key_;
-  const net::frame_stream* self_ = nullptr;
+  std::weak_ptr<net::frame_stream> self_;
 };
 
 /// What every session of a receiver shares, built once by the server.

@@ -577,14 +577,22 @@ class receiver_session {
     const auto give_up = clock::now() + takeover_silence + std::chrono::seconds(2);
     bool closed = false;
     while (ec == std::errc::device_or_resource_busy && clock::now() < give_up) {
-      const auto holder = budgets_.parts.holder(key);
+      auto holder = budgets_.parts.holder(key);
       if (holder == self_) break;  // this session offered the name twice
-      if (!closed && holder && holder->silent_for() >= takeover_silence) {
-        log_.warn(stream_.peer() + " " + name + ": taking the part file over from " +
-                  holder->peer() + ", silent for " +
-                  format_duration(std::chrono::duration<double>(holder->silent_for()).count()));
-        asio::post(holder->executor(), [holder] { holder->close(); });
-        closed = true;
+      if (holder) {
+        const bool close_now = !closed && holder->silent_for() >= takeover_silence;
+        if (close_now) {
+          log_.warn(stream_.peer() + " " + name + ": taking the part file over from " +
+                    holder->peer() + ", silent for " +
+                    format_duration(std::chrono::duration<double>(holder->silent_for()).count()));
+          closed = true;
+        }
+        // The holder's stream is closed (if it is to be) and let go on its
+        // own thread: our reference may be the last one.
+        const auto where = holder->executor();
+        asio::post(where, [h = std::move(holder), close_now]() {
+          if (close_now) h->close();
+        });
       }
       pause.expires_after(std::chrono::milliseconds(100));
       co_await pause.async_wait(asio::use_awaitable);

@@ -34,7 +34,7 @@ if [ "${CI:-}" = "true" ] || [ "${FERRY_SANITIZE_SUITE:-}" = "1" ]; then
   # Asio's fences draw -Wtsan notes from GCC; they are not our code's.
   cmake -S "$root" -B "$tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFERRY_SANITIZE=thread \
     -DCMAKE_CXX_FLAGS=-Wno-tsan -DFERRY_WARNINGS_AS_ERRORS=OFF >/dev/null
-  cmake --build "$tsan" -j2 --target ferry-send ferry-recv ferry-test-relay
+  cmake --build "$tsan" -j2 --target ferry-send ferry-recv ferry-test-relay ferry-test-udp-relay
   reports=$(mktemp -d "${TMPDIR:-/tmp}/ferry-tsan.XXXXXX")
   TSAN_OPTIONS="halt_on_error=1 log_path=$reports/report" FERRY_SANITIZED=1 \
     run_suite "$tsan" -R 'e2e_(concurrent|load|udp|interrupt|resume)'
