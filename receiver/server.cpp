@@ -309,6 +309,9 @@ asio::awaitable<void> server::serve(std::unique_ptr<net::transport> t, std::stri
   line += result.message.empty() ? "done" : "failed: " + result.message;
   line += ", " + std::to_string(result.files_stored) + " files, " +
           format_bytes(result.bytes_stored) + " stored";
+  if (result.refusals_unlogged > 0)
+    line += " (" + std::to_string(result.refusals_unlogged) +
+            " more rejected or skipped entries not logged one by one)";
   if (result.message.empty())
     log_.info(line);
   else
@@ -319,6 +322,7 @@ asio::awaitable<void> server::serve(std::unique_ptr<net::transport> t, std::stri
                  .num("bytes", result.bytes_stored)
                  .num("rejected", result.files_rejected)
                  .num("failed", result.files_failed)
+                 .num("unlogged", result.refusals_unlogged)
                  .real("seconds", secs)
                  .num("exit_code", to_int(result.code))
                  .str("error", result.message));

@@ -185,9 +185,12 @@ class receiver_session {
     if (a.kind == answer_kind::reject) {
       ++result_.files_rejected;
       result_.code = worse(result_.code, exit_code::partial);
-      log_file(o.path, 0, 0, "rejected", a.reason);
-    } else if (a.kind == answer_kind::skip) {
-      log_file(o.path, 0, 0, "skipped", a.reason);
+    }
+    if (a.kind == answer_kind::reject || a.kind == answer_kind::skip) {
+      if (++refusals_ <= logged_refusals)
+        log_file(o.path, 0, 0, a.kind == answer_kind::reject ? "rejected" : "skipped", a.reason);
+      else
+        ++result_.refusals_unlogged;
     }
     stream_.queue(a);
     // Answers go out in small batches even while content keeps us busy:
@@ -674,6 +677,7 @@ class receiver_session {
   std::vector<pending_directory> dirs_;
   std::uint64_t committed_bytes_ = 0;  // bytes of accepted known-size files
   std::uint64_t offers_ = 0;           // entries offered so far
+  std::uint64_t refusals_ = 0;         // entries rejected or skipped so far
   std::size_t unsent_answers_ = 0;     // answers queued since on_offer last flushed
   // Offers run up to 256 files ahead of content, so each keeps its own
   // open directory.

@@ -33,7 +33,13 @@ struct session_result {
   std::uint64_t bytes_stored = 0;
   std::uint64_t files_rejected = 0;
   std::uint64_t files_failed = 0;
+  std::uint64_t refusals_unlogged = 0;  // rejected or skipped past the per-session log cap
 };
+
+/// Rejected and skipped entries logged one by one per session (line and
+/// event); the rest are only counted, so that a peer offering a million
+/// refused entries cannot make the receiver write a million log lines.
+inline constexpr std::uint64_t logged_refusals = 1000;
 
 /// Runs one session over `stream` to its end. Never throws for peer or
 /// file-system trouble: failures are reported to the peer, logged, and

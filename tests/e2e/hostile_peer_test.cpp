@@ -526,6 +526,33 @@ TEST_F(Receiver, AnErrorMessageIsLoggedWholePastANul) {
   EXPECT_NE(log().find("before\\x00after"), std::string::npos) << log();
 }
 
+TEST_F(Receiver, AFloodOfRefusedOffersIsNotLoggedOneByOne) {
+  start();
+  wire w = connect();
+  ASSERT_TRUE(w.handshake());
+  const std::string long_name(250, 'n');
+  byte_buffer batch;
+  for (std::uint32_t i = 0; i < 1500; ++i)
+    encode(offer{i, entry_kind::file, true, 0644, 0, 1, "../" + long_name + std::to_string(i)},
+           batch);
+  w.send(batch);
+  for (int i = 0; i < 1500; ++i)
+    ASSERT_TRUE(w.read_as<answer>()) << i;
+  w.send(end{});
+  ASSERT_TRUE(w.read_as<bye>());
+  ASSERT_TRUE(wait_for_event("session_end"));
+  const std::string events = read_file(tmp_ / "recv.out");
+  std::size_t file_events = 0;
+  for (auto at = events.find("\"event\":\"file\""); at != std::string::npos;
+       at = events.find("\"event\":\"file\"", at + 1))
+    ++file_events;
+  EXPECT_EQ(file_events, 1000u);
+  EXPECT_NE(events.find("\"rejected\":1500"), std::string::npos) << events.substr(events.size() - 400);
+  EXPECT_NE(events.find("\"unlogged\":500"), std::string::npos);
+  EXPECT_NE(log().find("500 more rejected or skipped entries not logged one by one"),
+            std::string::npos);
+}
+
 // ---- scripted receivers against the real ferry-send -----------------------
 
 class Sender : public ::testing::Test {
