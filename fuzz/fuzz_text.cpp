@@ -36,7 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (std::size_t i = 0; i < in.size() && safe;) {
     const auto c = static_cast<unsigned char>(in[i]);
     const std::size_t n = utf8_sequence_length(in, i);
-    safe = n == 1 ? c >= 0x20 && c != 0x7f && c != '\\' : n > 1 && printable(in.substr(i, n)) == in.substr(i, n);
+    safe = n == 1 ? c >= 0x20 && c != 0x7f && c != '\\'
+                  : n > 1 && printable(in.substr(i, n)) == in.substr(i, n);
     i += n == 0 ? 1 : n;
   }
   if (safe && out != in) __builtin_trap();

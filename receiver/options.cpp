@@ -120,8 +120,8 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
       if (!v) return usage_error("--min-free: bad size '" + free_text + "'");
       o.min_free = *v;
     }
-    for (const auto& [name, field] : {std::pair{"timeout", &o.timeout},
-                                      std::pair{"connect-timeout", &o.connect_timeout}}) {
+    for (const auto& [name, field] :
+         {std::pair{"timeout", &o.timeout}, std::pair{"connect-timeout", &o.connect_timeout}}) {
       const auto t = parse_seconds(args[name].as<std::string>());
       if (!t || *t > 86400 * 365)
         return usage_error(std::string("--") + name + ": expected a positive duration");

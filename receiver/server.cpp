@@ -40,9 +40,10 @@ server::server(std::vector<std::unique_ptr<asio::io_context>>& pool, const optio
       signals_(strand_, SIGINT, SIGTERM),
       grace_timer_(strand_),
       sweep_timer_(strand_),
-      budgets_{space_ledger([&root](std::uint64_t& a, std::uint64_t& t) { return root.space(a, t); },
-                            opts.min_free, opts.min_free_percent),
-               shared_pool(memory_pool_size)} {
+      budgets_{
+          space_ledger([&root](std::uint64_t& a, std::uint64_t& t) { return root.space(a, t); },
+                       opts.min_free, opts.min_free_percent),
+          shared_pool(memory_pool_size)} {
   for (auto& ctx : pool_)
     keep_running_.push_back(asio::make_work_guard(*ctx));
 }
@@ -288,7 +289,8 @@ asio::awaitable<void> server::serve(std::unique_ptr<net::transport> t, std::stri
   const auto start = std::chrono::steady_clock::now();
   log_.event(json_line("session_start").str("peer", peer));
 
-  session_result result = co_await run_session(stream, opts_, root_, log_, disk_.get_executor(), budgets_);
+  session_result result =
+      co_await run_session(stream, opts_, root_, log_, disk_.get_executor(), budgets_);
   stream->close();
 
   bool cut = false;

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "fileio/dest.hpp"
-#include "receiver/budget.hpp"
 #include "net/frame_stream.hpp"
+#include "receiver/budget.hpp"
 #include "receiver/options.hpp"
 #include "rudp/endpoint.hpp"
 #include "util/exit_codes.hpp"

@@ -109,10 +109,11 @@ class receiver_session {
 
   asio::awaitable<void> run() {
     // A peer gets a slot only for as long as a handshake takes.
-    stream_.set_deadline(clock::now() + opts_.connect_timeout,
-                         "handshake not finished within " +
-                             format_duration(std::chrono::duration<double>(opts_.connect_timeout).count()) +
-                             ", the receiver's --connect-timeout");
+    stream_.set_deadline(
+        clock::now() + opts_.connect_timeout,
+        "handshake not finished within " +
+            format_duration(std::chrono::duration<double>(opts_.connect_timeout).count()) +
+            ", the receiver's --connect-timeout");
     const auto version = co_await stream_.read_preamble();
     byte_buffer pre;
     encode_preamble(pre);
@@ -220,12 +221,11 @@ class receiver_session {
     std::uint64_t memory = 0;
     if (o.kind == entry_kind::file) {
       if (o.size_known && o.size > max_file_bytes)
-        co_return reject("file size " + std::to_string(o.size) +
-                         " is beyond what a file can have");
+        co_return reject("file size " + std::to_string(o.size) + " is beyond what a file can have");
       if (o.size_known && opts_.max_file_size != 0 && o.size > opts_.max_file_size)
         co_return reject("file too large (" + std::to_string(o.size) + " bytes, " +
-                         format_bytes(o.size) + ", > limit " +
-                         std::to_string(opts_.max_file_size) + " bytes, the receiver's "
+                         format_bytes(o.size) + ", > limit " + std::to_string(opts_.max_file_size) +
+                         " bytes, the receiver's "
                          "--max-file-size)");
       if (o.size_known && !fits_limit(committed_bytes_, o.size, opts_.max_session_bytes))
         co_return reject("session byte limit reached (" + format_bytes(opts_.max_session_bytes) +
@@ -238,13 +238,14 @@ class receiver_session {
       memory = o.path.size() + directory_overhead;
     }
     if (!memory_.take(memory))
-      co_return reject(memory_.used() + memory > session_memory_limit
-                           ? "too many entries waiting in this session (the receiver holds at most " +
-                                 format_bytes(session_memory_limit) +
-                                 " of paths per session for files in flight and directories "
-                                 "whose times are set at the end)"
-                           : "the receiver holds all it can for its senders now (" +
-                                 format_bytes(memory_pool_size) + " of paths); try again later");
+      co_return reject(
+          memory_.used() + memory > session_memory_limit
+              ? "too many entries waiting in this session (the receiver holds at most " +
+                    format_bytes(session_memory_limit) +
+                    " of paths per session for files in flight and directories "
+                    "whose times are set at the end)"
+              : "the receiver holds all it can for its senders now (" +
+                    format_bytes(memory_pool_size) + " of paths); try again later");
     struct give_back {  // memory stays taken only by what is kept below
       memory_budget& budget;
       std::uint64_t n;
@@ -349,7 +350,7 @@ class receiver_session {
     if (co_await acquire_part(parent, name, claim, [&] {
           return fileio::part_file::adopt(parent, name, f.o.size, part, kept);
         }))
-      co_return;  // none, busy, or longer than the offer: send it whole
+      co_return;                             // none, busy, or longer than the offer: send it whole
     if (!take_hash_budget(kept)) co_return;  // the session has hashed enough: send it whole
     fileio::hasher h;
     const std::error_code ec = co_await hash_file(part.fd(), kept, h);
@@ -534,8 +535,9 @@ class receiver_session {
     // would end a session that looks complete without it.
     if (!accepted_.empty())
       protocol_error("end of session with " + std::to_string(accepted_.size()) +
-                     " accepted files neither sent nor aborted (" + accepted_.begin()->second.o.path +
-                     (accepted_.size() > 1 ? ", ..." : "") + ")");
+                     " accepted files neither sent nor aborted (" +
+                     accepted_.begin()->second.o.path + (accepted_.size() > 1 ? ", ..." : "") +
+                     ")");
     // Directory times last, deepest first, so writing their files does not
     // disturb them.
     auto depth = [](const pending_directory& d) { return std::ranges::count(d.path, '/'); };
@@ -683,8 +685,8 @@ class receiver_session {
   // open directory.
   fileio::parent_cache offer_dirs_;
   fileio::parent_cache content_dirs_;
-  space_ledger& space_;      // the receiver's free space, shared by all sessions
-  memory_budget memory_;     // paths held for offers in flight and pending directories
+  space_ledger& space_;             // the receiver's free space, shared by all sessions
+  memory_budget memory_;            // paths held for offers in flight and pending directories
   std::uint64_t hashed_bytes_ = 0;  // of files already here, for the hash budget
   bool handshake_done_ = false;
   bool peer_told_ = false;

@@ -1,6 +1,7 @@
 // ferry-send: send files and directories to a ferry-recv.
 #include <unistd.h>
 
+#include <algorithm>
 #include <asio.hpp>
 #include <csignal>
 #include <cstdio>
@@ -8,7 +9,6 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
-#include <algorithm>
 
 #include "fileio/tree.hpp"
 #include "sender/options.hpp"
@@ -63,8 +63,8 @@ std::vector<fileio::source_arg> name_paths(const send::options& opts) {
       std::string remote = fileio::relative_remote_name(list[i], why);
       if (remote.empty())
         throw session_error(exit_code::usage, "--files-from " + opts.files_from + ", entry " +
-                                                  std::to_string(i + 1) + ": '" + list[i] +
-                                                  "' " + why);
+                                                  std::to_string(i + 1) + ": '" + list[i] + "' " +
+                                                  why);
       args.push_back({list[i], std::move(remote)});
     }
   }

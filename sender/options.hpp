@@ -22,7 +22,7 @@ struct options {
   bool null_separated = false;     // -0: --files-from is NUL-separated
   std::string stdin_name;          // --name for "-"
   bool follow_symlinks = false;
-  bool relative = false;           // -R: path arguments keep their whole relative path
+  bool relative = false;  // -R: path arguments keep their whole relative path
   bool json = false;
   bool quiet = false;
   std::chrono::milliseconds connect_timeout{10'000};

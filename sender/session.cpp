@@ -574,18 +574,17 @@ class sender_session {
     const auto& e = entries_[a.id];
     if (a.kind == answer_kind::resume) {
       // Only what we offered resumable, and only inside it: 0 < offset <= size.
-      const bool resumable = opts_.resume && e.kind == entry_kind::file && e.size_known &&
-                             !e.local_path.empty();
+      const bool resumable =
+          opts_.resume && e.kind == entry_kind::file && e.size_known && !e.local_path.empty();
       if (!resumable)
         throw session_error(exit_code::protocol,
                             "receiver answered resume for " + e.remote_path +
                                 (opts_.resume ? ", which was not offered resumable"
                                               : ", offered with --no-resume"));
       if (a.offset == 0 || a.offset > e.size)
-        throw session_error(exit_code::protocol,
-                            "receiver asked to resume " + e.remote_path + " at byte " +
-                                std::to_string(a.offset) + ", outside 1.." +
-                                std::to_string(e.size));
+        throw session_error(exit_code::protocol, "receiver asked to resume " + e.remote_path +
+                                                     " at byte " + std::to_string(a.offset) +
+                                                     ", outside 1.." + std::to_string(e.size));
     }
     const char* event = "file_accepted";
     switch (a.kind) {
@@ -676,7 +675,7 @@ class sender_session {
   logger& log_;
   progress_meter& progress_;
   net::frame_stream& stream_;
-  asio::steady_timer wake_;  // writer waits here; the reader cancels it
+  asio::steady_timer wake_;                     // writer waits here; the reader cancels it
   std::vector<std::optional<hash128>> hashes_;  // --skip-identical: each file's XXH3-128
   std::vector<std::optional<answer>> answers_;
   std::vector<bool> verdicts_;
@@ -730,10 +729,11 @@ asio::awaitable<void> run_send(const options& opts,
   net::frame_stream stream(std::move(carrier), opts.timeout);
   // --connect-timeout covers everything up to the receiver's WELCOME: a
   // peer (or a proxy) that accepts and then says nothing is given up on.
-  stream.set_deadline(started + opts.connect_timeout,
-                      "no answer from the receiver within " +
-                          format_duration(std::chrono::duration<double>(opts.connect_timeout).count()) +
-                          " of connecting, the --connect-timeout");
+  stream.set_deadline(
+      started + opts.connect_timeout,
+      "no answer from the receiver within " +
+          format_duration(std::chrono::duration<double>(opts.connect_timeout).count()) +
+          " of connecting, the --connect-timeout");
   std::string peer = net::to_string(opts.dest);
   if (opts.proxy) peer += " via " + opts.proxy->display();
   std::uint64_t total = 0;

@@ -202,8 +202,8 @@ std::error_code open_own_part(int dir, const std::string& part, unique_fd& out) 
   // O_NONBLOCK: a FIFO under the name must not hang us (regular files
   // ignore it).
   const int fd = ::openat(dir, part.c_str(), O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return errno == ELOOP ? std::make_error_code(std::errc::operation_not_permitted)
-                                    : last_error();
+  if (fd < 0)
+    return errno == ELOOP ? std::make_error_code(std::errc::operation_not_permitted) : last_error();
   unique_fd file(fd);
   struct stat st {};
   if (::fstat(file.get(), &st) != 0) return last_error();
@@ -244,7 +244,8 @@ std::error_code part_file::create(shared_dir parent, const std::string& final_na
     unique_fd existing;
     const std::error_code ec = open_own_part(parent->get(), part, existing);
     if (ec == std::errc::device_or_resource_busy) return ec;
-    if (ec && ec != std::errc::operation_not_permitted && ec != std::errc::no_such_file_or_directory)
+    if (ec && ec != std::errc::operation_not_permitted &&
+        ec != std::errc::no_such_file_or_directory)
       return ec;
     if (::unlinkat(parent->get(), part.c_str(), 0) != 0 && errno != ENOENT) return last_error();
   }
@@ -350,7 +351,6 @@ void part_file::discard() {
   fd_.reset();
   parent_.reset();
 }
-
 
 namespace {
 

@@ -127,8 +127,9 @@ std::string relative_remote_name(std::string_view path, std::string& why) {
     if (stop == std::string_view::npos) stop = path.size();
     const std::string_view comp = path.substr(start, stop - start);
     if (comp == "..") {
-      why = "has a '..' component (ferry keeps the path as written; name paths below the "
-            "current directory)";
+      why =
+          "has a '..' component (ferry keeps the path as written; name paths below the "
+          "current directory)";
       return {};
     }
     if (!comp.empty() && comp != ".") {

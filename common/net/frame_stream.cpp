@@ -80,7 +80,8 @@ void frame_stream::close() {
 
 void frame_stream::fail(const char* step, const std::error_code& ec) const {
   if (timed_out_ && deadline_hit_)
-    throw session_error(exit_code::timeout, std::string(step) + ": timed out (" + deadline_what_ + ")");
+    throw session_error(exit_code::timeout,
+                        std::string(step) + ": timed out (" + deadline_what_ + ")");
   if (timed_out_) {
     throw session_error(exit_code::timeout,
                         std::string(step) + ": timed out (no progress from the peer for " +
@@ -145,8 +146,7 @@ asio::awaitable<framing::message> frame_stream::read_frame(const char* step) {
       begin_ += used;
       // A KEEPALIVE says "busy, not gone": progress only while we expect
       // the peer to be busy.
-      if (!std::holds_alternative<framing::keepalive>(msg) ||
-          clock::now() < keepalive_allowance_)
+      if (!std::holds_alternative<framing::keepalive>(msg) || clock::now() < keepalive_allowance_)
         progress();
       co_return msg;
     }

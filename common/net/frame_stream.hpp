@@ -10,8 +10,8 @@
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <asio.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -114,7 +114,8 @@ class frame_stream {
   /// How long since bytes last arrived from the peer. Safe to call from
   /// another thread (another session asking whether this one is dead).
   clock::duration silent_for() const {
-    return clock::now() - clock::time_point(clock::duration(last_heard_.load(std::memory_order_relaxed)));
+    return clock::now() -
+           clock::time_point(clock::duration(last_heard_.load(std::memory_order_relaxed)));
   }
   std::string peer() const { return peer_; }
   /// Names the peer in logs when the socket's remote end is a proxy.

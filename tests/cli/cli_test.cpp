@@ -267,8 +267,8 @@ TEST(RecvCli, NewLimitsAndTimes) {
   EXPECT_EQ(d.max_session_hash, 64ull << 30);
   EXPECT_EQ(d.connect_timeout, std::chrono::seconds(10));
   EXPECT_EQ(d.partial_ttl, std::chrono::hours(24 * 7));
-  const auto o = parse_recv({"--max-session-hash", "0", "--connect-timeout", "2", "--partial-ttl",
-                             "36h"});
+  const auto o =
+      parse_recv({"--max-session-hash", "0", "--connect-timeout", "2", "--partial-ttl", "36h"});
   EXPECT_EQ(o.max_session_hash, 0u);
   EXPECT_EQ(o.connect_timeout, std::chrono::seconds(2));
   EXPECT_EQ(o.partial_ttl, std::chrono::hours(36));

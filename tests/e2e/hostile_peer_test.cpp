@@ -319,8 +319,9 @@ TEST_F(Receiver, PeerTextReachesTheLogEscaped) {
   start();
   wire w = connect();
   ASSERT_TRUE(w.handshake());
-  const std::string evil = "\x1b]0;owned\x07\x1b[31m\xc2\x9b"
-                           "2J\xe2\x80\xae\nferry-recv: forged line";
+  const std::string evil =
+      "\x1b]0;owned\x07\x1b[31m\xc2\x9b"
+      "2J\xe2\x80\xae\nferry-recv: forged line";
   w.send(offer{1, entry_kind::file, true, 0644, 0, 5, "ok\x1b[2J.txt"});
   w.send(offer{2, entry_kind::file, true, 0644, 0, 5, "abort.txt"});
   ASSERT_TRUE(w.read_as<answer>());
@@ -426,10 +427,10 @@ TEST_F(Receiver, FarFutureMtimesAreClampedSoNewerCanReplaceThem) {
   const auto limit = fs::file_time_type::clock::now() + std::chrono::hours(25);
   EXPECT_LT(stored, limit) << "an mtime far ahead was stored as it came";
   // Two days from now is newer than the clamped time: it replaces it.
-  const auto two_days = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            (std::chrono::system_clock::now() + std::chrono::hours(48))
-                                .time_since_epoch())
-                            .count();
+  const auto two_days =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(
+          (std::chrono::system_clock::now() + std::chrono::hours(48)).time_since_epoch())
+          .count();
   store("newer", two_days);
   EXPECT_EQ(read_file(inbox() / "t.txt"), "newer");
 }
@@ -547,7 +548,8 @@ TEST_F(Receiver, AFloodOfRefusedOffersIsNotLoggedOneByOne) {
        at = events.find("\"event\":\"file\"", at + 1))
     ++file_events;
   EXPECT_EQ(file_events, 1000u);
-  EXPECT_NE(events.find("\"rejected\":1500"), std::string::npos) << events.substr(events.size() - 400);
+  EXPECT_NE(events.find("\"rejected\":1500"), std::string::npos)
+      << events.substr(events.size() - 400);
   EXPECT_NE(events.find("\"unlogged\":500"), std::string::npos);
   EXPECT_NE(log().find("500 more rejected or skipped entries not logged one by one"),
             std::string::npos);
@@ -729,8 +731,8 @@ TEST(ReceiverViaBind, ASilentProxyIsGivenUpOnAfterTheConnectTimeout) {
   listener proxy;  // accepts, then never answers the greeting
   const auto began = std::chrono::steady_clock::now();
   child p({FERRY_RECV_BIN, "--proxy", "socks5://127.0.0.1:" + std::to_string(proxy.port()),
-           "--via-bind", "--dir", (tmp / "inbox").string(), "--connect-timeout", "1",
-           "--timeout", "60"},
+           "--via-bind", "--dir", (tmp / "inbox").string(), "--connect-timeout", "1", "--timeout",
+           "60"},
           tmp / "out", tmp / "err");
   auto w = proxy.accept();
   ASSERT_TRUE(w);

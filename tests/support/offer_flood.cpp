@@ -133,8 +133,7 @@ void run_session(const settings& s, unsigned index) {
       const std::string tail = std::to_string(sent);
       path += std::string(s.path_bytes - path.size() - tail.size(), 'x');
       path += tail;
-      encode(offer{static_cast<std::uint32_t>(sent), entry_kind::directory, true, 0755, 0, 0,
-                   path},
+      encode(offer{static_cast<std::uint32_t>(sent), entry_kind::directory, true, 0755, 0, 0, path},
              batch);
     }
     if (!write_all(fd, batch.data(), batch.size())) break;
@@ -145,11 +144,12 @@ void run_session(const settings& s, unsigned index) {
   reader.join();
   ::close(fd);
   const double secs = std::chrono::duration<double>(clock_type::now() - start).count();
-  std::printf("session %u: %llu offers sent, %llu accepted, %llu rejected, %.1f s; first "
-              "refusal: %s\n",
-              index, static_cast<unsigned long long>(sent),
-              static_cast<unsigned long long>(accepted.load()),
-              static_cast<unsigned long long>(rejected.load()), secs, last_reason.c_str());
+  std::printf(
+      "session %u: %llu offers sent, %llu accepted, %llu rejected, %.1f s; first "
+      "refusal: %s\n",
+      index, static_cast<unsigned long long>(sent),
+      static_cast<unsigned long long>(accepted.load()),
+      static_cast<unsigned long long>(rejected.load()), secs, last_reason.c_str());
 }
 
 }  // namespace
@@ -172,8 +172,9 @@ int main(int argc, char** argv) {
       limit = static_cast<unsigned>(std::strtoul(v, nullptr, 10));
   }
   if (s.port == 0 || s.path_bytes < 300 || s.path_bytes > max_path_bytes) {
-    std::fprintf(stderr, "usage: ferry-test-offer-flood --port N [--sessions N] [--offers N] "
-                         "[--path-bytes 300..4096] [--limit SECONDS]\n");
+    std::fprintf(stderr,
+                 "usage: ferry-test-offer-flood --port N [--sessions N] [--offers N] "
+                 "[--path-bytes 300..4096] [--limit SECONDS]\n");
     return 2;
   }
   s.end = clock_type::now() + std::chrono::seconds(limit);

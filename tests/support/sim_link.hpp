@@ -22,8 +22,8 @@ struct link_params {
   double loss = 0;              // probability, random
   double reorder = 0;           // probability of an extra delay
   rudp::duration reorder_delay = rudp::duration(10000);
-  double duplicate = 0;  // probability
-  std::size_t mtu = 0;   // larger packets are dropped; 0 = any size passes
+  double duplicate = 0;      // probability
+  std::size_t mtu = 0;       // larger packets are dropped; 0 = any size passes
   std::size_t truncate = 0;  // larger packets arrive cut to this size (as some proxies
                              // relay them); 0 = whole
   /// Drops the packet when it returns true: (index of the packet on this

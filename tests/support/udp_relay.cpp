@@ -99,8 +99,8 @@ void run_plain(relay& r, const sockaddr_in& target) {
     if (p[0].revents & POLLIN) {
       sockaddr_in from{};
       socklen_t len = sizeof from;
-      const ssize_t n = ::recvfrom(front, buf.data(), buf.size(), 0,
-                                   reinterpret_cast<sockaddr*>(&from), &len);
+      const ssize_t n =
+          ::recvfrom(front, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
       if (n > 0 && (!have_client || same(from, client))) {
         client = from;
         have_client = true;
@@ -162,8 +162,8 @@ void serve_socks5(relay& r, int control) {
     if (p[0].revents & POLLIN) {
       sockaddr_in from{};
       socklen_t len = sizeof from;
-      const ssize_t n = ::recvfrom(front, buf.data(), buf.size(), 0,
-                                   reinterpret_cast<sockaddr*>(&from), &len);
+      const ssize_t n =
+          ::recvfrom(front, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
       // RSV RSV FRAG ATYP=1 ADDR(4) PORT(2) DATA
       if (n > 10 && buf[2] == 0 && buf[3] == 1) {
         client = from;
@@ -239,8 +239,9 @@ int main(int argc, char** argv) {
       if (::inet_pton(AF_INET, hp.substr(0, colon).c_str(), &target.sin_addr) != 1) break;
       have_target = true;
     } else {
-      std::fprintf(stderr, "usage: ferry-test-udp-relay --truncate BYTES (--to HOST:PORT | "
-                           "--socks5) [--limit SECONDS]\n");
+      std::fprintf(stderr,
+                   "usage: ferry-test-udp-relay --truncate BYTES (--to HOST:PORT | "
+                   "--socks5) [--limit SECONDS]\n");
       return 2;
     }
   }

@@ -22,13 +22,18 @@ TEST(Printable, EscapesWhatCouldDriveATerminalOrForgeALine) {
   EXPECT_EQ(printable("x\nferry-recv: forged"), "x\\nferry-recv: forged");
   EXPECT_EQ(printable("tab\there\r\x7f"), "tab\\there\\r\\x7f");
   // C1 CSI (U+009B) and the bidi overrides are valid UTF-8 but not text.
-  EXPECT_EQ(printable("\xc2\x9b" "31m"), "\\u{009b}31m");
+  EXPECT_EQ(printable("\xc2\x9b"
+                      "31m"),
+            "\\u{009b}31m");
   EXPECT_EQ(printable("evil\xe2\x80\xaegpj.exe"), "evil\\u{202e}gpj.exe");
   EXPECT_EQ(printable("\xe2\x81\xa6x\xe2\x81\xa9\xe2\x80\x8f\xd8\x9c"),
             "\\u{2066}x\\u{2069}\\u{200f}\\u{061c}");
   // Line and paragraph separators split lines in some viewers; invisible
   // characters make two names look alike.
-  EXPECT_EQ(printable("a\xe2\x80\xa8" "b\xe2\x80\xa9" "c"), "a\\u{2028}b\\u{2029}c");
+  EXPECT_EQ(printable("a\xe2\x80\xa8"
+                      "b\xe2\x80\xa9"
+                      "c"),
+            "a\\u{2028}b\\u{2029}c");
   EXPECT_EQ(printable("\xef\xbb\xbfx\xe2\x80\x8by\xe2\x81\xa0"), "\\u{feff}x\\u{200b}y\\u{2060}");
   // Joiners stay: scripts and emoji sequences need them.
   EXPECT_EQ(printable("\xe2\x80\x8c\xe2\x80\x8d"), "\xe2\x80\x8c\xe2\x80\x8d");
