@@ -114,23 +114,6 @@ std::size_t part_holders::size() const {
   return held_.size();
 }
 
-bool shared_pool::take(std::uint64_t n) {
-  std::lock_guard lock(mu_);
-  if (!fits_limit(used_, n, capacity_)) return false;
-  used_ += n;
-  return true;
-}
-
-void shared_pool::give(std::uint64_t n) {
-  std::lock_guard lock(mu_);
-  used_ = saturating_sub(used_, n);
-}
-
-std::uint64_t shared_pool::used() const {
-  std::lock_guard lock(mu_);
-  return used_;
-}
-
 bool memory_budget::take(std::uint64_t n) {
   if (!fits_limit(used_, n, limit_) || !pool_.take(n)) return false;
   used_ += n;

@@ -16,6 +16,8 @@
 #include <system_error>
 #include <utility>
 
+#include "util/memory_pool.hpp"
+
 namespace ferry::net {
 class frame_stream;
 }
@@ -101,28 +103,12 @@ class space_reservation {
   std::uint64_t left_ = 0;
 };
 
-/// A fixed amount of something (bytes of memory held for peers), drawn on
-/// by every session; a draw that does not fit is refused.
-class shared_pool {
- public:
-  explicit shared_pool(std::uint64_t capacity) : capacity_(capacity) {}
-  [[nodiscard]] bool take(std::uint64_t n);
-  void give(std::uint64_t n);
-  std::uint64_t used() const;
-  std::uint64_t capacity() const { return capacity_; }
-
- private:
-  const std::uint64_t capacity_;
-  mutable std::mutex mu_;
-  std::uint64_t used_ = 0;
-};
-
 /// Memory a session holds for its peer: offers accepted but not yet sent,
 /// and directories whose mode and mtime are applied at the end. Limited per
 /// session, and drawn from the receiver-wide pool; given back when it ends.
 class memory_budget {
  public:
-  memory_budget(shared_pool& pool, std::uint64_t session_limit)
+  memory_budget(memory_pool& pool, std::uint64_t session_limit)
       : pool_(pool), limit_(session_limit) {}
   ~memory_budget() { pool_.give(used_); }
   memory_budget(const memory_budget&) = delete;
@@ -135,7 +121,7 @@ class memory_budget {
   std::uint64_t used() const { return used_; }
 
  private:
-  shared_pool& pool_;
+  memory_pool& pool_;
   const std::uint64_t limit_;
   std::uint64_t used_ = 0;
 };
@@ -200,7 +186,7 @@ class part_claim {
 /// What every session of a receiver shares, built once by the server.
 struct shared_budgets {
   space_ledger space;
-  shared_pool memory;
+  memory_pool memory;
   part_holders parts;
 };
 

@@ -43,7 +43,7 @@ server::server(std::vector<std::unique_ptr<asio::io_context>>& pool, const optio
       budgets_{
           space_ledger([&root](std::uint64_t& a, std::uint64_t& t) { return root.space(a, t); },
                        opts.min_free, opts.min_free_percent),
-          shared_pool(memory_pool_size)} {
+          memory_pool(memory_pool_size)} {
   for (auto& ctx : pool_)
     keep_running_.push_back(asio::make_work_guard(*ctx));
 }

@@ -6,7 +6,6 @@
 // violation.
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -15,29 +14,13 @@
 #include <system_error>
 
 #include "rudp/range_set.hpp"
+#include "util/memory_pool.hpp"
 
 namespace ferry::rudp {
 
-/// Memory every reorder ring of a receiver grows into, together: a peer
-/// may fill its own window with data it never completes, and 64 peers 64
-/// windows. Thread-safe.
-class memory_pool {
- public:
-  explicit memory_pool(std::size_t capacity) : capacity_(capacity) {}
-  [[nodiscard]] bool take(std::size_t n) {
-    std::size_t used = used_.load(std::memory_order_relaxed);
-    do {
-      if (n > capacity_ - used) return false;
-    } while (!used_.compare_exchange_weak(used, used + n, std::memory_order_relaxed));
-    return true;
-  }
-  void give(std::size_t n) { used_.fetch_sub(n, std::memory_order_relaxed); }
-  std::size_t used() const { return used_.load(std::memory_order_relaxed); }
-
- private:
-  const std::size_t capacity_;
-  std::atomic<std::size_t> used_{0};
-};
+/// Every reorder ring of a receiver grows into one pool: a peer may fill
+/// its own window with data it never completes, and 64 peers 64 windows.
+using ferry::memory_pool;
 
 class recv_buffer {
  public:
