@@ -18,12 +18,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (std::size_t i = 0; i < out.size();) {
     const auto c = static_cast<unsigned char>(out[i]);
     if (c < 0x20 || c == 0x7f) __builtin_trap();
-    const std::size_t n = utf8_sequence_length(out, i);
+    unsigned cp = 0;
+    const std::size_t n = utf8_sequence_length(out, i, &cp);
     if (n == 0) __builtin_trap();  // not valid UTF-8
     if (n > 1) {
-      unsigned cp = c & (0x7fu >> n);
-      for (std::size_t k = 1; k < n; ++k)
-        cp = (cp << 6) | (static_cast<unsigned char>(out[i + k]) & 0x3fu);
       if (cp <= 0x9f || cp == 0x061c || cp == 0x200b || cp == 0x200e || cp == 0x200f ||
           (cp >= 0x2028 && cp <= 0x202e) || cp == 0x2060 || (cp >= 0x2066 && cp <= 0x2069) ||
           cp == 0xfeff)

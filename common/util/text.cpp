@@ -4,11 +4,14 @@
 
 namespace ferry {
 
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
+std::size_t utf8_sequence_length(std::string_view s, std::size_t i, unsigned* code_point) {
   const auto c = static_cast<unsigned char>(s[i]);
   std::size_t n = 0;
   unsigned min = 0;
-  if (c < 0x80) return 1;
+  if (c < 0x80) {
+    if (code_point != nullptr) *code_point = c;
+    return 1;
+  }
   if (c >= 0xc2 && c <= 0xdf) {
     n = 2;
     min = 0x80;
@@ -29,18 +32,11 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
     cp = (cp << 6) | (cc & 0x3fu);
   }
   if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  if (code_point != nullptr) *code_point = cp;
   return n;
 }
 
 namespace {
-
-unsigned code_point(std::string_view seq) {
-  const auto c = static_cast<unsigned char>(seq[0]);
-  unsigned cp = c & (0x7fu >> seq.size());
-  for (std::size_t k = 1; k < seq.size(); ++k)
-    cp = (cp << 6) | (static_cast<unsigned char>(seq[k]) & 0x3fu);
-  return cp;
-}
 
 // C1 controls, the characters that change the display order of the text
 // around them, line and paragraph separators, and invisible ones that
@@ -87,17 +83,17 @@ std::string printable(std::string_view s) {
       ++i;
       continue;
     }
-    const std::size_t n = utf8_sequence_length(s, i);
+    unsigned cp = 0;
+    const std::size_t n = utf8_sequence_length(s, i, &cp);
     if (n == 0) {
       append_byte(out, c);
       ++i;
       continue;
     }
-    const std::string_view seq = s.substr(i, n);
-    if (const unsigned cp = code_point(seq); invisible_control(cp))
+    if (invisible_control(cp))
       append_code_point(out, cp);
     else
-      out.append(seq);
+      out.append(s.substr(i, n));
     i += n;
   }
   return out;

@@ -13,8 +13,9 @@
 namespace ferry {
 
 /// Length of the valid (shortest-form, non-surrogate) UTF-8 sequence that
-/// starts at s[i], or 0 when none does.
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i);
+/// starts at s[i], or 0 when none does; its code point goes to
+/// `code_point` when one is given.
+std::size_t utf8_sequence_length(std::string_view s, std::size_t i, unsigned* code_point = nullptr);
 
 /// `s` with every unsafe character escaped: \n \r \t \\ as such, other C0
 /// and DEL as \xHH, C1 controls, bidi controls (U+061C, U+200E, U+200F,
