@@ -223,10 +223,8 @@ class receiver_session {
       if (o.size_known && o.size > max_file_bytes)
         co_return reject("file size " + std::to_string(o.size) + " is beyond what a file can have");
       if (o.size_known && opts_.max_file_size != 0 && o.size > opts_.max_file_size)
-        co_return reject("file too large (" + std::to_string(o.size) + " bytes, " +
-                         format_bytes(o.size) + ", > limit " + std::to_string(opts_.max_file_size) +
-                         " bytes, the receiver's "
-                         "--max-file-size)");
+        co_return reject("file too large (" + std::to_string(o.size) + " bytes > limit " +
+                         std::to_string(opts_.max_file_size) + ", the receiver's --max-file-size)");
       if (o.size_known && !fits_limit(committed_bytes_, o.size, opts_.max_session_bytes))
         co_return reject("session byte limit reached (" + format_bytes(opts_.max_session_bytes) +
                          ")");
@@ -402,19 +400,20 @@ class receiver_session {
       co_return;
     }
     fileio::shared_dir parent;
-    std::vector<std::string> comps;
-    std::error_code ec = fileio::split_safe_path(cur_->f.o.path, comps);  // (checked at offer)
+    std::vector<std::string> comps;  // (the path was checked at offer time)
+    std::error_code ec = fileio::split_safe_path(cur_->f.o.path, comps);
     if (!ec) ec = content_dirs_.get(root_, comps, parent);
     // Other files get a named part file, which a later session may resume
     // (or replace, when an earlier one kept it); so do replacing writes.
     const auto& o = cur_->f.o;
-    const auto& name = comps.back();
-    if (!ec && small_file(o) && !cur_->f.replace)
-      ec = fileio::part_file::create_anonymous(parent, name, o.mode, cur_->part);
-    else if (!ec)
+    if (!ec && small_file(o) && !cur_->f.replace) {
+      ec = fileio::part_file::create_anonymous(parent, comps.back(), o.mode, cur_->part);
+    } else if (!ec) {
+      const auto& name = comps.back();
       ec = co_await acquire_part(parent, name, cur_->claim, [&] {
         return fileio::part_file::create(parent, name, o.mode, cur_->part);
       });
+    }
     if (ec) {
       const std::string why = ec == std::errc::device_or_resource_busy
                                   ? "another session is receiving this file"
@@ -571,13 +570,10 @@ class receiver_session {
                                                 const std::string& name, part_claim& claim,
                                                 Open open) {
     std::error_code ec = open();
-    struct stat st {};
-    if (ec != std::errc::device_or_resource_busy || ::fstat(parent->get(), &st) != 0) {
-      if (!ec && ::fstat(parent->get(), &st) == 0)
-        claim = part_claim(budgets_.parts, key_for(st, name), self_);
-      co_return ec;
-    }
-    const auto key = key_for(st, name);
+    struct stat dir {};
+    if (ec && ec != std::errc::device_or_resource_busy) co_return ec;
+    if (::fstat(parent->get(), &dir) != 0) co_return ec;  // (cannot name it: no claim, no wait)
+    const auto key = key_for(dir, name);
     asio::steady_timer pause(stream_.executor());
     const auto give_up = clock::now() + takeover_silence + std::chrono::seconds(2);
     bool closed = false;
