@@ -14,6 +14,8 @@ else
   bin=$build/bin
 fi
 source "$root/scripts/lib/sample.sh"
+# shellcheck source=lib/recv.sh
+source "$root/scripts/lib/recv.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ferry-demo.XXXXXX")
 recv_pid=
@@ -30,13 +32,7 @@ make_sample "$work/sample" 16
 echo "== starting ferry-recv on 127.0.0.1 (free port), storing into $work/inbox"
 "$bin/ferry-recv" --listen 127.0.0.1:0 --dir "$work/inbox" --json >"$work/recv.json" 2>"$work/recv.log" &
 recv_pid=$!
-port=
-for _ in $(seq 1 200); do
-  port=$(jq -r 'select(.event=="listening") | .port' "$work/recv.json" 2>/dev/null | head -n 1)
-  [ -n "$port" ] && break
-  sleep 0.05
-done
-[ -n "$port" ] || { echo "ferry-recv did not start: $(cat "$work/recv.log")" >&2; exit 1; }
+port=$(recv_port "$work/recv.json") || { echo "ferry-recv did not start: $(cat "$work/recv.log")" >&2; exit 1; }
 
 echo "== ferry-send 127.0.0.1:$port sample/"
 rc=0

@@ -7,6 +7,8 @@
 #   scripts/measure_offer_flood.sh [SESSIONS] [OFFERS] [PATH_BYTES]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=lib/recv.sh
+source "$root/scripts/lib/recv.sh"
 build=${FERRY_BUILD_DIR:-$root/build}
 sessions=${1:-1}
 offers=${2:-1000000}
@@ -17,13 +19,7 @@ trap 'kill "$recv" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"
 "$build/bin/ferry-recv" --listen 127.0.0.1:0 --dir "$work/inbox" --json --quiet \
   --max-sessions 128 --max-sessions-per-host 128 >"$work/recv.out" 2>"$work/recv.err" &
 recv=$!
-port=
-for _ in $(seq 1 200); do
-  port=$(jq -r 'select(.event=="listening") | .port' "$work/recv.out" 2>/dev/null | head -n 1)
-  [ -n "$port" ] && break
-  sleep 0.05
-done
-[ -n "$port" ] || { echo "ferry-recv did not start: $(cat "$work/recv.err")" >&2; exit 1; }
+port=$(recv_port "$work/recv.out") || { echo "ferry-recv did not start: $(cat "$work/recv.err")" >&2; exit 1; }
 hwm() { awk '/VmHWM/{print $2}' "/proc/$recv/status"; }
 echo "receiver peak RSS before: $(hwm) KiB"
 start=$(date +%s)

@@ -275,6 +275,10 @@ TEST(RecvCli, NewLimitsAndTimes) {
   EXPECT_EQ(parse_recv({"--partial-ttl", "0"}).partial_ttl.count(), 0);
   EXPECT_EQ(recv_exit({"--partial-ttl", "soon"}), 2);
   EXPECT_EQ(recv_exit({"--connect-timeout", "0"}), 2);
+  EXPECT_EQ(recv_exit({"--connect-timeout", "1e300"}), 2);
+  EXPECT_EQ(recv_exit({"--partial-ttl", "100000d"}), 2);
+  EXPECT_EQ(recv_exit({"--partial-ttl", "-1d"}), 2);
+  EXPECT_EQ(recv_exit({"--max-session-hash", "99999999999999999999"}), 2);
 }
 
 }  // namespace

@@ -439,26 +439,22 @@ TEST_F(Receiver, KeepalivesAloneDoNotHoldASlot) {
   start();  // --timeout 2
   wire w = connect();
   ASSERT_TRUE(w.handshake());
-  const auto began = std::chrono::steady_clock::now();
   bool closed = false;
   for (int i = 0; i < 60 && !closed; ++i) {  // at most 12 s
     w.send(keepalive{});
     closed = w.closed_within(200ms);
   }
   EXPECT_TRUE(closed) << "a session sending only KEEPALIVE was kept";
-  EXPECT_LT(std::chrono::steady_clock::now() - began, 8s);
   ASSERT_TRUE(wait_for_event("\"exit_code\":8")) << log();
 }
 
 TEST_F(Receiver, TheHandshakeHasItsOwnDeadline) {
   start({"--timeout", "60", "--connect-timeout", "1"});
-  const auto began = std::chrono::steady_clock::now();
   wire silent = connect();  // connects, says nothing
   wire half = connect();    // the preamble, then nothing
   half.send_preamble();
   EXPECT_TRUE(silent.closed_within(10s));
   EXPECT_TRUE(half.closed_within(10s));
-  EXPECT_LT(std::chrono::steady_clock::now() - began, 10s);
   ASSERT_TRUE(wait_for_event("handshake not finished within 1")) << read_file(tmp_ / "recv.out");
 }
 
@@ -660,26 +656,30 @@ TEST_F(Sender, ReceiverErrorFrameIsReportedVerbatim) {
   EXPECT_NE(err().find("receiver reported an error: receiver is busy"), std::string::npos) << err();
 }
 
-TEST_F(Sender, ResumeAtOffsetZeroIsAProtocolError) {
-  auto p = run({});
-  std::optional<offer> o;
-  auto w = welcomed(o);
-  ASSERT_TRUE(w);
-  ASSERT_TRUE(o && o->resume);
-  w->send(answer{o->id, answer_kind::resume, 0, "", hash128{}});
-  EXPECT_EQ(p->wait_for(10s), 5);
-  EXPECT_NE(err().find("a.txt at byte 0, outside 1..7"), std::string::npos) << err();
-}
-
-TEST_F(Sender, ResumeAnswerToNoResumeIsAProtocolError) {
-  auto p = run({"--no-resume"});
-  std::optional<offer> o;
-  auto w = welcomed(o);
-  ASSERT_TRUE(w);
-  ASSERT_TRUE(o && !o->resume);
-  w->send(answer{o->id, answer_kind::resume, 3, "", hash128{}});
-  EXPECT_EQ(p->wait_for(10s), 5);
-  EXPECT_NE(err().find("offered with --no-resume"), std::string::npos) << err();
+TEST_F(Sender, ResumeAnswersOutsideTheOfferAreProtocolErrors) {
+  // a.txt is 7 bytes: a resume offset must be 1..7, and only for an offer
+  // that allowed resuming.
+  struct trial {
+    std::vector<std::string> args;
+    std::uint64_t offset;
+    std::string error;
+  };
+  const std::vector<trial> trials = {
+      {{}, 0, "a.txt at byte 0, outside 1..7"},
+      {{}, 8, "a.txt at byte 8, outside 1..7"},
+      {{}, ~std::uint64_t{0}, "a.txt at byte 18446744073709551615, outside 1..7"},
+      {{"--no-resume"}, 3, "resume for a.txt, offered with --no-resume"},
+  };
+  for (const auto& t : trials) {
+    auto p = run(t.args);
+    std::optional<offer> o;
+    auto w = welcomed(o);
+    ASSERT_TRUE(w && o);
+    EXPECT_EQ(o->resume, t.args.empty());
+    w->send(answer{o->id, answer_kind::resume, t.offset, "", hash128{}});
+    EXPECT_EQ(p->wait_for(10s), 5) << t.error;
+    EXPECT_NE(err().find(t.error), std::string::npos) << err();
+  }
 }
 
 TEST_F(Sender, ReceiverTextReachesTheTerminalEscaped) {
@@ -717,19 +717,16 @@ TEST_F(Sender, AReceiverThatOnlySendsKeepalivesIsGivenUpOn) {
 TEST_F(Sender, ConnectTimeoutCoversTheHandshake) {
   // Accepts the connection and never says a word (as a proxy that reports
   // success before it has connected may).
-  const auto began = std::chrono::steady_clock::now();
   auto p = run({"--connect-timeout", "1", "--timeout", "60"});
   auto w = l_.accept();
   ASSERT_TRUE(w);
   EXPECT_EQ(p->wait_for(15s), 8) << err();
-  EXPECT_LT(std::chrono::steady_clock::now() - began, 15s);
   EXPECT_NE(err().find("no answer from the receiver within 1"), std::string::npos) << err();
 }
 
 TEST(ReceiverViaBind, ASilentProxyIsGivenUpOnAfterTheConnectTimeout) {
   temp_dir tmp;
   listener proxy;  // accepts, then never answers the greeting
-  const auto began = std::chrono::steady_clock::now();
   child p({FERRY_RECV_BIN, "--proxy", "socks5://127.0.0.1:" + std::to_string(proxy.port()),
            "--via-bind", "--dir", (tmp / "inbox").string(), "--connect-timeout", "1", "--timeout",
            "60"},
@@ -737,7 +734,6 @@ TEST(ReceiverViaBind, ASilentProxyIsGivenUpOnAfterTheConnectTimeout) {
   auto w = proxy.accept();
   ASSERT_TRUE(w);
   EXPECT_EQ(p.wait_for(20s), 4) << read_file(tmp / "err");
-  EXPECT_LT(std::chrono::steady_clock::now() - began, 15s);
 }
 
 TEST(SenderConnect, ConnectTimeoutIsExitEight) {

@@ -150,6 +150,17 @@ TEST(packet, a_probe_states_its_size_and_a_cut_one_is_not_intact) {
   d.resize(k.size());
   ASSERT_FALSE(decode_data_header(d, cid, pn, frames));
   EXPECT_TRUE(packet_intact(d, frames));
+  // A PROBE that states 0, the largest u16, or one byte more than the
+  // packet: never intact.
+  for (const std::uint16_t said : {std::uint16_t{0}, std::uint16_t{65535}, std::uint16_t{101}}) {
+    std::vector<std::uint8_t> q(100);
+    cursor qc(q);
+    ASSERT_TRUE(encode_data_header(7, 3, qc));
+    ASSERT_TRUE(encode_probe(said, qc));
+    ASSERT_TRUE(qc.zeros(qc.room()));
+    ASSERT_FALSE(decode_data_header(q, cid, pn, frames));
+    EXPECT_FALSE(packet_intact(q, frames)) << said;
+  }
   const auto short_one = std::span<const std::uint8_t>(d).first(d.size() - 1);
   ASSERT_FALSE(decode_data_header(short_one, cid, pn, frames));
   EXPECT_FALSE(packet_intact(short_one, frames));
