@@ -59,14 +59,13 @@ class Receiver : public ::testing::Test {
 
   wire connect() { return wire::connect_to(port_); }
 
-  // A well-behaved sender still gets served (the receiver survived).
-  void expect_still_serving(const std::string& name) {
+  // A well-behaved session that stores `content` as `name`.
+  void store(const std::string& name, const std::string& content, std::int64_t mtime_ns = 0) {
     wire w = connect();
     ASSERT_TRUE(w.handshake());
-    const std::string content = "still serving";
-    w.send(offer{1, entry_kind::file, true, 0644, 0, content.size(), name});
+    w.send(offer{1, entry_kind::file, true, 0644, mtime_ns, content.size(), name});
     auto a = w.read_as<answer>();
-    ASSERT_TRUE(a && a->kind == answer_kind::accept);
+    ASSERT_TRUE(a && a->kind == answer_kind::accept) << (a ? a->reason : "no answer");
     w.send(data{1, static_cast<std::uint32_t>(content.size())});
     w.send(content);
     w.send(done{1, content.size(), hash_of(content)});
@@ -74,7 +73,12 @@ class Receiver : public ::testing::Test {
     auto v = w.read_as<verdict>();
     ASSERT_TRUE(v && v->kind == verdict_kind::stored);
     ASSERT_TRUE(w.read_as<bye>());
-    EXPECT_EQ(read_file(inbox() / name), content);
+  }
+
+  // A well-behaved sender still gets served (the receiver survived).
+  void expect_still_serving(const std::string& name) {
+    store(name, "still serving");
+    EXPECT_EQ(read_file(inbox() / name), "still serving");
   }
 
   // Waits (bounded) until the receiver's event stream contains `text`.
@@ -409,20 +413,7 @@ TEST_F(Receiver, HashingFilesAlreadyHereIsBudgeted) {
 
 TEST_F(Receiver, FarFutureMtimesAreClampedSoNewerCanReplaceThem) {
   start({"--overwrite", "newer"});
-  auto store = [&](const std::string& content, std::int64_t mtime) {
-    wire w = connect();
-    ASSERT_TRUE(w.handshake());
-    w.send(offer{1, entry_kind::file, true, 0644, mtime, content.size(), "t.txt"});
-    auto a = w.read_as<answer>();
-    ASSERT_TRUE(a && a->kind == answer_kind::accept) << (a ? a->reason : "no answer");
-    w.send(data{1, static_cast<std::uint32_t>(content.size())});
-    w.send(content);
-    w.send(done{1, content.size(), hash_of(content)});
-    w.send(end{});
-    auto v = w.read_as<verdict>();
-    ASSERT_TRUE(v && v->kind == verdict_kind::stored);
-  };
-  store("from the far future", std::numeric_limits<std::int64_t>::max());
+  store("t.txt", "from the far future", std::numeric_limits<std::int64_t>::max());
   const auto stored = fs::last_write_time(inbox() / "t.txt");
   const auto limit = fs::file_time_type::clock::now() + std::chrono::hours(25);
   EXPECT_LT(stored, limit) << "an mtime far ahead was stored as it came";
@@ -431,7 +422,7 @@ TEST_F(Receiver, FarFutureMtimesAreClampedSoNewerCanReplaceThem) {
       std::chrono::duration_cast<std::chrono::nanoseconds>(
           (std::chrono::system_clock::now() + std::chrono::hours(48)).time_since_epoch())
           .count();
-  store("newer", two_days);
+  store("t.txt", "newer", two_days);
   EXPECT_EQ(read_file(inbox() / "t.txt"), "newer");
 }
 
