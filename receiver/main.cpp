@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "fileio/dest.hpp"
+#include "link/classify.hpp"
 #include "receiver/options.hpp"
 #include "receiver/server.hpp"
 
@@ -39,9 +40,9 @@ int main(int argc, char** argv) {
     for (auto& t : helpers)
       t.join();
     return srv.exit_status();
-  } catch (const session_error& e) {
-    log.warn(e.what());
-    return to_int(e.code());
+  } catch (const failure& e) {  // the listen address, bound before anything runs
+    log.warn(e.message());
+    return to_int(link::classify(e));
   } catch (const std::exception& e) {
     log.warn(std::string("internal error: ") + e.what());
     return to_int(exit_code::local_io);

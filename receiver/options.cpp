@@ -141,7 +141,7 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     o.via_bind = args.count("via-bind") > 0;
     if (args.count("proxy")) {
       std::string why;
-      auto p = socks5::parse_proxy_url(args["proxy"].as<std::string>(), why);
+      auto p = link::parse_proxy_url(args["proxy"].as<std::string>(), why);
       if (!p) return usage_error("--proxy: " + why);
       const char* pw = env ? env("FERRY_PROXY_PASSWORD") : nullptr;
       if (pw != nullptr && *pw != '\0') {

@@ -9,8 +9,8 @@
 
 #include <optional>
 
+#include "link/proxy.hpp"
 #include "net/address.hpp"
-#include "socks5/proxy_url.hpp"
 #include "util/cli.hpp"
 
 namespace ferry::recv {
@@ -38,7 +38,7 @@ struct options {
   bool fsync = false;
   bool json = false;
   bool quiet = false;
-  std::optional<socks5::proxy_config> proxy;  // with via_bind: receive through it
+  std::optional<link::proxy> proxy;  // with via_bind: receive through it
   bool via_bind = false;
   bool udp = true;  // serve UDP mode on the same port (--no-udp: TCP only)
 };

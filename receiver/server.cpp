@@ -1,34 +1,15 @@
 #include "receiver/server.hpp"
 
-#include <sys/socket.h>
-
-#include <asio/experimental/as_tuple.hpp>
 #include <csignal>
 #include <optional>
 #include <thread>
 
 #include "framing/frame.hpp"
+#include "link/classify.hpp"
 #include "receiver/session.hpp"
-#include "socks5/connector.hpp"
 #include "util/units.hpp"
 
 namespace ferry::recv {
-namespace {
-
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
-
-asio::ip::tcp::endpoint listen_endpoint(const net::host_port& hp) {
-  if (hp.host.empty()) return {asio::ip::tcp::v6(), hp.port};
-  std::error_code ec;
-  const auto addr = asio::ip::make_address(hp.host, ec);
-  if (ec)
-    throw session_error(exit_code::usage,
-                        "--listen: '" + hp.host + "' is not an IP address (use a literal)");
-  return {addr, hp.port};
-}
-
-}  // namespace
-
 server::server(std::vector<std::unique_ptr<asio::io_context>>& pool, const options& opts,
                const fileio::dest_root& root, logger& log)
     : pool_(pool),
@@ -36,7 +17,7 @@ server::server(std::vector<std::unique_ptr<asio::io_context>>& pool, const optio
       root_(root),
       log_(log),
       strand_(asio::make_strand(*pool.front())),
-      acceptor_(strand_),
+      listener_(pool, strand_, plan_for(opts), listener_hooks()),
       signals_(strand_, SIGINT, SIGTERM),
       grace_timer_(strand_),
       sweep_timer_(strand_),
@@ -48,8 +29,56 @@ server::server(std::vector<std::unique_ptr<asio::io_context>>& pool, const optio
     keep_running_.push_back(asio::make_work_guard(*ctx));
 }
 
+link::listen_plan server::plan_for(const options& opts) {
+  link::listen_plan p;
+  p.address = opts.listen;
+  p.udp = opts.udp;
+  if (opts.via_bind) p.via_bind = opts.proxy;
+  p.once = opts.once;
+  p.connect_timeout = opts.connect_timeout;
+  p.idle_timeout = opts.timeout;
+  p.max_udp_connections = opts.max_sessions + 16;
+  p.udp_reorder_bytes = udp_reorder_pool;
+  return p;
+}
+
+link::listener::hooks server::listener_hooks() {
+  link::listener::hooks h;
+  h.serve = [this](std::unique_ptr<net::transport> t, std::string peer) {
+    auto ex = t->executor();
+    asio::co_spawn(ex, serve(std::move(t), std::move(peer)), asio::detached);
+  };
+  h.on_listening = [this](const link::listening& at) { on_listening(at); };
+  h.on_warning = [this](const std::string& what) { log_.warn(what); };
+  // The proxy will not (or no longer) listen for us: stop, as a listener
+  // that cannot bind would.
+  h.on_failed = [this](const failure& why) {
+    log_.warn(why.message());
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    if (status_ == 0) status_ = to_int(link::classify(why));
+    if (sessions_.empty()) asio::post(strand_, [this] { finish(); });
+  };
+  return h;
+}
+
+void server::on_listening(const link::listening& at) {
+  auto ev = json_line("listening");
+  ev.str("address", at.host).num("port", static_cast<std::uint64_t>(at.port));
+  if (at.via.empty()) {
+    log_.warn("listening on " + net::to_string(net::host_port{at.host, at.port}) +
+              (at.udp ? " (TCP and UDP)" : " (TCP)") + ", storing into " + root_.path());
+    ev.boolean("udp", at.udp).str("dir", root_.path());
+  } else {
+    log_.warn("listening via " + at.via + ": senders connect to " +
+              net::to_string(net::host_port{at.host, at.port}) + ", storing into " + root_.path());
+    ev.str("dir", root_.path()).str("via", at.via);
+  }
+  log_.event(ev);
+}
+
 void server::finish() {
-  stop_udp(true);
+  listener_.close();
   grace_timer_.cancel();
   sweep_timer_.cancel();
   signals_.cancel();
@@ -61,127 +90,19 @@ void server::start() {
     if (!e) on_signal(signo);
   });
   sweep_partials();
-  if (opts_.via_bind) {
-    asio::co_spawn(strand_, bind_loop(), asio::detached);
-    return;
-  }
-  auto ep = listen_endpoint(opts_.listen);
-  std::error_code ec;
-  auto open_and_bind = [&](const asio::ip::tcp::endpoint& e) {
-    acceptor_.close(ec);
-    acceptor_.open(e.protocol(), ec);
-    if (ec) return;
-    acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    // The default [::] listens for IPv4 too.
-    if (e.protocol() == asio::ip::tcp::v6() && opts_.listen.host.empty())
-      acceptor_.set_option(asio::ip::v6_only(false), ec);
-    acceptor_.bind(e, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  };
-  open_and_bind(ep);
-  if (ec && opts_.listen.host.empty()) {  // a host without IPv6
-    ep = {asio::ip::tcp::v4(), opts_.listen.port};
-    open_and_bind(ep);
-  }
-  if (ec)
-    throw session_error(exit_code::connect,
-                        "listen on " + net::to_string(ep) + ": " + ec.message());
-  const auto bound = acceptor_.local_endpoint();
-  if (opts_.udp) listen_udp(bound);
-  log_.warn("listening on " + net::to_string(bound) + (opts_.udp ? " (TCP and UDP)" : " (TCP)") +
-            ", storing into " + root_.path());
-  log_.event(json_line("listening")
-                 .str("address", bound.address().to_string())
-                 .num("port", static_cast<std::uint64_t>(bound.port()))
-                 .boolean("udp", opts_.udp)
-                 .str("dir", root_.path()));
-  asio::co_spawn(strand_, accept_loop(), asio::detached);
-}
-
-void server::listen_udp(const asio::ip::tcp::endpoint& bound) {
-  const asio::ip::udp::endpoint ep(bound.address(), bound.port());
-  rudp::config cfg;
-  cfg.max_packet = rudp::max_packet_size;  // the sender picks the size
-  cfg.send_buffer = 1u << 20;              // we send answers, not content
-  cfg.idle_timeout = rudp::idle_timeout_for(opts_.timeout);
-  // Every UDP session's reorder ring grows into one pool: a peer may fill
-  // its window with data it never completes, 64 peers 64 windows.
-  cfg.recv_pool = std::make_shared<rudp::memory_pool>(udp_reorder_pool);
-  for (auto& ctx : pool_) {
-    asio::ip::udp::socket s(*ctx);
-    std::error_code ec;
-    s.open(ep.protocol(), ec);
-    if (!ec) {
-      s.set_option(asio::socket_base::reuse_address(true), ec);
-      const int one = 1;
-      ::setsockopt(s.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-      if (ep.protocol() == asio::ip::udp::v6() && opts_.listen.host.empty())
-        s.set_option(asio::ip::v6_only(false), ec);
-      s.bind(ep, ec);
-    }
-    if (ec)
-      throw session_error(exit_code::connect, "listen on UDP " + net::to_string(bound) + ": " +
-                                                  ec.message() + " (--no-udp serves TCP only)");
-    rudp::size_buffers(s, 8 << 20);
-    auto endpoint = std::make_shared<rudp::endpoint>(std::move(s), rudp::max_packet_size + 64);
-    auto* c = ctx.get();
-    endpoint->listen(
-        cfg,
-        [this, c](std::unique_ptr<net::transport> t) {
-          if (opts_.once) asio::post(strand_, [this] { stop_accepting(); });
-          asio::co_spawn(*c, serve(std::move(t)), asio::detached);
-        },
-        opts_.max_sessions + 16);
-    endpoint->start();
-    udp_.push_back(std::move(endpoint));
-  }
+  listener_.start();
 }
 
 // On strand_: no new sessions, over TCP or UDP (--once after the first,
 // or a signal). Sessions in progress go on.
 void server::stop_accepting() {
-  std::error_code ignored;
-  acceptor_.close(ignored);
-  stop_udp(false);
-}
-
-// Stops answering new UDP senders; with `close`, ends the sockets too (the
-// io_contexts can then run out of work). Each endpoint on its own thread.
-void server::stop_udp(bool close) {
-  for (auto& ep : udp_) {
-    asio::post(ep->executor(), [ep, close] {
-      if (close)
-        ep->close();
-      else
-        ep->stop_accepting();
-    });
-  }
+  listener_.stop_accepting();
 }
 
 // "127.0.0.1:5000" -> "127.0.0.1", "[::1]:5000" -> "[::1]".
 std::string server::host_of(const std::string& peer) {
   const auto colon = peer.rfind(':');
   return colon == std::string::npos ? peer : peer.substr(0, colon);
-}
-
-asio::awaitable<void> server::accept_loop() {
-  while (acceptor_.is_open()) {
-    // Sessions go round robin to the pool's io_contexts and stay there.
-    auto& ctx = *pool_[next_++ % pool_.size()];
-    auto [ec, socket] = co_await acceptor_.async_accept(ctx, use_tuple);
-    if (ec) {
-      if (!acceptor_.is_open()) break;
-      // Out of descriptors and the like: report, back off briefly, go on.
-      log_.warn("accept: " + ec.message());
-      asio::steady_timer pause(strand_, std::chrono::milliseconds(100));
-      co_await pause.async_wait(use_tuple);
-      continue;
-    }
-    if (opts_.once) stop_accepting();  // signals stay armed: the session may be interrupted
-    auto exec = socket.get_executor();
-    asio::co_spawn(exec, serve(std::make_unique<net::tcp_transport>(std::move(socket))),
-                   asio::detached);
-  }
 }
 
 asio::awaitable<void> server::refuse(net::frame_stream& stream, const std::string& why) {
@@ -198,64 +119,6 @@ asio::awaitable<void> server::refuse(net::frame_stream& stream, const std::strin
     for (std::size_t n = 0; n < 64 * 1024;)
       n += (co_await stream.read_raw(4096, "refusing")).size();
   } catch (const std::exception&) {
-  }
-}
-
-asio::awaitable<void> server::bind_loop() {
-  const auto& proxy = *opts_.proxy;
-  while (true) {
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) break;
-    }
-    std::string failure;
-    std::optional<socks5::bind_ticket> ticket;
-    try {
-      const socks5::address anyone{"0.0.0.0", 0};  // named: no temporaries around co_await
-      auto t = co_await socks5::bind_via(proxy, anyone, opts_.connect_timeout);
-      ticket.emplace(std::move(t));
-    } catch (const session_error& e) {
-      failure = e.message();
-    }
-    if (!ticket) {
-      // The proxy will not (or no longer) listen for us: stop, as a
-      // listener that cannot bind would.
-      log_.warn(failure);
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-      if (status_ == 0) status_ = to_int(exit_code::proxy);
-      if (sessions_.empty()) asio::post(strand_, [this] { finish(); });
-      break;
-    }
-    const auto& at = ticket->listening;
-    log_.warn("listening via " + proxy.display() + ": senders connect to " +
-              net::to_string(net::host_port{at.host, at.port}) + ", storing into " + root_.path());
-    log_.event(json_line("listening")
-                   .str("address", at.host)
-                   .num("port", static_cast<std::uint64_t>(at.port))
-                   .str("dir", root_.path())
-                   .str("via", proxy.display()));
-    pending_bind_ = &ticket->socket;
-    std::string peer;
-    try {
-      const auto who = co_await socks5::await_bind_peer(*ticket, proxy);
-      peer = net::to_string(net::host_port{who.host, who.port}) + " via " + proxy.display();
-    } catch (const session_error& e) {
-      failure = e.what();
-    }
-    pending_bind_ = nullptr;
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) break;
-    }
-    if (peer.empty()) {
-      log_.warn(failure);
-      continue;  // ask the proxy again
-    }
-    asio::co_spawn(strand_,
-                   serve(std::make_unique<net::tcp_transport>(std::move(ticket->socket)), peer),
-                   asio::detached);
-    if (opts_.once) break;
   }
 }
 
@@ -365,8 +228,6 @@ void server::sweep_partials() {
 
 void server::on_signal(int signo) {
   stop_accepting();
-  std::error_code ignored;
-  if (pending_bind_ != nullptr) pending_bind_->close(ignored);
   std::size_t open = 0;
   {
     std::lock_guard lock(mu_);

@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "fileio/dest.hpp"
+#include "link/listen.hpp"
 #include "net/frame_stream.hpp"
 #include "receiver/budget.hpp"
 #include "receiver/options.hpp"
-#include "rudp/endpoint.hpp"
 #include "util/exit_codes.hpp"
 #include "util/log.hpp"
 
@@ -28,19 +28,20 @@ class server {
   server(std::vector<std::unique_ptr<asio::io_context>>& pool, const options& opts,
          const fileio::dest_root& root, logger& log);
 
-  /// Binds the listen address and starts accepting; throws session_error
-  /// (exit_code::connect) when the address cannot be bound.
+  /// Binds the listen address and starts accepting (or asks the proxy to
+  /// BIND); throws session_error (exit_code::connect) when the address
+  /// cannot be bound.
   void start();
 
   /// The process exit status once the io_contexts have run out of work.
   int exit_status() const { return status_; }
 
  private:
-  asio::awaitable<void> accept_loop();
-  asio::awaitable<void> bind_loop();
+  static link::listen_plan plan_for(const options& opts);
+  link::listener::hooks listener_hooks();
+  void on_listening(const link::listening& at);
+  /// Every accepted transport, from the listener: the one place a session begins.
   asio::awaitable<void> serve(std::unique_ptr<net::transport> t, std::string peer = {});
-  void listen_udp(const asio::ip::tcp::endpoint& bound);
-  void stop_udp(bool close);
   void stop_accepting();
   asio::awaitable<void> refuse(net::frame_stream& stream, const std::string& why);
   void on_signal(int signo);
@@ -50,20 +51,15 @@ class server {
   static std::string host_of(const std::string& peer);
 
   std::vector<std::unique_ptr<asio::io_context>>& pool_;
-  std::size_t next_ = 0;  // round robin over pool_, used by the acceptor only
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running_;
   const options& opts_;
   const fileio::dest_root& root_;
   logger& log_;
   asio::strand<asio::io_context::executor_type> strand_;
-  asio::ip::tcp::acceptor acceptor_;
+  link::listener listener_;  // on strand_
   asio::signal_set signals_;
   asio::steady_timer grace_timer_;
   asio::steady_timer sweep_timer_;
-  asio::ip::tcp::socket* pending_bind_ = nullptr;  // on strand_: the BIND awaiting a sender
-  // One UDP endpoint per io_context, all bound to the TCP port with
-  // SO_REUSEPORT: the kernel spreads senders over them by address.
-  std::vector<std::shared_ptr<rudp::endpoint>> udp_;
   // Hashing existing and kept files (resume, --skip-identical) runs here, so
   // a large file does not hold up the sessions sharing a session thread.
   asio::thread_pool disk_{2};

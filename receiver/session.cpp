@@ -11,7 +11,9 @@
 
 #include "fileio/hash.hpp"
 #include "fileio/path.hpp"
+#include "link/classify.hpp"
 #include "util/checked.hpp"
+#include "util/session_error.hpp"
 #include "util/units.hpp"
 
 namespace ferry::recv {
@@ -704,6 +706,10 @@ asio::awaitable<session_result> run_session(std::shared_ptr<net::frame_stream> s
     s.result().code = worse(s.result().code, e.code());
     s.result().message = e.message();
     failed = true;
+  } catch (const failure& e) {
+    s.result().code = worse(s.result().code, link::classify(e));
+    s.result().message = e.message();
+    failed = true;
   } catch (const std::system_error& e) {
     s.result().code = worse(s.result().code, exit_code::protocol);
     s.result().message = e.what();
@@ -717,7 +723,7 @@ asio::awaitable<session_result> run_session(std::shared_ptr<net::frame_stream> s
       stream.queue(framing::error_frame{framing::error_code::protocol, s.result().message});
     try {
       co_await stream.flush();
-    } catch (const session_error&) {
+    } catch (const failure&) {
     }
   }
   co_return s.result();

@@ -11,6 +11,7 @@
 #include <iterator>
 
 #include "fileio/tree.hpp"
+#include "link/classify.hpp"
 #include "sender/options.hpp"
 #include "sender/progress.hpp"
 #include "sender/session.hpp"
@@ -125,7 +126,7 @@ gathered gather(const send::options& opts, logger& log) {
 
 }  // namespace
 
-double loss_percent(const rudp::stats& u) {
+double loss_percent(const net::transport_stats& u) {
   return u.packets_sent
              ? 100.0 * static_cast<double>(u.packets_lost) / static_cast<double>(u.packets_sent)
              : 0.0;
@@ -180,6 +181,9 @@ int main(int argc, char** argv) {
   } catch (const session_error& e) {
     code = e.code();
     error = e.message();
+  } catch (const failure& e) {
+    code = link::classify(e);
+    error = e.message();
   }
   if (signal_number != 0) {
     code = static_cast<exit_code>(128 + signal_number);
@@ -208,7 +212,7 @@ int main(int argc, char** argv) {
     if (result.restarted > 0)
       log.info(std::to_string(result.restarted) + (result.restarted == 1 ? " file" : " files") +
                " sent whole: the bytes the receiver had kept did not match");
-    if (const auto& u = result.udp) {
+    if (const auto& u = result.link) {
       char line[200];
       std::snprintf(line, sizeof line,
                     "udp: rtt %.2f ms (min %.2f), %llu packets of up to %zu bytes sent, %llu "
@@ -238,7 +242,7 @@ int main(int argc, char** argv) {
                      : error.empty()       ? "partial"
                                            : "error")
       .str("transport", result.transport.empty() ? "none" : result.transport);
-  if (const auto& u = result.udp) {
+  if (const auto& u = result.link) {
     summary.real("rtt_ms", static_cast<double>(u->srtt.count()) / 1000)
         .real("min_rtt_ms", static_cast<double>(u->min_rtt.count()) / 1000)
         .num("packets_sent", u->packets_sent)

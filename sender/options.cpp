@@ -49,7 +49,7 @@ std::optional<early_exit> resolve_proxy(options& o, const std::string& flag, boo
   }
   if (url.empty()) return std::nullopt;
   std::string why;
-  auto p = socks5::parse_proxy_url(url, why);
+  auto p = link::parse_proxy_url(url, why);
   if (!p) {
     // ALL_PROXY is shared with other tools and may name an HTTP proxy.
     if (source == "ALL_PROXY" || source == "all_proxy") {

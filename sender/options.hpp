@@ -9,8 +9,8 @@
 
 #include <optional>
 
+#include "link/proxy.hpp"
 #include "net/address.hpp"
-#include "socks5/proxy_url.hpp"
 #include "util/cli.hpp"
 
 namespace ferry::send {
@@ -27,15 +27,15 @@ struct options {
   bool quiet = false;
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds timeout{30'000};
-  std::optional<socks5::proxy_config> proxy;  // after --proxy / environment
-  bool udp = false;                           // --udp: the reliable-UDP transport
-  bool udp_strict = false;                    // --udp=strict: no fallback to TCP
-  std::uint64_t rate_bits = 0;                // --rate in bits/s; 0 = no cap
-  std::size_t udp_size = 0;                   // --udp-size: datagram bytes; 0: auto
-  std::string tcp_congestion;                 // --tcp-congestion: TCP_CONGESTION, "" = system's
-  bool resume = true;                         // --no-resume: never continue a kept part file
-  bool skip_identical = false;                // --skip-identical: hash first, skip equal content
-  std::vector<std::string> warnings;          // e.g. an ignored ALL_PROXY
+  std::optional<link::proxy> proxy;   // after --proxy / environment
+  bool udp = false;                   // --udp: the reliable-UDP transport
+  bool udp_strict = false;            // --udp=strict: no fallback to TCP
+  std::uint64_t rate_bits = 0;        // --rate in bits/s; 0 = no cap
+  std::size_t udp_size = 0;           // --udp-size: datagram bytes; 0: auto
+  std::string tcp_congestion;         // --tcp-congestion: TCP_CONGESTION, "" = system's
+  bool resume = true;                 // --no-resume: never continue a kept part file
+  bool skip_identical = false;        // --skip-identical: hash first, skip equal content
+  std::vector<std::string> warnings;  // e.g. an ignored ALL_PROXY
 };
 
 using ferry::early_exit;

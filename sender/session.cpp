@@ -10,20 +10,13 @@
 #include <optional>
 #include <unordered_map>
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 #include "fileio/fd.hpp"
 #include "fileio/hash.hpp"
 #include "fileio/mapped.hpp"
-#include "net/connect.hpp"
-
-#include <cerrno>
-#include <cstring>
-
+#include "link/classify.hpp"
+#include "link/dial.hpp"
 #include "net/frame_stream.hpp"
-#include "rudp/client.hpp"
-#include "socks5/connector.hpp"
+#include "util/session_error.hpp"
 #include "util/units.hpp"
 
 namespace ferry::send {
@@ -75,74 +68,6 @@ double since(clock::time_point t) {
   return std::chrono::duration<double>(clock::now() - t).count();
 }
 
-// Connects to the first reachable address of host:port within `limit`.
-asio::awaitable<asio::ip::tcp::socket> connect(const net::host_port& dest,
-                                               std::chrono::milliseconds limit) {
-  const auto ex = co_await asio::this_coro::executor;
-  const std::string where = "connect to " + net::to_string(dest);
-  asio::ip::tcp::resolver resolver(ex);
-  asio::ip::tcp::socket socket(ex);
-  net::deadline deadline(socket, &resolver, limit);
-  const auto result = co_await net::resolve_and_connect(resolver, socket, dest);
-  if (deadline.expired())
-    throw session_error(
-        exit_code::timeout,
-        where + (result.while_resolving
-                     ? ": name resolution timed out"
-                     : ": timed out after " +
-                           format_duration(std::chrono::duration<double>(limit).count())));
-  if (result.ec)
-    throw session_error(
-        exit_code::connect,
-        where + (result.while_resolving ? ": cannot resolve host: " : ": ") + result.ec.message());
-  co_return socket;
-}
-
-rudp::config udp_config(const options& opts) {
-  rudp::config cfg;
-  if (opts.udp_size == 0) {  // auto: the safe size first, then what the path shows it carries
-    cfg.max_packet = 1200;
-    cfg.probe_max = rudp::max_packet_size;
-  } else {
-    cfg.max_packet = opts.udp_size;
-  }
-  cfg.rate_cap = opts.rate_bits / 8;
-  cfg.idle_timeout = rudp::idle_timeout_for(opts.timeout);
-  return cfg;
-}
-
-// TCP or UDP mode, direct or through the SOCKS5 proxy the options name. A
-// proxy without UDP (REP 7, or 2: not allowed) means TCP, unless --udp=strict.
-asio::awaitable<std::unique_ptr<net::transport>> open_connection(const options& opts, logger& log) {
-  if (opts.udp) {
-    const rudp::config cfg = udp_config(opts);
-    const socks5::proxy_config* proxy = opts.proxy ? &*opts.proxy : nullptr;
-    std::string fallback;
-    try {
-      auto s = co_await rudp::connect(opts.dest, cfg, opts.connect_timeout, proxy);
-      co_return std::unique_ptr<net::transport>(std::move(s));
-    } catch (const socks5::refused& e) {
-      if (opts.udp_strict || (e.rep() != 7 && e.rep() != 2)) throw;
-      fallback = std::string(e.what()) + "; falling back to TCP (--udp=strict fails instead)";
-    }
-    log.warn(fallback);
-    log.event(json_line("warning").str("message", fallback));
-  }
-  // (No co_await inside a conditional expression: GCC 12 miscompiles it.)
-  std::optional<asio::ip::tcp::socket> socket;
-  if (opts.proxy)
-    socket.emplace(co_await socks5::connect_via(*opts.proxy, opts.dest, opts.connect_timeout));
-  else
-    socket.emplace(co_await connect(opts.dest, opts.connect_timeout));
-  if (!opts.tcp_congestion.empty() &&
-      ::setsockopt(socket->native_handle(), IPPROTO_TCP, TCP_CONGESTION, opts.tcp_congestion.data(),
-                   static_cast<socklen_t>(opts.tcp_congestion.size())) != 0)
-    throw session_error(exit_code::usage,
-                        "--tcp-congestion " + opts.tcp_congestion + ": " + std::strerror(errno));
-  std::unique_ptr<net::transport> t = std::make_unique<net::tcp_transport>(std::move(*socket));
-  co_return t;
-}
-
 class sender_session {
  public:
   sender_session(const options& o, const std::vector<fileio::source_entry>& e,
@@ -168,10 +93,10 @@ class sender_session {
     std::uint16_t version = 0;
     try {
       version = co_await stream_.read_preamble();
-    } catch (const session_error& e) {
+    } catch (const failure& e) {
       // Some proxies report CONNECT success before they have connected,
-      // then close: that is not the receiver's doing.
-      if (!opts_.proxy || e.code() != exit_code::connect) throw;
+      // then close (or reset): that is not the receiver's doing.
+      if (!opts_.proxy || link::classify(e) != exit_code::connect) throw;
       const std::string dest = net::to_string(opts_.dest);
       throw session_error(exit_code::proxy,
                           "handshake with " + dest + " via " + opts_.proxy->display() +
@@ -186,7 +111,7 @@ class sender_session {
       try {
         auto reply = co_await stream_.read_frame("handshake");
         if (auto* e = std::get_if<error_frame>(&reply)) detail = " (" + e->message + ")";
-      } catch (const session_error&) {
+      } catch (const failure&) {
       }
       throw session_error(exit_code::protocol, "handshake: protocol version mismatch: we speak " +
                                                    std::to_string(protocol_version) +
@@ -723,10 +648,24 @@ asio::awaitable<void> run_send(const options& opts,
   std::vector<std::optional<hash128>> hashes;
   if (opts.skip_identical) hashes = co_await hash_sources(entries);
   const auto started = clock::now();
-  auto carrier = co_await open_connection(opts, log);
-  const auto* udp = dynamic_cast<const rudp::stream*>(carrier.get());
-  result.transport = udp ? "udp" : "tcp";
-  net::frame_stream stream(std::move(carrier), opts.timeout);
+  link::dial_plan plan;
+  plan.dest = opts.dest;
+  plan.via = opts.proxy;
+  plan.connect_timeout = opts.connect_timeout;
+  plan.idle_timeout = opts.timeout;
+  plan.udp = opts.udp;
+  plan.udp_strict = opts.udp_strict;
+  plan.udp_packet = opts.udp_size;
+  plan.rate_cap = opts.rate_bits / 8;
+  plan.tcp_congestion = opts.tcp_congestion;
+  auto dialed = co_await link::dial(plan);
+  if (!dialed.notice.empty()) {
+    log.warn(dialed.notice);
+    log.event(json_line("warning").str("message", dialed.notice));
+  }
+  const char* transport = net::to_string(dialed.transport->kind());
+  result.transport = transport;
+  net::frame_stream stream(std::move(dialed.transport), opts.timeout);
   // --connect-timeout covers everything up to the receiver's WELCOME: a
   // peer (or a proxy) that accepts and then says nothing is given up on.
   stream.set_deadline(
@@ -744,22 +683,22 @@ asio::awaitable<void> run_send(const options& opts,
                 .num("entries", static_cast<std::uint64_t>(entries.size()))
                 .num("bytes", total)
                 .num("protocol", static_cast<std::uint64_t>(protocol_version))
-                .str("transport", udp ? "udp" : "tcp"));
+                .str("transport", transport));
   sender_session s(opts, entries, std::move(hashes), log, progress, stream);
   // What the session did reaches the caller whether it ends well or not.
   struct report {
     sender_session& s;
     send_result& out;
-    const rudp::stream* udp;
+    const net::transport& carrier;
     ~report() {
       const std::uint64_t failed_before = out.failed;
       const std::string transport = out.transport;
       out = s.result();
       out.failed += failed_before;
       out.transport = transport;
-      if (udp) out.udp = udp->driver().conn.statistics();
+      out.link = carrier.statistics();
     }
-  } on_exit{s, result, udp};
+  } on_exit{s, result, stream.carrier()};
   co_await s.run();
   co_await stream.finish();
 }

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "fileio/tree.hpp"
-#include "rudp/connection.hpp"
+#include "net/transport.hpp"
 #include "sender/options.hpp"
 #include "sender/progress.hpp"
 #include "util/exit_codes.hpp"
@@ -24,13 +24,13 @@ struct send_result {
   std::uint64_t skipped = 0;
   std::uint64_t rejected = 0;
   std::uint64_t failed = 0;
-  std::uint64_t bytes = 0;          // content bytes put on the wire
-  std::uint64_t resumed = 0;        // files continued after a verified kept prefix
-  std::uint64_t bytes_resumed = 0;  // bytes those prefixes held (not sent again)
-  std::uint64_t restarted = 0;      // files whose kept prefix differed: sent whole
-  std::optional<rudp::stats> udp;   // UDP mode: the transport's figures
-  std::string transport;            // "tcp" or "udp": what the session ran over; empty
-                                    // when it never connected
+  std::uint64_t bytes = 0;                   // content bytes put on the wire
+  std::uint64_t resumed = 0;                 // files continued after a verified kept prefix
+  std::uint64_t bytes_resumed = 0;           // bytes those prefixes held (not sent again)
+  std::uint64_t restarted = 0;               // files whose kept prefix differed: sent whole
+  std::optional<net::transport_stats> link;  // the transport's figures (UDP mode keeps them)
+  std::string transport;                     // "tcp" or "udp": what the session ran over; empty
+                                             // when it never connected
 };
 
 /// Offers at most this many entries ahead of the one whose content is being

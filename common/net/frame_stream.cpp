@@ -78,24 +78,26 @@ void frame_stream::close() {
   watchdog_->timer.cancel();
 }
 
-void frame_stream::fail(const char* step, const std::error_code& ec) const {
+void frame_stream::fail(const char* what, const std::error_code& ec) const {
+  const enum ferry::step at =
+      deadline_ != clock::time_point::max() ? ferry::step::handshake : ferry::step::transfer;
   if (timed_out_ && deadline_hit_)
-    throw session_error(exit_code::timeout,
-                        std::string(step) + ": timed out (" + deadline_what_ + ")");
+    throw failure(net::errc::deadline, at,
+                  std::string(what) + ": timed out (" + deadline_what_ + ")");
   if (timed_out_) {
-    throw session_error(exit_code::timeout,
-                        std::string(step) + ": timed out (no progress from the peer for " +
-                            std::to_string(static_cast<int>(seconds(idle_timeout_))) + "s)");
+    throw failure(net::errc::idle_timeout, at,
+                  std::string(what) + ": timed out (no progress from the peer for " +
+                      std::to_string(static_cast<int>(seconds(idle_timeout_))) + "s)");
   }
   // The sender writes straight from a mapped file: a file cut short under
   // the mapping makes the kernel's copy fail.
   if (ec == asio::error::fault)
-    throw session_error(exit_code::local_io,
-                        std::string(step) + ": a file being sent shrank under us");
+    throw failure(fileio::errc::shrank, ferry::step::local,
+                  std::string(what) + ": a file being sent shrank under us");
   // A lost connection is a network failure, not a protocol violation.
   if (ec == asio::error::eof)
-    throw session_error(exit_code::connect, std::string(step) + ": connection closed by peer");
-  throw session_error(exit_code::connect, std::string(step) + ": connection lost: " + ec.message());
+    throw failure(net::errc::closed, at, std::string(what) + ": connection closed by peer");
+  throw failure(ec, at, std::string(what) + ": connection lost: " + ec.message());
 }
 
 namespace {
@@ -132,7 +134,7 @@ asio::awaitable<std::uint16_t> frame_stream::read_preamble() {
       co_return version;
     }
     if (ec != framing::error::need_more)
-      throw session_error(exit_code::protocol, "handshake: " + ec.message());
+      throw failure(ec, ferry::step::handshake, "handshake: " + ec.message());
     co_await fill("handshake");
   }
 }
@@ -151,7 +153,7 @@ asio::awaitable<framing::message> frame_stream::read_frame(const char* step) {
       co_return msg;
     }
     if (ec != framing::error::need_more)
-      throw session_error(exit_code::protocol, std::string(step) + ": " + ec.message());
+      throw failure(ec, ferry::step::transfer, std::string(step) + ": " + ec.message());
     co_await fill(step);
   }
 }

@@ -18,10 +18,12 @@
 #include <span>
 #include <string>
 
+#include "fileio/errors.hpp"
 #include "fileio/hash.hpp"
 #include "framing/frame.hpp"
+#include "net/errors.hpp"
 #include "net/transport.hpp"
-#include "util/session_error.hpp"
+#include "util/failure.hpp"
 
 namespace ferry::net {
 
@@ -39,7 +41,7 @@ class frame_stream {
   frame_stream(const frame_stream&) = delete;
   frame_stream& operator=(const frame_stream&) = delete;
 
-  /// Reads the peer's preamble; throws session_error(protocol) on bad magic.
+  /// Reads the peer's preamble; throws failure (framing::error) on bad magic.
   asio::awaitable<std::uint16_t> read_preamble();
 
   /// Reads one frame. `step` names what we were waiting for in errors.
@@ -121,6 +123,8 @@ class frame_stream {
   /// Names the peer in logs when the socket's remote end is a proxy.
   void set_peer(std::string name) { peer_ = std::move(name); }
   asio::any_io_executor executor() { return transport_->executor(); }
+  /// The transport underneath: its kind and statistics.
+  const transport& carrier() const { return *transport_; }
 
  private:
   [[noreturn]] void fail(const char* step, const std::error_code& ec) const;

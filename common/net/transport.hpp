@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <system_error>
@@ -16,6 +17,24 @@ namespace ferry::net {
 struct io_result {
   std::error_code ec;  // asio::error::eof when the peer ended its stream
   std::size_t n = 0;
+};
+
+enum class transport_kind { tcp, udp };
+
+inline const char* to_string(transport_kind k) {
+  return k == transport_kind::udp ? "udp" : "tcp";
+}
+
+/// A transport's account of itself, for the run report (UDP mode keeps one).
+struct transport_stats {
+  std::uint64_t packets_sent = 0;
+  std::uint64_t packets_lost = 0;  // declared lost and sent again
+  std::uint64_t duplicates = 0;    // received twice
+  std::uint64_t bytes_retransmitted = 0;
+  std::uint64_t mtu_probes = 0;  // larger packets tried
+  std::size_t packet_size = 0;   // the largest packet in use at the end
+  std::chrono::microseconds srtt{};
+  std::chrono::microseconds min_rtt{};
 };
 
 class transport {
@@ -45,6 +64,9 @@ class transport {
   virtual bool is_open() const = 0;
   /// The peer as "1.2.3.4:5" (the proxy when one carries the stream).
   virtual std::string remote() const = 0;
+  virtual transport_kind kind() const = 0;
+  /// What the transport measured; none when it keeps no figures.
+  virtual std::optional<transport_stats> statistics() const { return std::nullopt; }
 };
 
 /// A connected TCP socket as a transport.
@@ -60,6 +82,7 @@ class tcp_transport final : public transport {
   void close() override;
   bool is_open() const override { return socket_.is_open(); }
   std::string remote() const override;
+  transport_kind kind() const override { return transport_kind::tcp; }
   asio::ip::tcp::socket& socket() { return socket_; }
 
  private:

@@ -331,6 +331,20 @@ void endpoint::on_init(std::span<const std::uint8_t> data, const udp::endpoint& 
 
 stream::stream(std::shared_ptr<conn_driver> d) : d_(std::move(d)) {}
 
+std::optional<net::transport_stats> stream::statistics() const {
+  const stats s = d_->conn.statistics();
+  net::transport_stats out;
+  out.packets_sent = s.packets_sent;
+  out.packets_lost = s.packets_lost;
+  out.duplicates = s.duplicates;
+  out.bytes_retransmitted = s.bytes_retransmitted;
+  out.mtu_probes = s.mtu_probes;
+  out.packet_size = s.packet_size;
+  out.srtt = s.srtt;
+  out.min_rtt = s.min_rtt;
+  return out;
+}
+
 stream::~stream() {
   close();
 }

@@ -146,6 +146,8 @@ class stream final : public net::transport {
   void close() override;
   bool is_open() const override { return d_->conn.established(); }
   std::string remote() const override { return d_->name; }
+  net::transport_kind kind() const override { return net::transport_kind::udp; }
+  std::optional<net::transport_stats> statistics() const override;
   const conn_driver& driver() const { return *d_; }
 
  private:

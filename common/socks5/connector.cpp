@@ -4,7 +4,7 @@
 #include <optional>
 
 #include "net/connect.hpp"
-#include "util/session_error.hpp"
+#include "util/failure.hpp"
 #include "util/units.hpp"
 
 namespace ferry::socks5 {
@@ -19,8 +19,8 @@ class handshake {
             const asio::any_io_executor& ex)
       : proxy_(proxy), what_(std::move(what)), limit_(limit), socket_(ex), resolver_(ex) {}
 
-  [[noreturn]] void fail(const std::string& cause) const {
-    throw session_error(exit_code::proxy, what_ + " via " + proxy_.display() + ": " + cause);
+  [[noreturn]] void fail(std::error_code code, const std::string& cause) const {
+    throw failure(code, step::proxy, what_ + " via " + proxy_.display() + ": " + cause);
   }
 
   // One deadline over every step from here to disarm().
@@ -31,11 +31,12 @@ class handshake {
   asio::awaitable<void> open() {
     const auto result = co_await net::resolve_and_connect(resolver_, socket_, proxy_.server);
     if (expired())
-      fail(result.while_resolving ? "resolving the proxy timed out"
-                                  : "cannot reach proxy: timed out");
+      fail(errc::timed_out, result.while_resolving ? "resolving the proxy timed out"
+                                                   : "cannot reach proxy: timed out");
     if (result.ec)
-      fail((result.while_resolving ? "cannot resolve proxy host: " : "cannot reach proxy: ") +
-           result.ec.message());
+      fail(errc::unreachable,
+           (result.while_resolving ? "cannot resolve proxy host: " : "cannot reach proxy: ") +
+               result.ec.message());
   }
 
   asio::awaitable<void> send(const byte_buffer& msg, const char* step) {
@@ -56,11 +57,12 @@ class handshake {
 
   [[noreturn]] void io_failure(const char* step, const std::error_code& ec) const {
     if (expired())
-      fail(std::string("proxy did not answer within ") +
-           format_duration(std::chrono::duration<double>(limit_).count()) + " (" + step + ")");
+      fail(errc::timed_out, std::string("proxy did not answer within ") +
+                                format_duration(std::chrono::duration<double>(limit_).count()) +
+                                " (" + step + ")");
     if (ec == asio::error::eof || ec == asio::error::connection_reset)
-      fail(std::string("proxy closed the connection without a reply (") + step + ")");
-    fail(std::string(step) + ": " + ec.message());
+      fail(errc::closed, std::string("proxy closed the connection without a reply (") + step + ")");
+    fail(ec, std::string(step) + ": " + ec.message());
   }
 
   // Greeting, method selection and login: the session is ready for a request.
@@ -73,24 +75,30 @@ class handshake {
     co_await read(2, "method selection");
     std::uint8_t method = 0;
     if (auto ec = decode_method_selection(in_, method))
-      fail("malformed method selection: " + ec.message());
-    if (method == method_unacceptable)
-      fail(login ? "proxy accepts none of our authentication methods (no-auth, username/password)"
-                 : "proxy requires authentication (give user:password in the proxy URL)");
+      fail(errc::bad_reply, "malformed method selection: " + ec.message());
+    if (method == method_unacceptable) {
+      if (login)
+        fail(errc::no_method,
+             "proxy accepts none of our authentication methods (no-auth, username/password)");
+      fail(errc::auth_required,
+           "proxy requires authentication (give user:password in the proxy URL)");
+    }
     if (method == method_password) {
-      if (!login) fail("proxy chose username/password, which we did not offer");
+      if (!login) fail(errc::bad_reply, "proxy chose username/password, which we did not offer");
       out.clear();
       if (encode_login(proxy_.user, proxy_.password, out))
-        fail("user name or password over 255 bytes");
+        fail(errc::too_long, "user name or password over 255 bytes");
       co_await send(out, "login");
       in_.clear();
       co_await read(2, "login reply");
       std::uint8_t status = 0;
-      if (auto ec = decode_login_reply(in_, status)) fail("malformed login reply: " + ec.message());
+      if (auto ec = decode_login_reply(in_, status))
+        fail(errc::bad_reply, "malformed login reply: " + ec.message());
       if (status != 0)
-        fail("authentication refused by proxy (status " + std::to_string(status) + ")");
+        fail(errc::auth_refused,
+             "authentication refused by proxy (status " + std::to_string(status) + ")");
     } else if (method != method_none) {
-      fail("proxy chose unsupported method " + std::to_string(method));
+      fail(errc::no_method, "proxy chose unsupported method " + std::to_string(method));
     }
   }
 
@@ -100,7 +108,8 @@ class handshake {
     in_.clear();
     co_await read(5, step);
     std::size_t rest = 0;
-    if (in_[0] != version) fail(std::string("malformed reply (") + step + "): not SOCKS5");
+    if (in_[0] != version)
+      fail(errc::bad_reply, std::string("malformed reply (") + step + "): not SOCKS5");
     switch (in_[3]) {
       case 1:
         rest = 4 - 1 + 2;
@@ -112,16 +121,16 @@ class handshake {
         rest = std::size_t{in_[4]} + 2;
         break;
       default:
-        fail(std::string("malformed reply (") + step + "): unknown address type");
+        fail(errc::bad_reply, std::string("malformed reply (") + step + "): unknown address type");
     }
     co_await read(rest, step);
     reply r;
     std::size_t used = 0;
     if (auto ec = decode_reply(in_, r, used))
-      fail(std::string("malformed reply (") + step + "): " + ec.message());
+      fail(errc::bad_reply, std::string("malformed reply (") + step + "): " + ec.message());
     if (r.rep != 0)
-      throw refused(r.rep, what_ + " via " + proxy_.display() + ": " + reply_message(r.rep) +
-                               " by proxy (REP " + std::to_string(r.rep) + ")");
+      fail(rep_error(r.rep),
+           std::string(reply_message(r.rep)) + " by proxy (REP " + std::to_string(r.rep) + ")");
     co_return r;
   }
 
@@ -133,8 +142,9 @@ class handshake {
     co_await negotiate();
     byte_buffer req;
     if (encode_request(cmd, dst, req))
-      fail(cmd == command::connect ? "destination name '" + dst.host + "' is over 255 bytes"
-                                   : "bad address '" + dst.host + "' in the " + name + " request");
+      fail(errc::too_long, cmd == command::connect
+                               ? "destination name '" + dst.host + "' is over 255 bytes"
+                               : "bad address '" + dst.host + "' in the " + name + " request");
     const std::string sent = name + " request", answer = name + " reply";
     co_await send(req, sent.c_str());
     reply r = co_await read_reply(answer.c_str());
@@ -169,8 +179,8 @@ asio::awaitable<address> target_for(const proxy_config& proxy, const net::host_p
   const std::string service = std::to_string(dst.port);
   auto [ec, eps] = co_await resolver.async_resolve(dst.host, service, use_tuple);
   if (ec || eps.empty())
-    h.fail("cannot resolve " + dst.host + " locally: " + ec.message() +
-           " (socks5h:// lets the proxy resolve it)");
+    h.fail(errc::local_resolve_failed, "cannot resolve " + dst.host + " locally: " + ec.message() +
+                                           " (socks5h:// lets the proxy resolve it)");
   co_return address{eps.begin()->endpoint().address().to_string(), dst.port};
 }
 
@@ -205,19 +215,22 @@ asio::awaitable<udp_association> udp_associate_via(const proxy_config& proxy, co
   const reply r = co_await h.request(command::udp_associate, from, "udp associate");
   std::error_code ec;
   const auto relay = asio::ip::make_address(r.bound.host, ec);
-  if (ec) h.fail("relay address '" + r.bound.host + "' is not an IP address");
+  if (ec) h.fail(errc::bad_reply, "relay address '" + r.bound.host + "' is not an IP address");
   co_return udp_association{std::move(h.socket()), {relay, r.bound.port}};
 }
 
 asio::awaitable<address> await_bind_peer(bind_ticket& ticket, const proxy_config& proxy) {
   // The second reply has no deadline: it comes when a sender connects.
   byte_buffer in(5);
-  auto fail = [&](const std::string& cause) {
-    throw session_error(exit_code::proxy, "socks5 bind via " + proxy.display() + ": " + cause);
+  auto fail = [&](std::error_code code, const std::string& cause) {
+    throw failure(code, step::proxy, "socks5 bind via " + proxy.display() + ": " + cause);
+  };
+  auto lost = [](std::error_code ec) {
+    return ec == asio::error::eof ? std::error_code(errc::closed) : ec;
   };
   auto [ec, n] = co_await asio::async_read(ticket.socket, asio::buffer(in), use_tuple);
   (void)n;
-  if (ec) fail("waiting for a peer: " + ec.message());
+  if (ec) fail(lost(ec), "waiting for a peer: " + ec.message());
   std::size_t rest = 0;
   switch (in[3]) {
     case 1:
@@ -230,18 +243,20 @@ asio::awaitable<address> await_bind_peer(bind_ticket& ticket, const proxy_config
       rest = std::size_t{in[4]} + 2;
       break;
     default:
-      fail("malformed second bind reply");
+      fail(errc::bad_reply, "malformed second bind reply");
   }
   in.resize(5 + rest);
   auto [ec2, n2] =
       co_await asio::async_read(ticket.socket, asio::buffer(in.data() + 5, rest), use_tuple);
   (void)n2;
-  if (ec2) fail("waiting for a peer: " + ec2.message());
+  if (ec2) fail(lost(ec2), "waiting for a peer: " + ec2.message());
   reply r;
   std::size_t used = 0;
-  if (auto dec = decode_reply(in, r, used)) fail("malformed second bind reply: " + dec.message());
+  if (auto dec = decode_reply(in, r, used))
+    fail(errc::bad_reply, "malformed second bind reply: " + dec.message());
   if (r.rep != 0)
-    fail(std::string(reply_message(r.rep)) + " by proxy (REP " + std::to_string(r.rep) + ")");
+    fail(rep_error(r.rep),
+         std::string(reply_message(r.rep)) + " by proxy (REP " + std::to_string(r.rep) + ")");
   co_return r.bound;
 }
 

@@ -2,7 +2,8 @@
 // from codec.hpp over it. It only moves bytes: each message in one write,
 // the next only after its answer (some proxies drop pipelined messages),
 // replies read exactly (never past their end), a deadline on every wait.
-// Failures are session_error(exit_code::proxy) naming proxy and target.
+// Failures are ferry::failure at step::proxy, in the socks5 category
+// (the proxy's REP when it refused), naming proxy and target.
 #pragma once
 
 #include <asio.hpp>
@@ -10,21 +11,11 @@
 #include <string>
 
 #include "socks5/codec.hpp"
+#include "socks5/errors.hpp"
 #include "socks5/proxy_url.hpp"
-#include "util/session_error.hpp"
+#include "util/failure.hpp"
 
 namespace ferry::socks5 {
-
-/// The proxy answered a request with REP != 0 (exit_code::proxy).
-class refused : public session_error {
- public:
-  refused(std::uint8_t rep, const std::string& what)
-      : session_error(exit_code::proxy, what), rep_(rep) {}
-  std::uint8_t rep() const { return rep_; }
-
- private:
-  std::uint8_t rep_;
-};
 
 /// Connects through `proxy` to `dst` (host:port as the user gave it; with
 /// socks5:// the host is resolved here, with socks5h:// by the proxy).
@@ -55,8 +46,8 @@ struct udp_association {
 };
 
 /// UDP ASSOCIATE: `from` is where our datagrams will come from (0.0.0.0:0
-/// when not known yet). Throws `refused` for REP != 0 (7: the proxy has no
-/// UDP support, 2: not allowed by its rules).
+/// when not known yet). A REP != 0 is the failure's code (7: the proxy has
+/// no UDP support, 2: not allowed by its rules).
 asio::awaitable<udp_association> udp_associate_via(const proxy_config& proxy, const address& from,
                                                    std::chrono::milliseconds limit);
 

@@ -118,8 +118,8 @@ TEST(FrameStream, TrickledBytesAreNotProgress) {
     try {
       (void)co_await s.read_preamble();
       (void)co_await s.read_frame("hello");
-    } catch (const session_error&) {
-      timed_out = s.timed_out();
+    } catch (const failure& e) {
+      timed_out = s.timed_out() && e.code() == errc::idle_timeout;
     }
   });
   EXPECT_TRUE(timed_out);
@@ -143,16 +143,21 @@ asio::awaitable<void> keepalives_then_end(asio::ip::tcp::socket& b, int frames,
   asio::write(b, asio::buffer(e), ec);
 }
 
-// Reads frames until END (true) or a failure (false); `why` gets its text.
-asio::awaitable<bool> read_to_end(frame_stream& s, std::string& why) {
+// Reads frames until END (true) or a failure (false), which `why` gets.
+struct outcome {
+  std::error_code code;
+  ferry::step at = ferry::step::transfer;
+  std::string text;
+};
+asio::awaitable<bool> read_to_end(frame_stream& s, outcome& why) {
   try {
     (void)co_await s.read_preamble();
     while (true) {
       const auto m = co_await s.read_frame("test");
       if (std::holds_alternative<framing::end>(m)) co_return true;
     }
-  } catch (const session_error& e) {
-    why = e.what();
+  } catch (const failure& e) {
+    why = {e.code(), e.step(), e.message()};
   }
   co_return false;
 }
@@ -161,7 +166,7 @@ TEST(FrameStream, KeepalivesAloneDoNotHoldTheStreamOpen) {
   pair p;
   frame_stream s(std::move(p.a), 600ms);
   bool reached_end = true;
-  std::string why;
+  outcome why;
   run(p, [&]() -> asio::awaitable<void> {
     // Five per timeout, for 12 timeouts: a peer that sends only these.
     asio::co_spawn(p.io, keepalives_then_end(p.b, 60, 120ms), asio::detached);
@@ -170,14 +175,15 @@ TEST(FrameStream, KeepalivesAloneDoNotHoldTheStreamOpen) {
   });
   EXPECT_FALSE(reached_end);
   EXPECT_TRUE(s.timed_out());
-  EXPECT_NE(why.find("no progress"), std::string::npos) << why;
+  EXPECT_EQ(why.code, errc::idle_timeout) << why.text;
+  EXPECT_EQ(why.at, ferry::step::transfer) << why.text;
 }
 
 TEST(FrameStream, KeepalivesCountWhileThePeerHashesWhatWeAskedFor) {
   pair p;
   frame_stream s(std::move(p.a), 600ms);
   bool reached_end = false;
-  std::string why;
+  outcome why;
   run(p, [&]() -> asio::awaitable<void> {
     // 64 MiB to hash at min_hash_rate: 4 s of excused silence; the peer
     // needs 2.4 s (four timeouts) of KEEPALIVEs.
@@ -186,14 +192,14 @@ TEST(FrameStream, KeepalivesCountWhileThePeerHashesWhatWeAskedFor) {
     reached_end = co_await read_to_end(s, why);
     s.close();
   });
-  EXPECT_TRUE(reached_end) << why;
+  EXPECT_TRUE(reached_end) << why.text;
 }
 
 TEST(FrameStream, ADeadlineEndsTheStreamWhateverThePeerSends) {
   pair p;
   frame_stream s(std::move(p.a), 60s);
   bool reached_end = true;
-  std::string why;
+  outcome why;
   run(p, [&]() -> asio::awaitable<void> {
     s.set_deadline(frame_stream::clock::now() + 500ms, "handshake not finished in time");
     s.expect_peer_hashing(100 * min_hash_rate);  // keepalives count: the deadline still holds
@@ -202,7 +208,9 @@ TEST(FrameStream, ADeadlineEndsTheStreamWhateverThePeerSends) {
     s.close();
   });
   EXPECT_FALSE(reached_end);
-  EXPECT_NE(why.find("timed out (handshake not finished in time)"), std::string::npos) << why;
+  EXPECT_EQ(why.code, errc::deadline) << why.text;
+  EXPECT_EQ(why.at, ferry::step::handshake) << why.text;
+  EXPECT_NE(why.text.find("handshake not finished in time"), std::string::npos) << why.text;
 }
 
 }  // namespace
