@@ -12,6 +12,7 @@
 #include "fileio/hash.hpp"
 #include "fileio/path.hpp"
 #include "link/classify.hpp"
+#include "session/hashing.hpp"
 #include "util/checked.hpp"
 #include "util/session_error.hpp"
 #include "util/units.hpp"
@@ -337,7 +338,7 @@ class receiver_session {
   // Hashes the first `length` bytes of `fd` on the disk pool: other
   // sessions on this thread go on meanwhile.
   asio::awaitable<std::error_code> hash_file(int fd, std::uint64_t length, fileio::hasher& h) {
-    return net::hash_keeping_alive(stream_, disk_, fd, 0, length, h);
+    return session::hash_keeping_alive(stream_, disk_, fd, 0, length, h);
   }
 
   // An interrupted session left a part file for this name: offer to resume

@@ -16,6 +16,7 @@
 #include "link/classify.hpp"
 #include "link/dial.hpp"
 #include "net/frame_stream.hpp"
+#include "session/hashing.hpp"
 #include "util/session_error.hpp"
 #include "util/units.hpp"
 
@@ -285,8 +286,8 @@ class sender_session {
     std::uint64_t pos = offset;
     std::span<const std::uint8_t> chunk;
     if (offset > 0) {
-      const std::error_code ec =
-          co_await net::hash_keeping_alive(stream_, stream_.executor(), fd.get(), 0, offset, hash);
+      const std::error_code ec = co_await session::hash_keeping_alive(stream_, stream_.executor(),
+                                                                      fd.get(), 0, offset, hash);
       if (ec) {
         const std::string why =
             ec == std::errc::io_error ? "file shrank below the resume offset" : ec.message();

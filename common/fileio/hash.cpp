@@ -40,7 +40,7 @@ void hasher::update(std::span<const std::uint8_t> bytes) {
   XXH3_128bits_update(state_->s, bytes.data(), bytes.size());
 }
 
-framing::hash128 hasher::digest() const {
+hash128 hasher::digest() const {
   const XXH128_hash_t h = XXH3_128bits_digest(state_->s);
   return {h.high64, h.low64};
 }
@@ -62,7 +62,7 @@ std::error_code hash_file_range(int fd, std::uint64_t offset, std::uint64_t leng
   return {};
 }
 
-std::string to_hex(const framing::hash128& h) {
+std::string to_hex(const hash128& h) {
   char buf[33];
   std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(h.high),
                 static_cast<unsigned long long>(h.low));

@@ -7,7 +7,7 @@
 #include <string>
 #include <system_error>
 
-#include "framing/frame.hpp"
+#include "util/vocabulary.hpp"
 
 namespace ferry::fileio {
 
@@ -21,7 +21,7 @@ class hasher {
   hasher& operator=(hasher&&) noexcept;
 
   void update(std::span<const std::uint8_t> bytes);
-  [[nodiscard]] framing::hash128 digest() const;
+  [[nodiscard]] hash128 digest() const;
   void reset();
 
  private:
@@ -40,6 +40,6 @@ class hasher {
 inline constexpr std::uint64_t hash_slice = 64 << 20;
 
 /// 32 lowercase hex digits, the same text `xxh128sum` prints.
-std::string to_hex(const framing::hash128& h);
+std::string to_hex(const hash128& h);
 
 }  // namespace ferry::fileio

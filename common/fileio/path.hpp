@@ -7,6 +7,8 @@
 #include <system_error>
 #include <vector>
 
+#include "util/vocabulary.hpp"
+
 namespace ferry::fileio {
 
 enum class path_error {
@@ -20,8 +22,8 @@ enum class path_error {
   reserved_name,       // our own part-file prefix
 };
 
-inline constexpr std::size_t max_path_bytes = 4096;
-inline constexpr std::size_t max_name_bytes = 255;
+using ferry::max_name_bytes;
+using ferry::max_path_bytes;
 /// Prefix of in-progress part files; senders may not use it.
 inline constexpr std::string_view part_prefix = ".ferry-part-";
 

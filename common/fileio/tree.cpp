@@ -57,7 +57,7 @@ class walker {
     e.device = static_cast<std::uint64_t>(st.st_dev);
     e.inode = static_cast<std::uint64_t>(st.st_ino);
     if (S_ISREG(st.st_mode)) {
-      e.kind = framing::entry_kind::file;
+      e.kind = entry_kind::file;
       e.size = static_cast<std::uint64_t>(st.st_size);
       out_.entries.push_back(std::move(e));
     } else if (S_ISDIR(st.st_mode)) {
@@ -66,7 +66,7 @@ class walker {
         skip("directory loop at " + local);
         return;
       }
-      e.kind = framing::entry_kind::directory;
+      e.kind = entry_kind::directory;
       out_.entries.push_back(std::move(e));
       walk_dir(local, remote);
       active_.erase(key);

@@ -6,14 +6,14 @@
 #include <string>
 #include <vector>
 
-#include "framing/frame.hpp"
+#include "util/vocabulary.hpp"
 
 namespace ferry::fileio {
 
 struct source_entry {
   std::string local_path;   // where to read it; empty for stdin
   std::string remote_path;  // relative '/'-separated name on the receiver
-  framing::entry_kind kind = framing::entry_kind::file;
+  entry_kind kind = entry_kind::file;
   bool size_known = true;
   std::uint64_t size = 0;
   std::uint32_t mode = 0;

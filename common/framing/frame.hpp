@@ -12,6 +12,7 @@
 
 #include "framing/bytes.hpp"
 #include "framing/error.hpp"
+#include "util/vocabulary.hpp"
 
 namespace ferry::framing {
 
@@ -28,8 +29,8 @@ inline constexpr std::size_t header_size = 5;
 inline constexpr std::uint32_t max_payload = 64 * 1024;
 /// Upper bound on the raw content that follows one DATA frame.
 inline constexpr std::uint32_t max_data_segment = 16 * 1024 * 1024;
-/// Bounds of text fields (bytes).
-inline constexpr std::size_t max_path_bytes = 4096;
+/// Bounds of text fields (bytes); paths: util/vocabulary.hpp.
+using ferry::max_path_bytes;
 inline constexpr std::size_t max_text_bytes = 1024;
 
 enum class frame_type : std::uint8_t {
@@ -48,12 +49,7 @@ enum class frame_type : std::uint8_t {
   error = 0x7f,      // either side: fatal session error, then close
 };
 
-/// XXH3-128 of a file, high half first on the wire (XXH128 canonical form).
-struct hash128 {
-  std::uint64_t high = 0;
-  std::uint64_t low = 0;
-  friend bool operator==(const hash128&, const hash128&) = default;
-};
+using ferry::hash128;
 
 struct hello {
   std::uint32_t features = 0;  // reserved, 0 in v1
@@ -68,7 +64,7 @@ struct welcome {
   friend bool operator==(const welcome&, const welcome&) = default;
 };
 
-enum class entry_kind : std::uint8_t { file = 1, directory = 2 };
+using ferry::entry_kind;
 
 struct offer {
   std::uint32_t id = 0;  // sender-chosen, unique within the session

@@ -18,7 +18,8 @@ exit_code classify(const std::error_code& code, step at) {
   if (cat == socks5::proxy_category() || cat == socks5::socks5_category() || at == step::proxy)
     return exit_code::proxy;
   if (cat == framing::framing_category()) return exit_code::protocol;
-  if (cat == fileio::fileio_category() || at == step::local) return exit_code::local_io;
+  if (cat == fileio::fileio_category() || code == net::errc::source_fault || at == step::local)
+    return exit_code::local_io;
   if (cat == rudp::rudp_category()) {
     switch (static_cast<rudp::error>(code.value())) {
       case rudp::error::version_mismatch:

@@ -5,7 +5,7 @@
 #include <asio/experimental/as_tuple.hpp>
 
 #include "net/errors.hpp"
-#include "rudp/endpoint.hpp"
+#include "rudp/stream.hpp"
 #include "socks5/connector.hpp"
 #include "util/failure.hpp"
 
@@ -99,9 +99,9 @@ void listener::listen_udp(const asio::ip::tcp::endpoint& bound) {
     auto endpoint = std::make_shared<rudp::endpoint>(std::move(s), rudp::max_packet_size + 64);
     endpoint->listen(
         cfg,
-        [this](std::unique_ptr<net::transport> t) {
+        [this](std::shared_ptr<rudp::conn_driver> d) {
           if (plan_.once) asio::post(strand_, [this] { stop_accepting(); });
-          hooks_.serve(std::move(t), {});
+          hooks_.serve(std::make_unique<rudp::stream>(std::move(d)), {});
         },
         plan_.max_udp_connections);
     endpoint->start();

@@ -6,7 +6,7 @@
 #include <optional>
 
 #include "net/errors.hpp"
-#include "rudp/endpoint.hpp"
+#include "rudp/stream.hpp"
 #include "socks5/codec.hpp"
 #include "socks5/connector.hpp"
 #include "socks5/errors.hpp"

@@ -20,6 +20,8 @@ class category final : public std::error_category {
         return "connection closed by peer";
       case errc::not_an_address:
         return "not an IP address";
+      case errc::source_fault:
+        return "a file being sent shrank under us";
     }
     return "unknown network error";
   }

@@ -13,6 +13,7 @@ enum class errc {
   timed_out,         // resolving or connecting took longer than allowed
   closed,            // the peer ended the stream where we needed more
   not_an_address,    // a listen address that is not an IP literal
+  source_fault,      // the bytes being sent could not be read (a mapped file shrank)
 };
 
 const std::error_category& net_category() noexcept;

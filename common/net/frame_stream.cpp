@@ -92,7 +92,7 @@ void frame_stream::fail(const char* what, const std::error_code& ec) const {
   // The sender writes straight from a mapped file: a file cut short under
   // the mapping makes the kernel's copy fail.
   if (ec == asio::error::fault)
-    throw failure(fileio::errc::shrank, ferry::step::local,
+    throw failure(errc::source_fault, ferry::step::local,
                   std::string(what) + ": a file being sent shrank under us");
   // A lost connection is a network failure, not a protocol violation.
   if (ec == asio::error::eof)
@@ -243,25 +243,6 @@ asio::awaitable<void> frame_stream::flush() {
   // socket; that writer's data must not be interleaved, so leave it be.
   if (out_.empty() || writing_) co_return;
   co_await write_queued({});
-}
-
-asio::awaitable<std::error_code> hash_keeping_alive(frame_stream& stream,
-                                                    asio::any_io_executor where, int fd,
-                                                    std::uint64_t offset, std::uint64_t length,
-                                                    fileio::hasher& h) {
-  for (std::uint64_t off = 0; off < length; off += fileio::hash_slice) {
-    const std::uint64_t n = std::min(fileio::hash_slice, length - off);
-    const std::uint64_t at = offset + off;
-    const std::error_code ec = co_await asio::co_spawn(
-        where,
-        [fd, at, n, &h]() -> asio::awaitable<std::error_code> {
-          co_return fileio::hash_file_range(fd, at, n, h);
-        },
-        asio::use_awaitable);
-    if (ec) co_return ec;
-    co_await stream.keep_alive();
-  }
-  co_return std::error_code{};
 }
 
 }  // namespace ferry::net

@@ -18,8 +18,6 @@
 #include <span>
 #include <string>
 
-#include "fileio/errors.hpp"
-#include "fileio/hash.hpp"
 #include "framing/frame.hpp"
 #include "net/errors.hpp"
 #include "net/transport.hpp"
@@ -180,14 +178,5 @@ inline constexpr std::uint64_t min_hash_rate = 16 << 20;
 
 /// Formats an endpoint as "1.2.3.4:5" / "[::1]:5".
 std::string to_string(const asio::ip::tcp::endpoint& ep);
-
-/// Feeds `length` bytes of the file `fd` from `offset` on into `h`, a
-/// fileio::hash_slice at a time run on `where` (a disk pool, or the
-/// stream's own executor), with stream.keep_alive() between slices: a
-/// large file can take longer to hash than the peer waits in silence.
-asio::awaitable<std::error_code> hash_keeping_alive(frame_stream& stream,
-                                                    asio::any_io_executor where, int fd,
-                                                    std::uint64_t offset, std::uint64_t length,
-                                                    fileio::hasher& h);
 
 }  // namespace ferry::net

@@ -1,6 +1,5 @@
 #include "rudp/endpoint.hpp"
 
-#include <asio/experimental/as_tuple.hpp>
 #include <random>
 
 #include "net/address.hpp"
@@ -9,16 +8,8 @@
 namespace ferry::rudp {
 namespace {
 
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
-constexpr std::size_t send_batch = 32;
 constexpr std::size_t recv_batch = 32;
 constexpr int recv_rounds = 8;  // batches per wake before others get a turn
-
-std::chrono::steady_clock::time_point to_steady(time_point t) {
-  return std::chrono::steady_clock::time_point(
-      std::chrono::duration_cast<std::chrono::steady_clock::duration>(t));
-}
-
 // The source as bytes for the retry token: address then port.
 std::vector<std::uint8_t> source_bytes(const udp::endpoint& ep) {
   std::vector<std::uint8_t> out;
@@ -39,116 +30,6 @@ std::string name_of(const udp::endpoint& ep) {
 }
 
 }  // namespace
-
-time_point clock_now() {
-  return std::chrono::duration_cast<time_point>(
-      std::chrono::steady_clock::now().time_since_epoch());
-}
-
-// ---- conn_driver ----
-
-conn_driver::conn_driver(std::shared_ptr<endpoint> e, connection c, udp::endpoint p, std::string n)
-    : conn(std::move(c)),
-      peer(std::move(p)),
-      name(std::move(n)),
-      ep(std::move(e)),
-      stride_(conn.packet_ceiling()),
-      slots_(send_batch * stride_),
-      lens_(send_batch),
-      timer_(ep->executor()),
-      read_ev_(ep->executor()),
-      write_ev_(ep->executor()) {}
-
-std::error_code conn_driver::failure() const {
-  if (conn.error()) return conn.error();
-  if (abort_ec_) return abort_ec_;
-  if (conn.current() == connection::state::established) return {};
-  if (conn.current() == connection::state::handshake) return {};
-  return asio::error::operation_aborted;
-}
-
-void conn_driver::abort(std::error_code ec) {
-  if (!abort_ec_) abort_ec_ = ec;
-  conn.abort(ec);
-  pump();
-}
-
-void conn_driver::wake() {
-  if (read_waiting_) read_ev_.cancel();
-  if (write_waiting_) write_ev_.cancel();
-}
-
-asio::awaitable<void> conn_driver::wait_read() {
-  read_waiting_ = true;
-  read_ev_.expires_at(std::chrono::steady_clock::time_point::max());
-  co_await read_ev_.async_wait(use_tuple);
-  read_waiting_ = false;
-}
-
-asio::awaitable<void> conn_driver::wait_write() {
-  write_waiting_ = true;
-  write_ev_.expires_at(std::chrono::steady_clock::time_point::max());
-  co_await write_ev_.async_wait(use_tuple);
-  write_waiting_ = false;
-}
-
-void conn_driver::pump() {
-  const time_point now = clock_now();
-  conn.on_timeout(now);
-  const std::size_t mp = stride_;
-  while (!blocked_ && ep->socket_.is_open()) {
-    if (sent_ == staged_) {
-      staged_ = sent_ = 0;
-      while (staged_ < send_batch) {
-        const std::size_t n = conn.poll_send({slots_.data() + staged_ * mp, mp}, now);
-        if (n == 0) break;
-        lens_[staged_++] = n;
-      }
-      if (staged_ == 0) break;
-    }
-    datagram_io::outgoing out[send_batch];
-    const std::size_t count = staged_ - sent_;
-    for (std::size_t i = 0; i < count; ++i)
-      out[i] = {ep->header_, {slots_.data() + (sent_ + i) * mp, lens_[sent_ + i]}};
-    std::error_code ec;
-    const std::size_t n = datagram_io::send(ep->socket_, peer, ep->connected_, {out, count}, ec);
-    sent_ += n;
-    if (ec) {
-      // On a connected socket an ICMP "port unreachable" for an earlier
-      // datagram comes back here: nothing listens on the peer's UDP port.
-      if (ec == std::errc::connection_refused && ep->connected_) {
-        abort_ec_ = ec;
-        conn.abort(ec);
-        break;
-      }
-      ++sent_;  // drop the datagram the kernel would not take; loss recovery resends
-    } else if (sent_ < staged_) {
-      blocked_ = true;
-      ep->wait_writable(shared_from_this());
-    }
-  }
-  arm(conn.next_timeout(), now);
-  wake();
-  if (conn.closed()) ep->remove(conn.local_cid());
-}
-
-void conn_driver::arm(time_point deadline, time_point now) {
-  if (deadline == never) return;
-  if (deadline < now) deadline = now;
-  if (timer_armed_ && deadline >= armed_at_) return;  // an earlier wake is set
-  timer_armed_ = true;
-  armed_at_ = deadline;
-  timer_.expires_at(to_steady(deadline));
-  timer_.async_wait([w = weak_from_this()](const std::error_code& ec) {
-    if (ec) return;
-    auto self = w.lock();
-    if (!self) return;
-    self->timer_armed_ = false;
-    self->pump();
-  });
-}
-
-// ---- endpoint ----
 
 endpoint::endpoint(udp::socket socket, std::size_t max_datagram)
     : socket_(std::move(socket)), io_(socket_, recv_batch, max_datagram) {
@@ -324,131 +205,7 @@ void endpoint::on_init(std::span<const std::uint8_t> data, const udp::endpoint& 
   add(drv);
   by_peer_[{from, r.peer_cid}] = drv->conn.local_cid();
   touched_.push_back(drv);
-  on_accept_(std::make_unique<stream>(drv));
-}
-
-// ---- stream ----
-
-stream::stream(std::shared_ptr<conn_driver> d) : d_(std::move(d)) {}
-
-std::optional<net::transport_stats> stream::statistics() const {
-  const stats s = d_->conn.statistics();
-  net::transport_stats out;
-  out.packets_sent = s.packets_sent;
-  out.packets_lost = s.packets_lost;
-  out.duplicates = s.duplicates;
-  out.bytes_retransmitted = s.bytes_retransmitted;
-  out.mtu_probes = s.mtu_probes;
-  out.packet_size = s.packet_size;
-  out.srtt = s.srtt;
-  out.min_rtt = s.min_rtt;
-  return out;
-}
-
-stream::~stream() {
-  close();
-}
-
-void stream::hold(asio::ip::tcp::socket control) {
-  control_.emplace(std::move(control));
-  // The proxy closing the control connection ends the association: fail
-  // the transfer then, rather than wait for the idle timeout. (Nothing is
-  // expected on it; any byte also ends the watch, never a second read.)
-  auto buf = std::make_shared<std::array<std::uint8_t, 64>>();
-  control_->async_read_some(asio::buffer(*buf), [w = std::weak_ptr<conn_driver>(d_), buf](
-                                                    const std::error_code& ec, std::size_t) {
-    if (!ec || ec == asio::error::operation_aborted) return;
-    auto d = w.lock();
-    if (d && !d->conn.closed()) d->abort(error::proxy_closed);
-  });
-}
-
-asio::awaitable<void> stream::wait_readable() {
-  auto& c = d_->conn;
-  while (c.readable() == 0 && !c.eof() && !d_->failure())
-    co_await d_->wait_read();
-}
-
-// Why nothing can be read (readable() is 0 after wait_readable()).
-net::io_result stream::unreadable() const {
-  if (d_->conn.eof()) return net::io_result{asio::error::eof, 0};
-  return net::io_result{d_->failure(), 0};
-}
-
-asio::awaitable<net::io_result> stream::read_some(std::span<std::uint8_t> out) {
-  co_await wait_readable();
-  if (d_->conn.readable() == 0) co_return unreadable();
-  const std::size_t n = d_->conn.read(out);
-  d_->pump();  // may grant the peer more window
-  co_return net::io_result{{}, n};
-}
-
-asio::awaitable<net::io_result> stream::read_lent(std::size_t max,
-                                                  std::span<const std::uint8_t>& out) {
-  co_await wait_readable();
-  if (d_->conn.readable() == 0) co_return unreadable();
-  // The ring is written only when a datagram is fed in, which takes this
-  // thread: the bytes stay put until our caller suspends.
-  out = d_->conn.peek(max);
-  d_->conn.consume(out.size());
-  d_->pump();
-  co_return net::io_result{{}, out.size()};
-}
-
-asio::awaitable<net::io_result> stream::write_some(std::span<const std::uint8_t> a,
-                                                   std::span<const std::uint8_t> b) {
-  auto& c = d_->conn;
-  while (true) {
-    if (auto ec = d_->failure()) co_return net::io_result{ec, 0};
-    if (c.writable() > 0) {
-      std::size_t n = c.write(a);
-      if (n == a.size()) n += c.write(b);
-      d_->pump();
-      co_return net::io_result{{}, n};
-    }
-    co_await d_->wait_write();
-  }
-}
-
-asio::awaitable<void> stream::finish(std::chrono::milliseconds limit) {
-  auto& c = d_->conn;
-  c.finish();
-  d_->pump();
-  // Wait until the peer acknowledged everything (our FIN included), so
-  // that our last frame cannot be lost to the close.
-  asio::steady_timer deadline(d_->ep->executor());
-  deadline.expires_after(limit);
-  bool expired = false;
-  deadline.async_wait([w = std::weak_ptr<conn_driver>(d_), &expired](const std::error_code& ec) {
-    if (ec) return;
-    expired = true;
-    if (auto d = w.lock()) d->wake();
-  });
-  while (!c.all_acked() && !d_->failure() && !expired)
-    co_await d_->wait_write();
-  deadline.cancel();
-  if (!d_->failure()) {
-    c.close(close_code::normal, "", clock_now());
-    d_->pump();
-  }
-}
-
-void stream::shutdown_send() {
-  d_->conn.finish();
-  d_->pump();
-}
-
-void stream::close() {
-  if (d_->conn.current() == connection::state::established ||
-      d_->conn.current() == connection::state::handshake) {
-    d_->conn.close(close_code::internal, "session aborted", clock_now());
-    d_->pump();
-  }
-  d_->wake();
-  if (control_) {
-    std::error_code ignored;
-    control_->close(ignored);
-  }
+  on_accept_(drv);
 }
 
 }  // namespace ferry::rudp

@@ -3,8 +3,8 @@
 // datagrams to connections by connection id, answers new INITs through the
 // stateless listener (receiver side), wraps and unwraps the SOCKS5 UDP
 // header (sender through a proxy), and runs a timer per connection that
-// calls the core when it asked to be woken. `stream` puts a connection
-// behind net::transport, so the sessions run over it unchanged.
+// calls the core when it asked to be woken. The connections are conn_drivers
+// (conn_driver.hpp); stream.hpp puts one behind net::transport.
 #pragma once
 
 #include <asio.hpp>
@@ -18,58 +18,16 @@
 #include <vector>
 
 #include "framing/bytes.hpp"
-#include "net/transport.hpp"
+#include "rudp/conn_driver.hpp"
 #include "rudp/connection.hpp"
 #include "rudp/datagram_io.hpp"
 #include "rudp/listener.hpp"
 
 namespace ferry::rudp {
 
-/// The core's clock: steady_clock in microseconds.
-time_point clock_now();
-
-class endpoint;
-
-/// One connection on an endpoint: the core, its timer, and the waiting
-/// reader and writer.
-class conn_driver : public std::enable_shared_from_this<conn_driver> {
- public:
-  conn_driver(std::shared_ptr<endpoint> ep, connection c, udp::endpoint peer, std::string name);
-
-  /// Sends what the core has, re-arms the timer, wakes waiters.
-  void pump();
-  /// Ends the connection now with `ec` (e.g. the proxy's control connection closed).
-  void abort(std::error_code ec);
-  asio::awaitable<void> wait_read();
-  asio::awaitable<void> wait_write();
-  void wake();
-  /// Why reads and writes fail now (empty while usable).
-  std::error_code failure() const;
-
-  connection conn;
-  const udp::endpoint peer;  // where datagrams go (the relay through a proxy)
-  const std::string name;
-  std::shared_ptr<endpoint> ep;
-
- private:
-  friend class endpoint;
-  void arm(time_point deadline, time_point now);
-  std::size_t stride_;               // slot size: the largest packet the connection may send
-  std::vector<std::uint8_t> slots_;  // staged packets, one per stride
-  std::vector<std::size_t> lens_;
-  std::size_t staged_ = 0, sent_ = 0;
-  bool blocked_ = false;  // the socket buffer is full; the endpoint calls back
-  asio::steady_timer timer_;
-  bool timer_armed_ = false;
-  time_point armed_at_ = never;
-  asio::steady_timer read_ev_, write_ev_;
-  bool read_waiting_ = false, write_waiting_ = false;
-  std::error_code abort_ec_;
-};
-
 class endpoint : public std::enable_shared_from_this<endpoint> {
  public:
-  using accept_handler = std::function<void(std::unique_ptr<net::transport>)>;
+  using accept_handler = std::function<void(std::shared_ptr<conn_driver>)>;
 
   /// `max_datagram`: the largest datagram it will receive.
   endpoint(udp::socket socket, std::size_t max_datagram);
@@ -123,39 +81,6 @@ class endpoint : public std::enable_shared_from_this<endpoint> {
   bool write_waiting_ = false;
   std::vector<std::weak_ptr<conn_driver>> blocked_;
   std::uint64_t cid_state_;
-};
-
-/// A connection as a session's byte stream.
-class stream final : public net::transport {
- public:
-  explicit stream(std::shared_ptr<conn_driver> d);
-  ~stream() override;
-  /// Keeps a SOCKS5 control connection open as long as the stream.
-  void hold(asio::ip::tcp::socket control);
-
-  asio::any_io_executor executor() override { return d_->ep->executor(); }
-  asio::awaitable<net::io_result> read_some(std::span<std::uint8_t> out) override;
-  /// Content is lent straight from the connection's reorder ring.
-  bool lends() const override { return true; }
-  asio::awaitable<net::io_result> read_lent(std::size_t max,
-                                            std::span<const std::uint8_t>& out) override;
-  asio::awaitable<net::io_result> write_some(std::span<const std::uint8_t> a,
-                                             std::span<const std::uint8_t> b) override;
-  asio::awaitable<void> finish(std::chrono::milliseconds limit) override;
-  void shutdown_send() override;
-  void close() override;
-  bool is_open() const override { return d_->conn.established(); }
-  std::string remote() const override { return d_->name; }
-  net::transport_kind kind() const override { return net::transport_kind::udp; }
-  std::optional<net::transport_stats> statistics() const override;
-  const conn_driver& driver() const { return *d_; }
-
- private:
-  asio::awaitable<void> wait_readable();
-  net::io_result unreadable() const;
-
-  std::shared_ptr<conn_driver> d_;
-  std::optional<asio::ip::tcp::socket> control_;
 };
 
 }  // namespace ferry::rudp

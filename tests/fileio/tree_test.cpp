@@ -47,7 +47,7 @@ TEST(Collect, DirectoryArrivesUnderItsOwnNameSortedWithEmptyDirs) {
   EXPECT_EQ(names(l), (std::vector<std::string>{"photos", "photos/a.jpg", "photos/b.jpg",
                                                 "photos/empty", "notes.txt"}));
   EXPECT_EQ(l.entries[1].size, 1u);
-  EXPECT_EQ(l.entries[0].kind, framing::entry_kind::directory);
+  EXPECT_EQ(l.entries[0].kind, entry_kind::directory);
 }
 
 TEST(Collect, SymlinksSkippedWithAWarningUnlessFollowed) {

@@ -53,6 +53,7 @@ TEST(Classify, EachLayerAndStepGivesItsExitCode) {
       {rudp::error::peer_timeout, step::transfer, exit_code::connect},
       {rudp::error::proxy_closed, step::transfer, exit_code::connect},
       {fileio::errc::shrank, step::local, exit_code::local_io},
+      {net::errc::source_fault, step::transfer, exit_code::local_io},
       {std::make_error_code(std::errc::permission_denied), step::local, exit_code::local_io},
   };
   for (const auto& r : table)
