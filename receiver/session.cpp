@@ -12,6 +12,7 @@
 #include "fileio/hash.hpp"
 #include "fileio/path.hpp"
 #include "link/classify.hpp"
+#include "receiver/policy.hpp"
 #include "session/hashing.hpp"
 #include "util/checked.hpp"
 #include "util/session_error.hpp"
@@ -205,6 +206,8 @@ class receiver_session {
     }
   }
 
+  // The policy (receiver/policy.hpp) decides; this does the I/O around
+  // it: budgets, parent directories, what exists, hashing an existing file.
   asio::awaitable<answer> decide(const offer& o) {
     answer a{o.id, answer_kind::accept, 0, {}};
     auto reject = [&](std::string why) {
@@ -212,32 +215,17 @@ class receiver_session {
       a.reason = std::move(why);
       return a;
     };
-    if (++offers_ > opts_.max_session_files)
-      co_return reject("session entry limit reached (" + std::to_string(opts_.max_session_files) +
-                       ", the receiver's --max-session-files)");
     std::vector<std::string> comps;
-    if (auto ec = fileio::split_safe_path(o.path, comps))
-      co_return reject("unsafe path: " + ec.message());
-    // Limits before anything touches the disk: a refused file creates no
-    // parent directories. Every sum here is on the peer's numbers.
+    const decision first = check_offer(o, opts_, {offers_++, committed_bytes_}, comps);
+    if (first.what == choice::reject) co_return reject(first.reason);
+    // Budgets before anything touches the disk: a refused file creates no
+    // parent directories.
     space_reservation space;
-    std::uint64_t memory = 0;
-    if (o.kind == entry_kind::file) {
-      if (o.size_known && o.size > max_file_bytes)
-        co_return reject("file size " + std::to_string(o.size) + " is beyond what a file can have");
-      if (o.size_known && opts_.max_file_size != 0 && o.size > opts_.max_file_size)
-        co_return reject("file too large (" + std::to_string(o.size) + " bytes > limit " +
-                         std::to_string(opts_.max_file_size) + ", the receiver's --max-file-size)");
-      if (o.size_known && !fits_limit(committed_bytes_, o.size, opts_.max_session_bytes))
-        co_return reject("session byte limit reached (" + format_bytes(opts_.max_session_bytes) +
-                         ")");
-      if (o.size_known && o.size > 0) {
-        if (auto why = space.extend(space_, o.size)) co_return reject(*why);
-      }
-      memory = o.path.size() + offer_overhead;
-    } else {
-      memory = o.path.size() + directory_overhead;
+    if (o.kind == entry_kind::file && o.size_known && o.size > 0) {
+      if (auto why = space.extend(space_, o.size)) co_return reject(*why);
     }
+    const std::uint64_t memory =
+        o.path.size() + (o.kind == entry_kind::file ? offer_overhead : directory_overhead);
     if (!memory_.take(memory))
       co_return reject(
           memory_.used() + memory > session_memory_limit
@@ -259,59 +247,39 @@ class receiver_session {
     fileio::existing_entry have;
     if (auto ec = fileio::stat_at(parent->get(), comps.back(), have))
       co_return reject("cannot inspect destination: " + ec.message());
+    const std::int64_t mtime = clamp_mtime(o.mtime_ns);
+    decision d = against_existing(o, mtime, have, opts_.overwrite);
+    if (d.what == choice::compare_content) {
+      if (!take_hash_budget(o.size))
+        co_return reject("the session's hashing budget is spent (" +
+                         format_bytes(opts_.max_session_hash) +
+                         ", the receiver's --max-session-hash)");
+      const bool same = co_await same_content(parent->get(), comps.back(), o);
+      d = against_existing(o, mtime, have, opts_.overwrite, same);
+    }
+    switch (d.what) {
+      case choice::reject:
+        co_return reject(d.reason);
+      case choice::skip:
+        a.kind = answer_kind::skip;
+        a.reason = d.reason;
+        co_return a;
+      case choice::accept:
+      case choice::replace:
+      case choice::compare_content:
+        break;
+    }
 
     if (o.kind == entry_kind::directory) {
-      if (have.kind != fileio::existing_entry::type::none &&
-          have.kind != fileio::existing_entry::type::directory)
-        co_return reject("a non-directory exists at this path");
       if (auto ec = fileio::make_dir_at(parent->get(), comps.back()))
         co_return reject("cannot create directory: " + describe(ec));
-      dirs_.push_back({o.path, o.mode, clamp_mtime(o.mtime_ns)});
+      dirs_.push_back({o.path, o.mode, mtime});
       unless_kept.n = 0;
       co_return a;
     }
-
-    bool replace = false;
-    using type = fileio::existing_entry::type;
-    if (have.kind == type::directory || have.kind == type::other)
-      co_return reject("a directory or special file exists at this path");
-    if (have.kind == type::regular) {
-      // With the sender's hash (--skip-identical) the content decides;
-      // without it, size and mtime do.
-      bool identical = false;
-      if (o.size_known && have.size == o.size) {
-        if (o.has_hash) {
-          if (!take_hash_budget(o.size))
-            co_return reject("the session's hashing budget is spent (" +
-                             format_bytes(opts_.max_session_hash) +
-                             ", the receiver's --max-session-hash)");
-          identical = co_await same_content(parent->get(), comps.back(), o);
-        } else {
-          identical = have.mtime_ns == o.mtime_ns;
-        }
-      }
-      if (identical) {
-        a.kind = answer_kind::skip;
-        a.reason = o.has_hash ? "identical file exists (same size and XXH3-128)"
-                              : "identical file exists (same size and mtime)";
-        co_return a;
-      }
-      switch (opts_.overwrite) {
-        case overwrite_policy::never:
-          co_return reject("a different file exists (receiver's --overwrite is never)");
-        case overwrite_policy::newer:
-          if (clamp_mtime(o.mtime_ns) <= have.mtime_ns)
-            co_return reject(
-                "the existing file is newer or as new (receiver's --overwrite is newer)");
-          break;
-        case overwrite_policy::always:
-          break;
-      }
-      replace = true;
-    }
     if (o.size_known) committed_bytes_ = saturating_add(committed_bytes_, o.size);
-    accepted_file f{o, replace, {}, std::move(space), memory};
-    f.o.mtime_ns = clamp_mtime(o.mtime_ns);
+    accepted_file f{o, d.what == choice::replace, {}, std::move(space), memory};
+    f.o.mtime_ns = mtime;
     if (o.resume && o.size_known && !small_file(o)) co_await try_resume(parent, comps.back(), f, a);
     unless_kept.n = 0;
     accepted_.emplace(o.id, std::move(f));
