@@ -13,7 +13,10 @@
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 send=${FERRY_SEND:-$root/build/bin/ferry-send}
-[ $# -eq 1 ] && [ -r "$1" ] || { echo "usage: $0 MANIFEST (a readable file)" >&2; exit 2; }
+if [ $# -ne 1 ] || [ ! -r "$1" ]; then
+  echo "usage: $0 MANIFEST (a readable file)" >&2
+  exit 2
+fi
 [ -x "$send" ] || { echo "batch: $send not found; run scripts/build.sh first" >&2; exit 2; }
 command -v jq >/dev/null || { echo "batch: needs jq (scripts/setup.sh installs it)" >&2; exit 2; }
 

@@ -20,7 +20,7 @@
 # name and is removed afterwards, untimed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-quick=0 runs= only= out=$root/bench
+quick=0 runs='' only='' out=$root/bench
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) quick=1 ;;
@@ -43,7 +43,9 @@ build=${FERRY_BUILD_DIR:-$root/build}
 "$root/scripts/setup.sh" --bench
 "$root/scripts/build.sh" "$build" Release >/dev/null
 bin=$build/bin
+# shellcheck source=lib/proxy.sh
 source "$root/scripts/lib/proxy.sh"
+# shellcheck source=lib/netns.sh
 source "$root/scripts/lib/netns.sh"
 
 work=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/ferry-bench.XXXXXX")
@@ -103,9 +105,9 @@ recv_port() {
 rounds() {
   local case=$1 unit=$2 amount=$3
   shift 3
-  local tool r s
+  local tool s
   for tool in "$@"; do "run_$tool" >/dev/null; done
-  for r in $(seq 1 "$runs"); do
+  for _ in $(seq 1 "$runs"); do
     for tool in "$@"; do
       s=$("run_$tool")
       record "$case" "$tool" "$unit" "$(awk -v a="$amount" -v s="$s" 'BEGIN { printf "%.1f", a / s }')"

@@ -13,6 +13,7 @@ else
   "$root/scripts/build.sh" "$build" Release >/dev/null
   bin=$build/bin
 fi
+# shellcheck source=lib/sample.sh
 source "$root/scripts/lib/sample.sh"
 # shellcheck source=lib/recv.sh
 source "$root/scripts/lib/recv.sh"
@@ -20,7 +21,7 @@ source "$root/scripts/lib/recv.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/ferry-demo.XXXXXX")
 recv_pid=
 cleanup() {
-  [ -n "$recv_pid" ] && kill "$recv_pid" 2>/dev/null || true
+  if [ -n "$recv_pid" ]; then kill "$recv_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -9,6 +9,8 @@ packages=(
   libasio-dev libcxxopts-dev libxxhash-dev libgtest-dev libssl-dev
   # tests, demo, batch helper; real SOCKS5 servers for the proxy tests
   jq iproute2 procps xxhash util-linux passwd dante-server microsocks
+  # the suite's lint of every shell script
+  shellcheck
   # fuzzing (libFuzzer) with clang's sanitizer runtimes
   clang libclang-rt-14-dev
   # kernel-level packet loss in network namespaces (UDP tests and benchmarks)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is missing, builds, runs ctest.
-# Exits non-zero on any failure. .ci/run calls exactly this.
+# The whole test suite: installs what is missing, lints every shell script
+# (shellcheck), builds, runs ctest. Exits non-zero on any failure, a lint
+# finding included. .ci/run calls exactly this.
 #
 # With CI=true (or FERRY_SANITIZE_SUITE=1) it goes on: the whole suite again
 # under ASan+UBSan, the concurrent tests (many sessions on the receiver's
@@ -10,6 +11,21 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${FERRY_BUILD_DIR:-$root/build}
 "$root/scripts/setup.sh"
+
+# Every shell script: .ci/run and each *.sh git tracks or would add (its
+# ignores leave build trees out; outside a git checkout, those under scripts/
+# and tests/). -x follows what they source, as .shellcheckrc says.
+echo "== shellcheck"
+if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  found=$(git -C "$root" ls-files --cached --others --exclude-standard -- '*.sh')
+else
+  found=$(cd "$root" && find scripts tests -name '*.sh')
+fi
+scripts=(.ci/run)
+while IFS= read -r f; do
+  if [ -f "$root/$f" ]; then scripts+=("$f"); fi  # not one deleted but still tracked
+done <<<"$found"
+(cd "$root" && shellcheck -x "${scripts[@]}")
 
 run_suite() {  # run_suite BUILD_DIR [CTEST ARGS...]
   local dir=$1

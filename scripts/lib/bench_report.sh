@@ -13,12 +13,12 @@ order=$(awk -F, '!seen[$1]++ { print $1 }' "$raw")
 {
   echo "case,tool,unit,median,min,max,runs"
   for c in $order; do
-    for t in $(awk -F, -v c="$c" '$1 == c && !seen[$2]++ { print $2 }' "$raw"); do
+    while read -r t; do
       awk -F, -v c="$c" -v t="$t" '$1 == c && $2 == t { print $4 " " $3 }' "$raw" | sort -g |
         awk -v c="$c" -v t="$t" '{ v[NR] = $1; u = $2 }
           END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
                 printf "%s,%s,%s,%.1f,%.1f,%.1f,%d\n", c, t, u, m, v[1], v[NR], NR }'
-    done
+    done < <(awk -F, -v c="$c" '$1 == c && !seen[$2]++ { print $2 }' "$raw")
   done
 } >"$stats"
 
@@ -121,6 +121,7 @@ if command -v gnuplot >/dev/null; then
   for c in $order; do
     unit=$(awk -F, -v c="$c" '$1 == c { print $3; exit }' "$stats")
     awk -F, -v c="$c" '$1 == c { print $2 "," $4 "," $5 "," $6 }' "$stats" | while IFS=, read -r t m lo hi; do
+      # shellcheck disable=SC1003 # '\\' is tr's escaped backslash, not a quote escape
       printf '"%s" %s %s %s\n' "$(label "$t" | tr -d '\\')" "$m" "$lo" "$hi"
     done >"$out/$c.dat"
     gnuplot <<GP
@@ -141,5 +142,5 @@ GP
     rm -f "$out/$c.dat"
   done
 fi
-echo "bench: wrote $md, $stats and $(ls "$out"/*.png 2>/dev/null | wc -l) charts in $out" >&2
+echo "bench: wrote $md, $stats and $(find "$out" -mindepth 1 -maxdepth 1 -name '[!.]*.png' | wc -l) charts in $out" >&2
 cat "$md"

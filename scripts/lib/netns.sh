@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # A lossy path between two network namespaces, for tests and benchmarks
 # (sourced; needs root). The sender's namespace shapes its egress with tbf
 # (netem, for added delay, is not in every kernel, so none is added; the
@@ -7,7 +8,7 @@
 # the sender as a send error instead of a lost packet.
 #
 #   netns_up RATE LOSS_PERCENT           e.g. netns_up 100mbit 1
-#       sets NS_SEND, NS_RECV, ADDR_SEND, ADDR_RECV
+#       sets NS_SEND, NS_RECV, ADDR_SEND, ADDR_RECV, NS_DEV_SEND, NS_DEV_RECV
 #   netns_loss PERCENT                   changes the drop rate
 #   netns_down                           removes both namespaces
 # Only addresses inside these namespaces are used; nothing leaves them.
@@ -18,22 +19,22 @@ netns_up() {
   tag=${tag:0:10}
   NS_SEND=${tag}s
   NS_RECV=${tag}r
+  NS_DEV_SEND=${tag}a
+  NS_DEV_RECV=${tag}b
   ADDR_SEND=10.231.0.1
   ADDR_RECV=10.231.0.2
   ip netns add "$NS_SEND"
   ip netns add "$NS_RECV"
-  ip link add "${tag}a" type veth peer name "${tag}b"
-  ip link set "${tag}a" netns "$NS_SEND"
-  ip link set "${tag}b" netns "$NS_RECV"
-  ip -n "$NS_SEND" addr add "$ADDR_SEND/24" dev "${tag}a"
-  ip -n "$NS_RECV" addr add "$ADDR_RECV/24" dev "${tag}b"
+  ip link add "$NS_DEV_SEND" type veth peer name "$NS_DEV_RECV"
+  ip link set "$NS_DEV_SEND" netns "$NS_SEND"
+  ip link set "$NS_DEV_RECV" netns "$NS_RECV"
+  ip -n "$NS_SEND" addr add "$ADDR_SEND/24" dev "$NS_DEV_SEND"
+  ip -n "$NS_RECV" addr add "$ADDR_RECV/24" dev "$NS_DEV_RECV"
   ip -n "$NS_SEND" link set lo up
   ip -n "$NS_RECV" link set lo up
-  ip -n "$NS_SEND" link set "${tag}a" up
-  ip -n "$NS_RECV" link set "${tag}b" up
-  NS_DEV_SEND=${tag}a
-  NS_DEV_RECV=${tag}b
-  tc -n "$NS_SEND" qdisc add dev "${tag}a" root tbf rate "$rate" burst 64kb latency 50ms
+  ip -n "$NS_SEND" link set "$NS_DEV_SEND" up
+  ip -n "$NS_RECV" link set "$NS_DEV_RECV" up
+  tc -n "$NS_SEND" qdisc add dev "$NS_DEV_SEND" root tbf rate "$rate" burst 64kb latency 50ms
   ip netns exec "$NS_RECV" nft -f - <<NFT
 table inet ferry_loss {
   chain pre {
@@ -56,6 +57,6 @@ netns_loss() {
 netns_down() {
   [ -n "${NS_SEND:-}" ] && ip netns del "$NS_SEND" 2>/dev/null
   [ -n "${NS_RECV:-}" ] && ip netns del "$NS_RECV" 2>/dev/null
-  NS_SEND= NS_RECV=
+  NS_SEND='' NS_RECV=''
   return 0
 }

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Real SOCKS5 servers on loopback for tests and benchmarks (sourced).
 #   start_microsocks DIR [--v6] [--user U --pass P]
 #   start_dante DIR [--user U]        (--user: username/password checked
@@ -43,6 +44,7 @@ proxy_launch() {
     "${@//\{PORT\}/$port}" >"$dir/$name-$port.log" 2>&1 &
     pid=$!
     if proxy_wait "$pid" "$port"; then
+      # shellcheck disable=SC2034 # both are read by the scripts that source this file
       PROXY_PORT=$port PROXY_PID=$pid
       PROXY_PIDS+=("$pid")
       return 0

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # make_sample DIR [BIG_MIB]: the built-in sample tree used by the demo and the
 # tests: nested directories, an empty directory, an empty file, a multi-MiB
 # random file, names with spaces and non-ASCII, several modes and mtimes.

@@ -120,5 +120,5 @@ wait_exit "$RECV_PID" 10
 [ "$WAIT_RC" -eq 130 ] || fail "--once receiver interrupted mid-session exited $WAIT_RC, expected 130"
 wait_exit "$spid" 10
 [ ! -e "$WORK/inbox-once/once.bin" ] || fail "interrupted --once session kept a file"
-[ ! -e "$WORK/inbox/stream-INT.bin" ] && [ ! -e "$WORK/inbox/stream-TERM.bin" ] || fail "interrupted stream kept"
+[[ ! -e "$WORK/inbox/stream-INT.bin" && ! -e "$WORK/inbox/stream-TERM.bin" ]] || fail "interrupted stream kept"
 pass "130/143 interrupted"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the end-to-end tests: real binaries on loopback, port 0.
 # Sourced by each test; FERRY_BIN (the build's bin/) comes from CTest.
 set -euo pipefail
@@ -50,8 +51,7 @@ start_recv() {
   RECV_PID=$!
   _pids+=("$RECV_PID")
   RECV_PORT=
-  local i
-  for i in $(seq 1 200); do
+  for _ in $(seq 1 200); do
     RECV_PORT=$(jq -r 'select(.event=="listening") | .port' "$RECV_OUT" 2>/dev/null | head -n 1)
     [ -n "$RECV_PORT" ] && return 0
     kill -0 "$RECV_PID" 2>/dev/null || fail "ferry-recv exited at start: $(cat "$RECV_ERR")"
@@ -64,8 +64,9 @@ start_recv() {
 # bounded; sets WAIT_RC to its exit status. Not for use in $(...): a
 # subshell cannot wait for its parent's children.
 wait_exit() {
-  local pid=$1 limit=$2 i
-  for i in $(seq 1 $((limit * 20))); do
+  local pid=$1 limit=$2
+  for _ in $(seq 1 $((limit * 20))); do
+    # shellcheck disable=SC2034 # WAIT_RC is read by the tests that source this file
     if ! kill -0 "$pid" 2>/dev/null; then
       WAIT_RC=0
       wait "$pid" || WAIT_RC=$?
@@ -78,8 +79,8 @@ wait_exit() {
 
 # wait_event FILE JQ_FILTER SECONDS: waits until an NDJSON line matches.
 wait_event() {
-  local file=$1 filter=$2 limit=$3 i
-  for i in $(seq 1 $((limit * 20))); do
+  local file=$1 filter=$2 limit=$3
+  for _ in $(seq 1 $((limit * 20))); do
     [ -n "$(jq -c "select($filter)" "$file" 2>/dev/null | head -n 1)" ] && return 0
     sleep 0.05
   done
@@ -115,6 +116,7 @@ expect_rc() {
 open_stall() {
   STALL=$WORK/stall.$RANDOM
   mkfifo "$STALL"
+  # shellcheck disable=SC2034 # STALL_FD is read by the tests that source this file
   exec {STALL_FD}<>"$STALL"
 }
 
@@ -128,12 +130,12 @@ no_leftovers() {
 # start_helper NAME PROGRAM ARGS...: starts a test helper that prints
 # "port N" once it listens; sets NAME_PID and NAME_PORT (bounded wait).
 start_helper() {
-  local name=$1 program=$2 out=$WORK/helper.$RANDOM i port
+  local name=$1 program=$2 out=$WORK/helper.$RANDOM port
   shift 2
   "$FERRY_BIN/$program" "$@" >"$out" 2>"$out.err" &
   printf -v "${name}_PID" '%s' "$!"
   _pids+=("$!")
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     port=$(awk '/^port /{print $2}' "$out")
     if [ -n "$port" ]; then
       printf -v "${name}_PORT" '%s' "$port"
@@ -165,8 +167,7 @@ part_size() {
 # wait_part DIR BYTES SECONDS: waits until a part file under DIR holds at
 # least BYTES.
 wait_part() {
-  local i
-  for i in $(seq 1 $(($3 * 20))); do
+  for _ in $(seq 1 $(($3 * 20))); do
     [ "$(part_size "$1")" -ge "$2" ] && return 0
     sleep 0.05
   done
@@ -183,8 +184,7 @@ session_ends() {
 # wait_session_end COUNT SECONDS: waits until the current receiver has ended
 # more than COUNT sessions (its part files are then unlocked).
 wait_session_end() {
-  local i
-  for i in $(seq 1 $(($2 * 20))); do
+  for _ in $(seq 1 $(($2 * 20))); do
     [ "$(session_ends)" -gt "$1" ] && return 0
     sleep 0.05
   done

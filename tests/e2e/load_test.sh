@@ -25,7 +25,7 @@ idle_rss=$(rss_kib)
 # Hostile peers first. Slowloris: a valid preamble, one byte every 2 s.
 (
   for b in 'F' 'E' 'R' 'R' 'Y' '\0' '\0' '\2' '\1' '\0' '\0' '\0'; do
-    printf "$b"
+    printf '%b' "$b"
     sleep 2
   done
 ) | timeout 40 nc -s 127.0.0.2 127.0.0.1 "$RECV_PORT" >/dev/null 2>&1 &

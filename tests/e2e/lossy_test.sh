@@ -7,8 +7,9 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/../../scripts/lib/netns.sh"
 [ "$(id -u)" -eq 0 ] || skip "network namespaces need root"
-command -v nft >/dev/null && command -v tc >/dev/null ||
+if ! command -v nft >/dev/null || ! command -v tc >/dev/null; then
   skip "nft and tc are not installed (scripts/setup.sh installs them)"
+fi
 ip netns add "ferrychk$$" 2>/dev/null || skip "cannot create network namespaces here"
 ip netns del "ferrychk$$"
 _ns_cleanup() {

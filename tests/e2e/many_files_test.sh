@@ -20,8 +20,9 @@ start_recv "$WORK/inbox2"
 cd "$WORK"  # list entries are read, and named, relative to here
 send --files-from "$WORK/paths.txt"
 expect_rc 0 "--files-from"
-cmp "$WORK/list/a 1.txt" "$WORK/inbox2/list/a 1.txt" && cmp "$WORK/list/b.txt" "$WORK/inbox2/list/b.txt" ||
+if ! cmp "$WORK/list/a 1.txt" "$WORK/inbox2/list/a 1.txt" || ! cmp "$WORK/list/b.txt" "$WORK/inbox2/list/b.txt"; then
   fail "--files-from content (entries keep their relative path)"
+fi
 # -0 from stdin, as find -print0 makes it.
 cd "$WORK"
 find list -type f -print0 | {

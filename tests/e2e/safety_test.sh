@@ -35,7 +35,7 @@ start_recv "$WORK/inbox2" --max-file-size 1K
 send "$WORK/src/sized"
 expect_rc 1 "max-file-size"
 grep -q 'big: rejected by receiver: file too large' "$SEND_ERR" || fail "size reason"
-[ ! -e "$WORK/inbox2/sized/big" ] && [ -f "$WORK/inbox2/sized/small" ] || fail "max-file-size outcome"
+[[ ! -e "$WORK/inbox2/sized/big" && -f "$WORK/inbox2/sized/small" ]] || fail "max-file-size outcome"
 mkdir -p "$WORK/src/deep/er"
 head -c 2048 /dev/urandom >"$WORK/src/deep/er/big"
 send "$WORK/src/deep/er/big"

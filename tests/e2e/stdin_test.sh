@@ -16,5 +16,5 @@ pass "stdin stream"
 # An empty stream is an empty file.
 send - --name empty.bin </dev/null
 expect_rc 0 "empty stdin"
-[ -f "$WORK/inbox/empty.bin" ] && [ ! -s "$WORK/inbox/empty.bin" ] || fail "empty stream"
+[[ -f "$WORK/inbox/empty.bin" && ! -s "$WORK/inbox/empty.bin" ]] || fail "empty stream"
 pass "empty stdin"

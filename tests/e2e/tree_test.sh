@@ -40,11 +40,11 @@ SEND_HOST='127.0.0.1' send "$WORK/src/sample/README.txt"
 expect_rc 0 "IPv4 to the dual-stack listener"
 SEND_HOST='[::1]' send "$WORK/src/sample/docs"
 expect_rc 0 "IPv6 to the dual-stack listener"
-[ -f "$WORK/inbox-any/README.txt" ] && [ -f "$WORK/inbox-any/docs/run.sh" ] || fail "dual-stack delivery"
+[[ -f "$WORK/inbox-any/README.txt" && -f "$WORK/inbox-any/docs/run.sh" ]] || fail "dual-stack delivery"
 pass "IPv6 and dual-stack"
 
 # Progress goes to stderr only on a terminal (script(1) gives us one).
-RECV_LISTEN= start_recv "$WORK/inbox-tty"
+RECV_LISTEN='' start_recv "$WORK/inbox-tty"
 script -qec "$SEND 127.0.0.1:$RECV_PORT $WORK/src/sample/big" /dev/null >"$WORK/tty.out" </dev/null ||
   fail "send on a tty failed: $(cat "$WORK/tty.out")"
 grep -q 'ETA' "$WORK/tty.out" || fail "no progress line on a terminal"
