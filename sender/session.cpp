@@ -12,10 +12,10 @@
 
 #include "fileio/fd.hpp"
 #include "fileio/hash.hpp"
-#include "fileio/mapped.hpp"
 #include "link/classify.hpp"
 #include "link/dial.hpp"
 #include "net/frame_stream.hpp"
+#include "sender/source.hpp"
 #include "session/hashing.hpp"
 #include "util/session_error.hpp"
 #include "util/units.hpp"
@@ -27,7 +27,6 @@ using namespace framing;
 using clock = std::chrono::steady_clock;
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t chunk_size = 1 << 20;
-constexpr std::uint64_t map_window = 16 << 20;
 
 const char* kind_text(entry_kind k) {
   return k == entry_kind::directory ? "directory" : "file";
@@ -209,77 +208,28 @@ class sender_session {
     co_return;
   }
 
-  // Where a file's content comes from: a mapped window for regular files
-  // (hashed and written to the socket without a copy into buf_), buf_
-  // filled by read() for pipes, stdin, and files mmap refuses.
-  struct source {
-    int fd = -1;
-    bool mapped = false;
-    std::uint64_t size = 0;
-    fileio::mapped_window window;
-    std::uint64_t window_start = 0;
-    std::uint64_t window_end = 0;
-  };
-
-  // Up to `want` bytes at offset `pos` into `out`: the count, 0 at the end,
-  // -1 with errno on failure.
-  asio::awaitable<std::int64_t> next_chunk(source& src, std::uint64_t pos, std::uint64_t want,
-                                           std::span<const std::uint8_t>& out) {
-    if (src.mapped) {
-      if (pos >= src.window_end) {
-        const auto len = static_cast<std::size_t>(std::min(map_window, src.size - pos));
-        if (len == 0) co_return 0;
-        if (src.window.map(src.fd, pos, len)) {
-          // Some file systems cannot mmap: read instead, from here on.
-          src.mapped = false;
-          if (::lseek(src.fd, static_cast<off_t>(pos), SEEK_SET) < 0) co_return -1;
-          co_return co_await next_chunk(src, pos, want, out);
-        }
-        src.window_start = pos;
-        src.window_end = pos + len;
-      }
-      const auto n = std::min(want, src.window_end - pos);
-      out = src.window.bytes().subspan(static_cast<std::size_t>(pos - src.window_start),
-                                       static_cast<std::size_t>(n));
-      co_return static_cast<std::int64_t>(n);
-    }
-    const auto n = co_await read_some(src.fd, want);
-    if (n > 0) out = {buf_.data(), static_cast<std::size_t>(n)};
-    co_return n;
-  }
-
   asio::awaitable<void> send_content(std::size_t i, const answer& a) {
     const std::uint64_t offset = a.kind == answer_kind::resume ? a.offset : 0;
     const auto& e = entries_[i];
     const auto id = static_cast<std::uint32_t>(i);
     const auto start = clock::now();
     sending_ = i;
-    fileio::unique_fd fd(e.local_path.empty() ? ::dup(STDIN_FILENO)
-                                              : ::open(e.local_path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
-      co_await abort_file_(i, std::strerror(errno));
+    content_source src(stream_.executor());
+    source_ = &src;
+    struct forget {  // the reader may cancel it only while it lives
+      content_source*& p;
+      ~forget() { p = nullptr; }
+    } forget_source{source_};
+    if (auto ec = src.open(e)) {
+      const std::string why = ec.message();  // named: see abort_file_
+      co_await abort_file_(i, why.c_str());
       co_return;
     }
-    struct stat st {};
-    const bool have_stat = ::fstat(fd.get(), &st) == 0;
-    if (have_stat && S_ISREG(st.st_mode) && e.size_known && e.size <= inline_max && offset == 0 &&
-        static_cast<std::uint64_t>(st.st_size) == e.size) {
-      co_await send_inline(i, fd.get(), start);
+    if (src.fits_inline(offset, inline_max)) {
+      co_await send_inline(i, src, start);
       co_return;
     }
-    ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
-    if (e.local_path.empty() && have_stat && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
-      pipe_.emplace(stream_.executor(), ::dup(fd.get()));
-    struct reset_pipe {
-      std::optional<asio::posix::stream_descriptor>& p;
-      ~reset_pipe() { p.reset(); }
-    } pipe_guard{pipe_};
-    source src;
-    src.fd = fd.get();
-    src.size = e.size;
-    src.mapped = e.size_known && have_stat && S_ISREG(st.st_mode) && e.size > 0;
     fileio::hasher hash;
-    buf_.resize(chunk_size);
     progress_.start_file(e.remote_path, e.size, e.size_known);
 
     // A resumed file's hash still covers the whole file: hash the prefix.
@@ -287,7 +237,7 @@ class sender_session {
     std::span<const std::uint8_t> chunk;
     if (offset > 0) {
       const std::error_code ec = co_await session::hash_keeping_alive(stream_, stream_.executor(),
-                                                                      fd.get(), 0, offset, hash);
+                                                                      src.fd(), 0, offset, hash);
       if (ec) {
         const std::string why =
             ec == std::errc::io_error ? "file shrank below the resume offset" : ec.message();
@@ -311,10 +261,11 @@ class sender_session {
         pos = 0;
       }
       // (Queued frames, RESTART among them, leave before the content.)
-      if (!src.mapped && ::lseek(src.fd, static_cast<off_t>(pos), SEEK_SET) < 0) {
-        co_await abort_file_(i, std::strerror(errno));
-        co_return;
-      }
+    }
+    if (auto ec = src.stream_from(pos)) {
+      const std::string why = ec.message();  // named: see abort_file_
+      co_await abort_file_(i, why.c_str());
+      co_return;
     }
 
     while (true) {
@@ -329,7 +280,7 @@ class sender_session {
       const std::uint64_t want =
           e.size_known ? std::min<std::uint64_t>(chunk_size, e.size - pos) : chunk_size;
       if (want == 0) break;
-      const auto n = co_await next_chunk(src, pos, want, chunk);
+      const auto n = co_await src.next(pos, want, chunk);
       stream_.touch();  // waiting on our own disk or pipe is not the peer's silence
       if (n < 0) {
         co_await abort_file_(i, std::strerror(errno));
@@ -367,35 +318,19 @@ class sender_session {
 
   // A small regular file: read whole, hashed, and queued with its DATA and
   // DONE frames, so that many small files leave in one write.
-  asio::awaitable<void> send_inline(std::size_t i, int fd, clock::time_point start) {
+  asio::awaitable<void> send_inline(std::size_t i, content_source& src, clock::time_point start) {
     const auto& e = entries_[i];
     const auto id = static_cast<std::uint32_t>(i);
-    const auto size = static_cast<std::size_t>(e.size);
-    buf_.resize(std::max<std::size_t>(buf_.size(), size + 1));
-    std::size_t got = 0;
-    // One byte more than expected is asked for, so a file that grew is
-    // noticed; a short read of a regular file is its end.
-    while (got <= size) {
-      const std::size_t want = size + 1 - got;
-      const ssize_t n = ::pread(fd, buf_.data() + got, want, static_cast<off_t>(got));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        co_await abort_file_(i, std::strerror(errno));
-        co_return;
-      }
-      got += static_cast<std::size_t>(n);
-      if (static_cast<std::size_t>(n) < want) break;
-    }
-    if (got != size) {
-      co_await abort_file_(
-          i, got < size ? "file shrank while being sent" : "file grew while being sent");
+    std::span<const std::uint8_t> content;
+    if (auto ec = src.read_whole(content)) {
+      const std::string why = ec.message();  // named: see abort_file_
+      co_await abort_file_(i, why.c_str());
       co_return;
     }
-    const std::span<const std::uint8_t> content(buf_.data(), size);
     fileio::hasher hash;
     hash.update(content);
-    if (size > 0) {
-      stream_.queue(data{id, static_cast<std::uint32_t>(size)});
+    if (!content.empty()) {
+      stream_.queue(data{id, static_cast<std::uint32_t>(content.size())});
       stream_.queue_raw(content);
     }
     result_.bytes += e.size;
@@ -408,27 +343,6 @@ class sender_session {
   void encode_data_header(std::uint32_t id, std::uint32_t length) {
     header_.clear();
     encode(data{id, length}, header_);
-  }
-
-  // Reads local input. Regular files are read directly (they never block
-  // for long); a pipe or socket on stdin is read through the event loop so
-  // that signals and the watchdog are served while it waits for data.
-  asio::awaitable<std::int64_t> read_some(int fd, std::uint64_t want) {
-    const auto n_want = static_cast<std::size_t>(want);
-    if (pipe_) {
-      auto [ec, n] = co_await pipe_->async_read_some(asio::buffer(buf_.data(), n_want), use_tuple);
-      if (ec == asio::error::eof) co_return 0;
-      if (ec) {
-        errno = ec.value();
-        co_return -1;
-      }
-      co_return static_cast<std::int64_t>(n);
-    }
-    while (true) {
-      const auto n = ::read(fd, buf_.data(), n_want);
-      if (n < 0 && errno == EINTR) continue;
-      co_return n;
-    }
   }
 
   // Takes a C string: a std::string temporary in a co_await expression is
@@ -454,7 +368,7 @@ class sender_session {
       reader_done_ = true;
       // The session is over: wake the writer wherever it waits (stdin
       // pipe, the socket, or the next answer) so that it ends too.
-      if (pipe_) pipe_->close();
+      if (source_ != nullptr) source_->cancel();
       stream_.close();
       wake_.cancel();
       throw;
@@ -611,9 +525,8 @@ class sender_session {
   bool reader_done_ = false;
   bool reader_finished_ = false;
   std::exception_ptr reader_error_;
-  std::vector<std::uint8_t> buf_;
   byte_buffer header_;
-  std::optional<asio::posix::stream_descriptor> pipe_;  // stdin when it is a pipe
+  content_source* source_ = nullptr;  // the file being sent, while it is
   send_result result_;
 };
 
