@@ -577,9 +577,18 @@ asio::awaitable<void> run_send(const options& opts,
     log.warn(dialed.notice);
     log.event(json_line("warning").str("message", dialed.notice));
   }
-  const char* transport = net::to_string(dialed.transport->kind());
+  co_await run_session(std::move(dialed.transport), opts, entries, std::move(hashes), log, progress,
+                       result, started);
+}
+
+asio::awaitable<void> run_session(std::unique_ptr<net::transport> carrier, const options& opts,
+                                  const std::vector<fileio::source_entry>& entries,
+                                  std::vector<std::optional<hash128>> hashes, logger& log,
+                                  progress_meter& progress, send_result& result,
+                                  std::chrono::steady_clock::time_point started) {
+  const char* transport = net::to_string(carrier->kind());
   result.transport = transport;
-  net::frame_stream stream(std::move(dialed.transport), opts.timeout);
+  net::frame_stream stream(std::move(carrier), opts.timeout);
   // --connect-timeout covers everything up to the receiver's WELCOME: a
   // peer (or a proxy) that accepts and then says nothing is given up on.
   stream.set_deadline(
@@ -606,10 +615,10 @@ asio::awaitable<void> run_send(const options& opts,
     const net::transport& carrier;
     ~report() {
       const std::uint64_t failed_before = out.failed;
-      const std::string transport = out.transport;
+      const std::string kind = out.transport;
       out = s.result();
       out.failed += failed_before;
-      out.transport = transport;
+      out.transport = kind;
       out.link = carrier.statistics();
     }
   } on_exit{s, result, stream.carrier()};

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <asio.hpp>
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,5 +53,15 @@ inline constexpr std::size_t flush_bytes = 1 << 20;
 asio::awaitable<void> run_send(const options& opts,
                                const std::vector<fileio::source_entry>& entries, logger& log,
                                progress_meter& progress, send_result& result);
+
+/// The session over a connected transport (what run_send does once it has
+/// dialed): the tests run it over a memory transport. `hashes` holds
+/// --skip-identical's (or nothing); the --connect-timeout runs from
+/// `started`.
+asio::awaitable<void> run_session(std::unique_ptr<net::transport> carrier, const options& opts,
+                                  const std::vector<fileio::source_entry>& entries,
+                                  std::vector<std::optional<hash128>> hashes, logger& log,
+                                  progress_meter& progress, send_result& result,
+                                  std::chrono::steady_clock::time_point started);
 
 }  // namespace ferry::send

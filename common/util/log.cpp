@@ -16,15 +16,15 @@ void logger::warn(std::string_view text) {
   // place all of it is made safe for a terminal or a log file.
   const std::string line = program_ + ": " + printable(text) + "\n";
   std::lock_guard lock(mu_);
-  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fwrite(line.data(), 1, line.size(), lines_);
 }
 
 void logger::event(const json_line& line) {
   if (!json_) return;
   const std::string s = line.finish();
   std::lock_guard lock(mu_);
-  std::fwrite(s.data(), 1, s.size(), stdout);
-  std::fflush(stdout);
+  std::fwrite(s.data(), 1, s.size(), events_);
+  std::fflush(events_);
 }
 
 }  // namespace ferry

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <concepts>
+#include <cstdio>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -15,8 +16,10 @@ namespace ferry {
 
 class logger {
  public:
-  logger(std::string program, bool json, bool quiet)
-      : program_(std::move(program)), json_(json), quiet_(quiet) {}
+  /// Lines go to `lines` (stderr), events to `events` (stdout).
+  logger(std::string program, bool json, bool quiet, std::FILE* lines = stderr,
+         std::FILE* events = stdout)
+      : program_(std::move(program)), json_(json), quiet_(quiet), lines_(lines), events_(events) {}
 
   /// A line for people; suppressed by --quiet.
   void info(std::string_view text);
@@ -42,6 +45,8 @@ class logger {
   std::string program_;
   bool json_;
   bool quiet_;
+  std::FILE* lines_;
+  std::FILE* events_;
   std::mutex mu_;
 };
 
