@@ -14,6 +14,12 @@ early_exit usage_error(const std::string& msg) {
 
 }  // namespace
 
+std::optional<std::string> validate(const options& o) {
+  if (o.via_bind && !o.proxy) return "--via-bind needs --proxy";
+  if (o.proxy && !o.via_bind) return "--proxy is used with --via-bind (receiving through a proxy)";
+  return std::nullopt;
+}
+
 std::variant<options, early_exit> parse_options(int argc, const char* const* argv,
                                                 const env_lookup& env) {
   cxxopts::Options spec("ferry-recv", "Receive files sent by ferry-send into a directory.");
@@ -151,9 +157,7 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
       }
       o.proxy = std::move(*p);
     }
-    if (o.via_bind && !o.proxy) return usage_error("--via-bind needs --proxy");
-    if (o.proxy && !o.via_bind)
-      return usage_error("--proxy is used with --via-bind (receiving through a proxy)");
+    if (auto why = validate(o)) return usage_error(*why);
     if (o.via_bind && args.count("listen"))
       return usage_error("--listen and --via-bind exclude each other (the proxy listens)");
     return o;

@@ -46,6 +46,10 @@ struct options {
 using ferry::early_exit;
 using ferry::env_lookup;
 
+/// The rules between options, apart from reading them: the usage message,
+/// or nothing when `o` holds together.
+std::optional<std::string> validate(const options& o);
+
 /// `env` supplies FERRY_PROXY_PASSWORD (std::getenv in the program).
 std::variant<options, early_exit> parse_options(int argc, const char* const* argv,
                                                 const env_lookup& env = {});

@@ -70,6 +70,21 @@ std::optional<early_exit> resolve_proxy(options& o, const std::string& flag, boo
 
 }  // namespace
 
+std::optional<std::string> validate(const options& o) {
+  if (o.null_separated && o.files_from.empty()) return "-0 needs --files-from";
+  const auto dashes = std::count(o.paths.begin(), o.paths.end(), "-");
+  if (dashes > 1) return "'-' (stdin) may be given only once";
+  if (dashes == 1 && o.files_from == "-")
+    return "stdin cannot be both content ('-') and --files-from -";
+  if (dashes == 1 && o.stdin_name.empty())
+    return "streaming stdin ('-') needs --name NAME for the receiver";
+  if (dashes == 0 && !o.stdin_name.empty()) return "--name applies only to '-'";
+  if (o.paths.empty() && o.files_from.empty())
+    return "nothing to send (give paths or --files-from)";
+  if (o.rate_bits != 0 && !o.udp) return "--rate applies to UDP mode (add --udp)";
+  return std::nullopt;
+}
+
 std::variant<options, early_exit> parse_options(int argc, const char* const* argv,
                                                 const env_lookup& env) {
   cxxopts::Options spec("ferry-send", "Send files and directories to a ferry-recv.");
@@ -144,7 +159,6 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     if (args.count("paths")) o.paths = args["paths"].as<std::vector<std::string>>();
     if (args.count("files-from")) o.files_from = args["files-from"].as<std::string>();
     o.null_separated = args.count("null") > 0;
-    if (o.null_separated && o.files_from.empty()) return usage_error("-0 needs --files-from");
     if (args.count("name")) o.stdin_name = args["name"].as<std::string>();
     o.follow_symlinks = args.count("follow-symlinks") > 0;
     o.relative = args.count("relative") > 0;
@@ -154,16 +168,6 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
       return usage_error("--resume and --no-resume exclude each other");
     o.resume = args.count("no-resume") == 0;
     o.skip_identical = args.count("skip-identical") > 0;
-
-    const auto dashes = std::count(o.paths.begin(), o.paths.end(), "-");
-    if (dashes > 1) return usage_error("'-' (stdin) may be given only once");
-    if (dashes == 1 && o.files_from == "-")
-      return usage_error("stdin cannot be both content ('-') and --files-from -");
-    if (dashes == 1 && o.stdin_name.empty())
-      return usage_error("streaming stdin ('-') needs --name NAME for the receiver");
-    if (dashes == 0 && !o.stdin_name.empty()) return usage_error("--name applies only to '-'");
-    if (o.paths.empty() && o.files_from.empty())
-      return usage_error("nothing to send (give paths or --files-from)");
 
     for (const auto& [name, field] :
          {std::pair{"connect-timeout", &o.connect_timeout}, std::pair{"timeout", &o.timeout}}) {
@@ -181,7 +185,6 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     if (args.count("rate")) {
       const auto r = parse_rate(args["rate"].as<std::string>());
       if (!r || *r == 0) return usage_error("--rate: expected bits per second such as 200M");
-      if (!o.udp) return usage_error("--rate applies to UDP mode (add --udp)");
       o.rate_bits = *r;
     }
     {
@@ -197,6 +200,7 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     if (auto err = resolve_proxy(o, args.count("proxy") ? args["proxy"].as<std::string>() : "",
                                  args.count("no-proxy") > 0, env))
       return *err;
+    if (auto why = validate(o)) return usage_error(*why);
     return o;
   } catch (const cxxopts::exceptions::exception& e) {
     return usage_error(e.what());

@@ -41,7 +41,11 @@ struct options {
 using ferry::early_exit;
 using ferry::env_lookup;
 
-/// Parses the command line. The proxy comes from --proxy, else FERRY_PROXY,
+/// The rules between options (what needs what, what excludes what), apart
+/// from reading them: the usage message, or nothing when `o` holds together.
+std::optional<std::string> validate(const options& o);
+
+/// Parses the command line, then validate()s it. The proxy comes from --proxy, else FERRY_PROXY,
 /// else ALL_PROXY / all_proxy (a non-SOCKS one there is ignored with a
 /// warning); --no-proxy wins over all; FERRY_PROXY_PASSWORD supplies the
 /// password so that it need not appear in the process list.

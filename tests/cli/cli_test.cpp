@@ -283,3 +283,91 @@ TEST(RecvCli, NewLimitsAndTimes) {
 
 }  // namespace
 }  // namespace ferry
+
+namespace ferry {
+namespace {
+
+// The rules between options, checked without a command line.
+TEST(SendCli, ValidateTable) {
+  struct row {
+    const char* what;
+    void (*set)(send::options&);
+    bool ok;
+  };
+  const row table[] = {
+      {"a path", [](send::options& o) { o.paths = {"a"}; }, true},
+      {"nothing to send", [](send::options&) {}, false},
+      {"a list only", [](send::options& o) { o.files_from = "l"; }, true},
+      {"-0 without a list",
+       [](send::options& o) {
+         o.paths = {"a"};
+         o.null_separated = true;
+       },
+       false},
+      {"-0 with a list",
+       [](send::options& o) {
+         o.files_from = "l";
+         o.null_separated = true;
+       },
+       true},
+      {"stdin with a name",
+       [](send::options& o) {
+         o.paths = {"-"};
+         o.stdin_name = "x";
+       },
+       true},
+      {"stdin without a name", [](send::options& o) { o.paths = {"-"}; }, false},
+      {"stdin twice",
+       [](send::options& o) {
+         o.paths = {"-", "-"};
+         o.stdin_name = "x";
+       },
+       false},
+      {"stdin as content and list",
+       [](send::options& o) {
+         o.paths = {"-"};
+         o.stdin_name = "x";
+         o.files_from = "-";
+       },
+       false},
+      {"a name without stdin",
+       [](send::options& o) {
+         o.paths = {"a"};
+         o.stdin_name = "x";
+       },
+       false},
+      {"a rate without UDP",
+       [](send::options& o) {
+         o.paths = {"a"};
+         o.rate_bits = 8;
+       },
+       false},
+      {"a rate with UDP",
+       [](send::options& o) {
+         o.paths = {"a"};
+         o.rate_bits = 8;
+         o.udp = true;
+       },
+       true},
+  };
+  for (const auto& r : table) {
+    send::options o;
+    r.set(o);
+    const auto why = send::validate(o);
+    EXPECT_EQ(!why, r.ok) << r.what << (why ? ": " + *why : std::string());
+  }
+}
+
+TEST(RecvCli, ValidateTable) {
+  recv::options o;
+  EXPECT_FALSE(recv::validate(o));
+  o.via_bind = true;
+  EXPECT_TRUE(recv::validate(o));  // needs a proxy
+  o.proxy = link::proxy{};
+  EXPECT_FALSE(recv::validate(o));
+  o.via_bind = false;
+  EXPECT_TRUE(recv::validate(o));  // a proxy only serves --via-bind
+}
+
+}  // namespace
+}  // namespace ferry
