@@ -214,7 +214,7 @@ class sender_session {
     const auto id = static_cast<std::uint32_t>(i);
     const auto start = clock::now();
     sending_ = i;
-    content_source src(stream_.executor());
+    content_source src(stream_.executor(), buf_);
     source_ = &src;
     struct forget {  // the reader may cancel it only while it lives
       content_source*& p;
@@ -526,6 +526,7 @@ class sender_session {
   bool reader_finished_ = false;
   std::exception_ptr reader_error_;
   byte_buffer header_;
+  std::vector<std::uint8_t> buf_;     // read scratch, shared by each file's source
   content_source* source_ = nullptr;  // the file being sent, while it is
   send_result result_;
 };

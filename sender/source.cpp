@@ -45,7 +45,7 @@ bool content_source::fits_inline(std::uint64_t offset, std::uint64_t inline_max)
 // noticed; a short read of a regular file is its end.
 std::error_code content_source::read_whole(std::span<const std::uint8_t>& out) {
   const auto size = static_cast<std::size_t>(size_);
-  buf_.resize(std::max<std::size_t>(buf_.size(), size + 1));
+  if (buf_.size() < size + 1) buf_.resize(size + 1);
   std::size_t got = 0;
   while (got <= size) {
     const std::size_t want = size + 1 - got;
@@ -62,7 +62,7 @@ std::error_code content_source::read_whole(std::span<const std::uint8_t>& out) {
 
 std::error_code content_source::stream_from(std::uint64_t pos) {
   ::posix_fadvise(fd_.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
-  buf_.resize(chunk_size);
+  if (buf_.size() < chunk_size) buf_.resize(chunk_size);
   if (pos > 0 && !mapped_ && ::lseek(fd_.get(), static_cast<off_t>(pos), SEEK_SET) < 0)
     return last_error();
   return {};

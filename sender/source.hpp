@@ -20,7 +20,9 @@ namespace ferry::send {
 
 class content_source {
  public:
-  explicit content_source(asio::any_io_executor ex) : ex_(std::move(ex)) {}
+  /// `buf`: scratch memory for reads, the session's, kept from file to file.
+  content_source(asio::any_io_executor ex, std::vector<std::uint8_t>& buf)
+      : ex_(std::move(ex)), buf_(buf) {}
 
   /// Opens the entry's file, or stdin when it has no local path.
   std::error_code open(const fileio::source_entry& e);
@@ -56,7 +58,7 @@ class content_source {
   fileio::mapped_window window_;
   std::uint64_t window_start_ = 0;
   std::uint64_t window_end_ = 0;
-  std::vector<std::uint8_t> buf_;
+  std::vector<std::uint8_t>& buf_;
   std::optional<asio::posix::stream_descriptor> pipe_;  // stdin when it is a pipe
 };
 
