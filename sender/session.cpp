@@ -81,7 +81,8 @@ class sender_session {
         wake_(s.executor()),
         hashes_(std::move(hashes)),
         answers_(e.size()),
-        verdicts_(e.size()) {
+        verdicts_(e.size()),
+        aborted_(e.size()) {
     wake_.expires_at(clock::time_point::max());
   }
 
@@ -272,6 +273,7 @@ class sender_session {
       if (cancelled_) {
         // The receiver already gave its verdict (disk full, limit, ...).
         stream_.queue(abort_file{id, "receiver refused the file"});
+        aborted_[id] = true;
         co_await stream_.flush();
         sending_.reset();
         cancelled_ = false;
@@ -355,6 +357,7 @@ class sender_session {
     const std::string reason = why;
     result_.code = worse(result_.code, exit_code::local_io);
     stream_.queue(abort_file{static_cast<std::uint32_t>(i), reason});
+    aborted_[i] = true;
     co_await stream_.flush();
     sending_.reset();
     cancelled_ = false;
@@ -466,6 +469,14 @@ class sender_session {
                           "receiver sent a verdict for unknown file " + std::to_string(v.id));
     const auto& e = entries_[v.id];
     const auto it = sent_.find(v.id);
+    // "stored" only after our DONE, "aborted" only after our ABORT; a
+    // failure (disk full, a limit) may come at any time.
+    if (v.kind == verdict_kind::stored && it == sent_.end())
+      throw session_error(exit_code::protocol, "receiver said it stored " + e.remote_path +
+                                                   " before it had all the content");
+    if (v.kind == verdict_kind::aborted && !aborted_[v.id])
+      throw session_error(exit_code::protocol,
+                          "receiver said " + e.remote_path + " was aborted; it was not");
     const sent_info info = it != sent_.end() ? it->second : sent_info{};
     if (v.kind == verdict_kind::stored) {
       ++result_.stored;
@@ -519,6 +530,7 @@ class sender_session {
   std::vector<std::optional<hash128>> hashes_;  // --skip-identical: each file's XXH3-128
   std::vector<std::optional<answer>> answers_;
   std::vector<bool> verdicts_;
+  std::vector<bool> aborted_;  // we sent ABORT for it
   std::unordered_map<std::uint32_t, sent_info> sent_;
   std::optional<std::size_t> sending_;
   bool cancelled_ = false;

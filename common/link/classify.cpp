@@ -23,6 +23,8 @@ exit_code classify(const std::error_code& code, step at) {
   if (cat == rudp::rudp_category()) {
     switch (static_cast<rudp::error>(code.value())) {
       case rudp::error::version_mismatch:
+      case rudp::error::protocol_violation:  // the peer broke the transport's rules:
+      case rudp::error::flow_control:        // not worth a retry
         return exit_code::protocol;
       case rudp::error::handshake_timeout:
         return exit_code::timeout;

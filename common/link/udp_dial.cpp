@@ -190,14 +190,14 @@ asio::awaitable<std::unique_ptr<net::transport>> dial_udp(const dial_plan& plan)
       net::to_string(plan.dest));
   ep->add(drv);
   auto s = std::make_unique<rudp::stream>(drv);
+  // The association lives as long as its TCP connection: when the proxy
+  // drops it, during the handshake or the transfer, the stream fails at once.
+  if (r.assoc) s->hold(std::move(r.assoc->control));
 
   const auto left = plan.connect_timeout -
                     std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started);
   const bool expired = co_await handshake(drv, left);
   if (!drv->conn.established()) explain(*drv, expired, plan, where);
-  // The association lives as long as its TCP connection: when the proxy
-  // drops it, the transfer cannot go on.
-  if (r.assoc) s->hold(std::move(r.assoc->control));
   std::unique_ptr<net::transport> t = std::move(s);
   co_return t;
 }

@@ -370,6 +370,10 @@ time_point connection::next_timeout() const {
   }
   if (state_ == state::handshake) return std::min(t, next_init_);
   if (accept_pending_) return time_point::min();
+  // Until the client's first packet confirms the handshake, the server
+  // sends nothing but ACCEPT (again when an INIT repeats): nothing else to
+  // wake for, however much is queued.
+  if (role_ == role::server && !confirmed_) return t;
   t = std::min(t, acks_.deadline());
   t = std::min(t, loss_time_ != never ? loss_time_ : pto_time());
   if (confirmed_ || role_ == role::client) t = std::min(t, last_eliciting_sent_ + keepalive());

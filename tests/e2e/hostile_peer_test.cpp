@@ -617,6 +617,40 @@ TEST_F(Sender, HashMismatchVerdictIsExitSix) {
   EXPECT_NE(events.find("\"status\":\"hash_mismatch\""), std::string::npos) << events;
 }
 
+// A receiver may fail a file at any time, but may say "stored" only after
+// our DONE, and "aborted" only after our ABORT (found by a black-box attack:
+// both were taken, exit 0 and exit 7).
+TEST_F(Sender, StoredBeforeDoneIsExitFive) {
+  auto p = run({});
+  auto w = l_.accept();
+  ASSERT_TRUE(w && expect_hello(*w));
+  send_welcome(*w);
+  auto o = w->read_as<offer>();
+  ASSERT_TRUE(o);
+  framing::byte_buffer both;  // one write: the verdict is read before any content is sent
+  framing::encode(answer{o->id, answer_kind::accept, 0, ""}, both);
+  framing::encode(verdict{o->id, verdict_kind::stored, ""}, both);
+  w->send(both);
+  EXPECT_EQ(p->wait_for(10s), 5) << err();
+  EXPECT_NE(err().find("before it had all the content"), std::string::npos) << err();
+}
+
+TEST_F(Sender, AbortedWithoutOurAbortIsExitFive) {
+  auto p = run({});
+  auto w = l_.accept();
+  ASSERT_TRUE(w && expect_hello(*w));
+  send_welcome(*w);
+  auto o = w->read_as<offer>();
+  ASSERT_TRUE(o);
+  w->send(answer{o->id, answer_kind::accept, 0, ""});
+  auto d = w->read_as<data>();
+  ASSERT_TRUE(d && w->read_raw(d->length));
+  ASSERT_TRUE(w->read_as<done>());
+  w->send(verdict{o->id, verdict_kind::aborted, "you gave up"});
+  EXPECT_EQ(p->wait_for(10s), 5) << err();
+  EXPECT_NE(err().find("was aborted; it was not"), std::string::npos) << err();
+}
+
 TEST_F(Sender, AnswerForAnOfferNeverMadeIsExitFive) {
   auto p = run({});
   auto w = l_.accept();

@@ -51,6 +51,10 @@ TEST(Classify, EachLayerAndStepGivesItsExitCode) {
       {rudp::error::version_mismatch, step::handshake, exit_code::protocol},
       {rudp::error::handshake_timeout, step::handshake, exit_code::timeout},
       {rudp::error::peer_timeout, step::transfer, exit_code::connect},
+      {rudp::error::protocol_violation, step::transfer, exit_code::protocol},
+      {rudp::error::protocol_violation, step::handshake, exit_code::protocol},
+      {rudp::error::flow_control, step::transfer, exit_code::protocol},
+      {rudp::error::peer_closed, step::transfer, exit_code::connect},
       {rudp::error::proxy_closed, step::transfer, exit_code::connect},
       {fileio::errc::shrank, step::local, exit_code::local_io},
       {net::errc::source_fault, step::transfer, exit_code::local_io},
@@ -213,6 +217,40 @@ TEST(Dial, AProxyWithoutUdpMeansTcpUnlessStrict) {
       acc.close();
     }
   }
+}
+
+// A proxy that grants UDP ASSOCIATE and then drops the association before
+// the receiver answered: the dial fails at once, not at the connect timeout.
+asio::awaitable<void> associate_then_close(asio::ip::tcp::acceptor& acc) {
+  auto s = co_await acc.async_accept(asio::use_awaitable);
+  std::uint8_t greeting[3];
+  co_await asio::async_read(s, asio::buffer(greeting), asio::use_awaitable);
+  const std::uint8_t method[2] = {5, 0};
+  co_await asio::async_write(s, asio::buffer(method), asio::use_awaitable);
+  std::uint8_t req[10];
+  co_await asio::async_read(s, asio::buffer(req), asio::use_awaitable);
+  socks5::reply r;
+  r.bound = {"127.0.0.1", 9};  // a relay that never answers
+  socks5::byte_buffer out;
+  socks5::encode_reply(r, out);
+  co_await asio::async_write(s, asio::buffer(out), asio::use_awaitable);
+  s.close();
+}
+
+TEST(Dial, TheProxyDroppingTheAssociationMidHandshakeFailsAtOnce) {
+  asio::io_context io;
+  asio::ip::tcp::acceptor acc(io, {asio::ip::make_address("127.0.0.1"), 0});
+  asio::co_spawn(io, associate_then_close(acc), asio::detached);
+  dial_plan plan;
+  plan.dest = {"127.0.0.1", 7070};
+  plan.via = proxy{};
+  plan.via->server = {"127.0.0.1", acc.local_endpoint().port()};
+  plan.udp = true;
+  plan.connect_timeout = 60s;  // run() gives up after 20 s: only "at once" passes
+  const auto f = dial_failure(io, plan);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->code(), rudp::error::proxy_closed) << f->message();
+  EXPECT_EQ(classify(*f), exit_code::connect);
 }
 
 TEST(Listen, AListenAddressThatIsNotAnIpIsAUsageError) {

@@ -427,5 +427,50 @@ TEST(sim, no_server_times_out_the_handshake) {
   EXPECT_NE(o.why.find("no answer from the receiver"), std::string::npos) << o.why;
 }
 
+// A client that completes the handshake and then says nothing: the server
+// has an answer queued but may send only ACCEPT until the client's first
+// packet. It must not ask to be woken at once, over and over, until the
+// idle timeout (a black-box attack found a refused UDP peer making the
+// receiver spin a core for 2 s this way).
+TEST(handshake, the_server_waits_quietly_for_a_silent_client) {
+  time_point now{};
+  config cfg;
+  cfg.idle_timeout = 2s;
+  connection client(cfg, 0x1111, now);
+  const listener front(cookie_jar{test_secret});
+  std::vector<std::uint8_t> pkt(max_packet_size);
+  std::optional<connection> server;
+  for (int i = 0; i < 20 && !server; ++i) {
+    const std::size_t n = client.poll_send(pkt, now);
+    if (n == 0) {
+      now += 100ms;
+      continue;
+    }
+    std::uint8_t reply[128];
+    const auto r = front.on_init({pkt.data(), n}, client_addr, now, reply);
+    if (r.v == listener::verdict::reply)
+      client.on_datagram({reply, r.reply_size}, now);
+    else if (r.v == listener::verdict::accept)
+      server.emplace(cfg, 0x2222, r.peer_cid, r.init, now);
+  }
+  ASSERT_TRUE(server);
+  const std::uint8_t refusal[] = "receiver is busy";
+  ASSERT_GT(server->write(refusal), 0u);
+  server->finish();
+  ASSERT_GT(server->poll_send(pkt, now), 0u);  // the ACCEPT, never delivered
+  EXPECT_EQ(server->poll_send(pkt, now), 0u);
+  EXPECT_GT(server->next_timeout(), now);
+  int wakes = 0;
+  while (server->current() != connection::state::closed && wakes < 1000) {
+    now = std::max(now, server->next_timeout());
+    server->on_timeout(now);
+    while (server->poll_send(pkt, now) > 0) {
+    }
+    ++wakes;
+  }
+  EXPECT_LT(wakes, 50) << "woken " << wakes << " times in " << now.count() << " us";
+  EXPECT_EQ(server->current(), connection::state::closed);
+}
+
 }  // namespace
 }  // namespace ferry::rudp
