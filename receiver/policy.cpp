@@ -39,6 +39,17 @@ decision against_existing(const framing::offer& o, std::int64_t mtime_ns,
   if (o.kind == framing::entry_kind::directory) {
     if (have.kind != type::none && have.kind != type::directory)
       return reject("a non-directory exists at this path");
+    if (have.kind == type::none) return {};
+    // A directory already here is used as it is; its mode and mtime change
+    // only as a file's would be replaced.
+    switch (overwrite) {
+      case overwrite_policy::never:
+        return {};
+      case overwrite_policy::newer:
+        return mtime_ns > have.mtime_ns ? decision{choice::replace, {}} : decision{};
+      case overwrite_policy::always:
+        return {choice::replace, {}};
+    }
     return {};
   }
   if (have.kind == type::directory || have.kind == type::other)

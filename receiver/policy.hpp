@@ -18,8 +18,9 @@
 namespace ferry::recv {
 
 enum class choice {
-  accept,           // create it (a file: nothing is in the way)
-  replace,          // a different file is there and may be replaced
+  accept,           // create it; a directory that is already here: use it, as it is
+  replace,          // a different file is there and may be replaced; a directory
+                    // here takes the offer's mode and mtime
   skip,             // an identical file is there
   reject,           // say why, store nothing
   compare_content,  // same size and the sender sent its hash: hash ours, then ask again

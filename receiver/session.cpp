@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "fileio/errors.hpp"
 #include "fileio/hash.hpp"
 #include "fileio/path.hpp"
 #include "link/classify.hpp"
@@ -241,9 +242,17 @@ class receiver_session {
       ~give_back() { budget.give(n); }
     } unless_kept{memory_, memory};
 
+    // Parent directories it has to create count as entries too.
     fileio::shared_dir parent;
-    if (auto ec = offer_dirs_.get(root_, comps, parent))
-      co_return reject("cannot create parent directory: " + describe(ec));
+    std::uint64_t may_create =
+        opts_.max_session_files > offers_ ? opts_.max_session_files - offers_ : 0;
+    const std::uint64_t could_create = may_create;
+    const auto made = offer_dirs_.get(root_, comps, parent, &may_create);
+    offers_ += could_create - may_create;
+    if (made == fileio::errc::dir_budget)
+      co_return reject("session entry limit reached (" + std::to_string(opts_.max_session_files) +
+                       ", the receiver's --max-session-files; parent directories count)");
+    if (made) co_return reject("cannot create parent directory: " + describe(made));
     fileio::existing_entry have;
     if (auto ec = fileio::stat_at(parent->get(), comps.back(), have))
       co_return reject("cannot inspect destination: " + ec.message());
@@ -273,8 +282,11 @@ class receiver_session {
     if (o.kind == entry_kind::directory) {
       if (auto ec = fileio::make_dir_at(parent->get(), comps.back()))
         co_return reject("cannot create directory: " + describe(ec));
-      dirs_.push_back({o.path, o.mode, mtime});
-      unless_kept.n = 0;
+      // Mode and mtime are set at END: on what we created, or may replace.
+      if (have.kind == fileio::existing_entry::type::none || d.what == choice::replace) {
+        dirs_.push_back({o.path, o.mode, mtime});
+        unless_kept.n = 0;
+      }
       co_return a;
     }
     if (o.size_known) committed_bytes_ = saturating_add(committed_bytes_, o.size);
@@ -412,7 +424,9 @@ class receiver_session {
                      "file exceeds the receiver's limit of " + format_bytes(opts_.max_file_size));
         continue;
       }
-      if (!o.size_known && !fits_limit(committed_bytes_, after, opts_.max_session_bytes)) {
+      // A stream of unknown size counts as it arrives, and what arrived
+      // stays counted whether the file is stored or not.
+      if (!o.size_known && !fits_limit(committed_bytes_, chunk.size(), opts_.max_session_bytes)) {
         fail_current(verdict_kind::too_large, "session byte limit reached");
         continue;
       }
@@ -437,6 +451,7 @@ class receiver_session {
         continue;
       }
       cur_->received = after;
+      if (!o.size_known) committed_bytes_ = saturating_add(committed_bytes_, chunk.size());
     }
   }
 
@@ -465,7 +480,6 @@ class receiver_session {
     if (v.kind == verdict_kind::stored) {
       ++result_.files_stored;
       result_.bytes_stored += cur_->received;
-      if (!o.size_known) committed_bytes_ = saturating_add(committed_bytes_, cur_->received);
       log_file(o.path, cur_->received, seconds_since(cur_->start), "stored",
                cur_->f.kept
                    ? "resumed after " + std::to_string(cur_->f.kept->length) + " kept bytes"
@@ -644,7 +658,7 @@ class receiver_session {
   std::unordered_map<std::uint32_t, accepted_file> accepted_;
   std::optional<current_file> cur_;
   std::vector<pending_directory> dirs_;
-  std::uint64_t committed_bytes_ = 0;  // bytes of accepted known-size files
+  std::uint64_t committed_bytes_ = 0;  // accepted known sizes, and streams' bytes as they came
   std::uint64_t offers_ = 0;           // entries offered so far
   std::uint64_t refusals_ = 0;         // entries rejected or skipped so far
   std::size_t unsent_answers_ = 0;     // answers queued since on_offer last flushed

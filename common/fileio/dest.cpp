@@ -1,5 +1,7 @@
 #include "fileio/dest.hpp"
 
+#include "fileio/errors.hpp"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -69,10 +71,16 @@ std::optional<std::uint32_t> created_mode(mode_t mode) {
 }
 
 // Opens `name` under `parent` as a directory, creating it first if asked.
-std::error_code open_dir_at(int parent, const std::string& name, bool create, unique_fd& out) {
+std::error_code open_dir_at(int parent, const std::string& name, bool create, unique_fd& out,
+                            std::uint64_t* budget = nullptr) {
   int fd = ::openat(parent, name.c_str(), dir_flags);
   if (fd < 0 && errno == ENOENT && create) {
-    if (::mkdirat(parent, name.c_str(), 0755) != 0 && errno != EEXIST) return last_error();
+    if (budget != nullptr && *budget == 0) return errc::dir_budget;
+    if (::mkdirat(parent, name.c_str(), 0755) == 0) {
+      if (budget != nullptr) --*budget;
+    } else if (errno != EEXIST) {
+      return last_error();
+    }
     fd = ::openat(parent, name.c_str(), dir_flags);
   }
   if (fd < 0) {
@@ -108,12 +116,12 @@ std::error_code dest_root::open(const std::string& dir, dest_root& out) {
 }
 
 std::error_code dest_root::open_parent(const std::vector<std::string>& components, bool create,
-                                       unique_fd& parent) const {
+                                       unique_fd& parent, std::uint64_t* budget) const {
   unique_fd cur(::dup(fd_.get()));
   if (!cur) return last_error();
   for (std::size_t i = 0; i + 1 < components.size(); ++i) {
     unique_fd next;
-    if (auto ec = open_dir_at(cur.get(), components[i], create, next)) return ec;
+    if (auto ec = open_dir_at(cur.get(), components[i], create, next, budget)) return ec;
     cur = std::move(next);
   }
   parent = std::move(cur);
@@ -166,13 +174,13 @@ std::error_code make_dir_at(int parent, const std::string& name) {
 }
 
 std::error_code parent_cache::get(const dest_root& root, const std::vector<std::string>& components,
-                                  shared_dir& out) {
+                                  shared_dir& out, std::uint64_t* budget) {
   std::string key;
   for (std::size_t i = 0; i + 1 < components.size(); ++i)
     (key += components[i]) += '/';
   if (!dir_ || key != key_) {
     unique_fd fd;
-    if (auto ec = root.open_parent(components, true, fd)) return ec;
+    if (auto ec = root.open_parent(components, true, fd, budget)) return ec;
     dir_ = std::make_shared<const unique_fd>(std::move(fd));
     key_ = std::move(key);
   }

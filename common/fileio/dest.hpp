@@ -39,10 +39,13 @@ class dest_root {
   [[nodiscard]] static std::error_code open(const std::string& dir, dest_root& out);
 
   /// Opens the directory that holds the last of `components`, creating
-  /// missing directories on the way when `create` is set. A symlink or a
-  /// non-directory on the way yields an error (ELOOP / ENOTDIR).
+  /// missing directories on the way when `create` is set: at most `*budget`
+  /// of them when given (counted down; fileio::errc::dir_budget past it).
+  /// A symlink or a non-directory on the way yields an error (ELOOP /
+  /// ENOTDIR).
   [[nodiscard]] std::error_code open_parent(const std::vector<std::string>& components, bool create,
-                                            unique_fd& parent) const;
+                                            unique_fd& parent,
+                                            std::uint64_t* budget = nullptr) const;
 
   /// Sets a directory's mode and mtime; used once its contents are written.
   [[nodiscard]] std::error_code set_dir_attrs(const std::vector<std::string>& components,
@@ -82,9 +85,10 @@ using shared_dir = std::shared_ptr<const unique_fd>;
 class parent_cache {
  public:
   /// Opens (or reuses) the parent of `components`, creating missing
-  /// directories.
+  /// directories (at most `*budget`, as open_parent()).
   [[nodiscard]] std::error_code get(const dest_root& root,
-                                    const std::vector<std::string>& components, shared_dir& out);
+                                    const std::vector<std::string>& components, shared_dir& out,
+                                    std::uint64_t* budget = nullptr);
 
  private:
   shared_dir dir_;

@@ -14,6 +14,8 @@ class category final : public std::error_category {
         return "file shrank while being sent";
       case errc::grew:
         return "file grew while being sent";
+      case errc::dir_budget:
+        return "too many directories to create";
     }
     return "unknown file error";
   }

@@ -9,6 +9,7 @@ namespace ferry::fileio {
 enum class errc {
   shrank = 1,  // a file got shorter while being sent
   grew,        // a file got longer while being sent
+  dir_budget,  // creating a path's parents would pass the directories allowed
 };
 
 const std::error_category& fileio_category() noexcept;

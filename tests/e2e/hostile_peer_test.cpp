@@ -426,6 +426,30 @@ TEST_F(Receiver, FarFutureMtimesAreClampedSoNewerCanReplaceThem) {
   EXPECT_EQ(read_file(inbox() / "t.txt"), "newer");
 }
 
+// A directory already here is not another sender's to change under
+// --overwrite never: its mode and mtime stay (a black-box attack turned a
+// 0700 directory into 0777 dated 1970). With always it takes the offer's.
+TEST_F(Receiver, AnExistingDirectoryKeepsItsModeAndMtimeUnlessReplacing) {
+  fs::create_directories(inbox() / "private");
+  fs::permissions(inbox() / "private", fs::perms::owner_all);
+  const auto before = fs::last_write_time(inbox() / "private");
+  start();
+  auto offer_dir = [&](const std::string& name) {
+    wire w = connect();
+    ASSERT_TRUE(w.handshake());
+    w.send(offer{1, entry_kind::directory, true, 0777, 0, 0, name});
+    auto a = w.read_as<answer>();
+    ASSERT_TRUE(a && a->kind == answer_kind::accept) << (a ? a->reason : "no answer");
+    w.send(end{});
+    ASSERT_TRUE(w.read_as<bye>());
+  };
+  offer_dir("private");
+  offer_dir("fresh");  // one it creates takes the offer's mode and time
+  EXPECT_EQ(fs::status(inbox() / "private").permissions() & fs::perms::all, fs::perms::owner_all);
+  EXPECT_EQ(fs::last_write_time(inbox() / "private"), before);
+  EXPECT_EQ(fs::status(inbox() / "fresh").permissions() & fs::perms::all, fs::perms::all);
+}
+
 TEST_F(Receiver, KeepalivesAloneDoNotHoldASlot) {
   start();  // --timeout 2
   wire w = connect();
@@ -447,6 +471,60 @@ TEST_F(Receiver, TheHandshakeHasItsOwnDeadline) {
   EXPECT_TRUE(silent.closed_within(10s));
   EXPECT_TRUE(half.closed_within(10s));
   ASSERT_TRUE(wait_for_event("handshake not finished within 1")) << read_file(tmp_ / "recv.out");
+}
+
+// What streams of unknown size brought counts toward --max-session-bytes
+// whether they were stored or not (a black-box attack pushed 200,000
+// bytes through a 4 KiB limit with streams that each failed their hash).
+TEST_F(Receiver, FailedStreamsStillCountTowardTheSessionBytes) {
+  start({"--max-session-bytes", "4K"});
+  wire w = connect();
+  ASSERT_TRUE(w.handshake());
+  const std::string chunk(1500, 'x');
+  for (std::uint32_t id = 1; id <= 2; ++id) {
+    w.send(offer{id, entry_kind::file, false, 0644, 0, 0, "s" + std::to_string(id)});
+    auto a = w.read_as<answer>();
+    ASSERT_TRUE(a && a->kind == answer_kind::accept);
+    w.send(data{id, static_cast<std::uint32_t>(chunk.size())});
+    w.send(chunk);
+    w.send(done{id, chunk.size(), hash128{}});  // wrong: not stored
+    auto v = w.read_as<verdict>();
+    ASSERT_TRUE(v && v->kind == verdict_kind::hash_mismatch);
+  }
+  // 3,000 bytes have come; 1,500 more are past 4 KiB (4,096).
+  w.send(offer{3, entry_kind::file, false, 0644, 0, 0, "s3"});
+  auto a = w.read_as<answer>();
+  ASSERT_TRUE(a && a->kind == answer_kind::accept);
+  w.send(data{3, static_cast<std::uint32_t>(chunk.size())});
+  w.send(chunk);
+  w.send(done{3, chunk.size(), hash_of(chunk)});
+  auto v = w.read_as<verdict>();
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->kind, verdict_kind::too_large) << v->reason;
+  EXPECT_FALSE(fs::exists(inbox() / "s3"));
+}
+
+// The parents an offer makes the receiver create are entries too: with
+// --max-session-files 3, one deep path may not create 2,048 directories
+// (a black-box attack got 4,097 past a limit of 2).
+TEST_F(Receiver, ParentDirectoriesCountTowardTheEntryLimit) {
+  start({"--max-session-files", "3"});
+  wire w = connect();
+  ASSERT_TRUE(w.handshake());
+  w.send(offer{1, entry_kind::directory, true, 0755, 0, 0, "a/b/c/d/e/f"});
+  auto a = w.read_as<answer>();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->kind, answer_kind::reject);
+  EXPECT_NE(a->reason.find("--max-session-files"), std::string::npos) << a->reason;
+  // The offer itself and two parents: three entries, no more.
+  EXPECT_TRUE(fs::is_directory(inbox() / "a" / "b"));
+  EXPECT_FALSE(fs::exists(inbox() / "a" / "b" / "c"));
+  w.send(offer{2, entry_kind::file, true, 0644, 0, 1, "x"});
+  a = w.read_as<answer>();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->kind, answer_kind::reject) << "the limit was spent";
+  w.send(end{});
+  EXPECT_TRUE(w.read_as<bye>());
 }
 
 TEST_F(Receiver, AStreamOfUnknownLengthIsNeverKeptForResume) {

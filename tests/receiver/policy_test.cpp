@@ -30,6 +30,12 @@ framing::offer directory() {
   return o;
 }
 
+framing::offer dir_at(std::int64_t mtime) {
+  auto o = directory();
+  o.mtime_ns = mtime;
+  return o;
+}
+
 const char* name(choice c) {
   switch (c) {
     case choice::accept:
@@ -102,6 +108,8 @@ TEST(Policy, NoLimitsMeansNoLimits) {
 TEST(Policy, AgainstWhatExists) {
   const fileio::existing_entry none{};
   const fileio::existing_entry dir{type::directory, 0, 0};
+  const fileio::existing_entry older_dir{type::directory, 0, 5};
+  const fileio::existing_entry newer_dir{type::directory, 0, 50};
   const fileio::existing_entry other{type::other, 0, 0};
   const fileio::existing_entry same_size_same_time{type::regular, 10, 1000};
   const fileio::existing_entry same_size_older{type::regular, 10, 500};
@@ -145,7 +153,30 @@ TEST(Policy, AgainstWhatExists) {
        {},
        choice::replace},
       {"directory, nothing there", directory(), none, o::never, {}, choice::accept},
-      {"directory over a directory", directory(), dir, o::never, {}, choice::accept},
+      {"directory over a directory, never: kept as it is",
+       directory(),
+       dir,
+       o::never,
+       {},
+       choice::accept},
+      {"directory over a directory, always: takes the offer's times",
+       directory(),
+       dir,
+       o::always,
+       {},
+       choice::replace},
+      {"directory over an older directory, newer",
+       dir_at(10),
+       older_dir,
+       o::newer,
+       {},
+       choice::replace},
+      {"directory over a newer directory, newer",
+       dir_at(10),
+       newer_dir,
+       o::newer,
+       {},
+       choice::accept},
       {"directory over a file", directory(), same_size_older, o::always, {}, choice::reject},
       {"directory over a fifo", directory(), other, o::always, {}, choice::reject},
   };
