@@ -59,6 +59,10 @@ std::error_code recv_buffer::on_frame(std::uint64_t offset, std::span<const std:
   }
   if (end > limit()) return error::flow_control;
   if (end <= contiguous_) return {};  // all of it arrived before
+  // Each separate piece ahead costs a node: tiny frames at every other
+  // offset would cost 50 bytes of bookkeeping per byte of window. Past the
+  // bound the packet is dropped as if lost, and sent again.
+  if (offset > contiguous_ && ahead_.size() >= max_ahead_pieces) return error::no_room;
   if (!grow(end)) return error::no_room;
   std::uint64_t at = std::max(offset, contiguous_);
   std::size_t skip = static_cast<std::size_t>(at - offset);

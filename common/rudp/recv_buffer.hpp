@@ -22,6 +22,11 @@ namespace ferry::rudp {
 /// its own window with data it never completes, and 64 peers 64 windows.
 using ferry::memory_pool;
 
+/// At most this many separate pieces wait beyond the in-order bytes (a
+/// real sender, every other packet of a full window lost, leaves a few
+/// thousand): about 1 MiB of bookkeeping per connection at most.
+inline constexpr std::size_t max_ahead_pieces = 16384;
+
 class recv_buffer {
  public:
   /// `window` is rounded up to a power of two. Growth past the first
