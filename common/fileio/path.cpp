@@ -41,9 +41,15 @@ std::error_code split_safe_path(std::string_view path, std::vector<std::string>&
   if (path.empty()) return path_error::empty;
   if (path.front() == '/') return path_error::absolute;
   if (path.size() > max_path_bytes) return path_error::too_long;
-  for (const char c : path) {
-    const auto u = static_cast<unsigned char>(c);
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    const auto u = static_cast<unsigned char>(path[i]);
     if (u < 0x20 || u == 0x7f) return path_error::control_char;
+    // C1 controls (U+0080-U+009F) as UTF-8: 0xC2 0x80-0x9F. (Bytes 0x80-0x9F
+    // alone are UTF-8 continuation bytes, or another encoding's letters.)
+    if (u == 0xc2 && i + 1 < path.size()) {
+      const auto next = static_cast<unsigned char>(path[i + 1]);
+      if (next >= 0x80 && next <= 0x9f) return path_error::control_char;
+    }
   }
   std::size_t start = 0;
   while (true) {

@@ -38,6 +38,12 @@ INSTANTIATE_TEST_SUITE_P(
         row{std::string("a\0b", 3), path_error::control_char},
         row{"a\nb", path_error::control_char}, row{"a\x1b[31m", path_error::control_char},
         row{"del\x7f", path_error::control_char},
+        // C1 controls as UTF-8 (U+009B is a CSI in some terminals); U+00A0 and
+        // a lone 0x9b byte (not UTF-8: another encoding's) are names.
+        row{"c1\xc2\x9b"
+            "2J",
+            path_error::control_char},
+        row{"x\xc2\x80", path_error::control_char}, row{"nbsp\xc2\xa0", ok}, row{"latin\x9b", ok},
         row{std::string(256, 'x'), path_error::component_too_long},
         row{std::string(5000, 'a'), path_error::too_long},
         row{".ferry-part-0123456789abcdef", path_error::reserved_name},
