@@ -176,7 +176,7 @@ asio::awaitable<void> server::serve(std::unique_ptr<net::transport> t, std::stri
           format_bytes(result.bytes_stored) + " stored";
   if (result.refusals_unlogged > 0)
     line += " (" + std::to_string(result.refusals_unlogged) +
-            " more rejected or skipped entries not logged one by one)";
+            " more entries not stored (rejected, skipped, failed, aborted) not logged one by one)";
   if (result.message.empty())
     log_.info(line);
   else

@@ -193,10 +193,7 @@ class receiver_session {
       result_.code = worse(result_.code, exit_code::partial);
     }
     if (a.kind == answer_kind::reject || a.kind == answer_kind::skip) {
-      if (++refusals_ <= logged_refusals)
-        log_file(o.path, 0, 0, a.kind == answer_kind::reject ? "rejected" : "skipped", a.reason);
-      else
-        ++result_.refusals_unlogged;
+      log_refusal(o.path, 0, 0, a.kind == answer_kind::reject ? "rejected" : "skipped", a.reason);
     }
     stream_.queue(a);
     // Answers go out in small batches even while content keeps us busy:
@@ -498,7 +495,7 @@ class receiver_session {
       const auto it = accepted_.find(a.id);
       if (it == accepted_.end())
         protocol_error("abort for file " + std::to_string(a.id) + " that was not accepted");
-      log_file(it->second.o.path, 0, 0, "aborted", a.reason);
+      log_refusal(it->second.o.path, 0, 0, "aborted", a.reason);
       note_aborted();
       stream_.queue(verdict{a.id, verdict_kind::aborted, "aborted by sender: " + a.reason});
       memory_.give(it->second.memory);
@@ -506,7 +503,7 @@ class receiver_session {
       co_return;
     }
     if (!cur_->failed) {
-      log_file(cur_->f.o.path, cur_->received, seconds_since(cur_->start), "aborted", a.reason);
+      log_refusal(cur_->f.o.path, cur_->received, seconds_since(cur_->start), "aborted", a.reason);
       note_aborted();
       stream_.queue(verdict{a.id, verdict_kind::aborted, "aborted by sender: " + a.reason});
     }
@@ -602,7 +599,7 @@ class receiver_session {
     result_.code = worse(result_.code, integrity                        ? exit_code::integrity
                                        : kind == verdict_kind::io_error ? exit_code::local_io
                                                                         : exit_code::partial);
-    log_file(cur_->f.o.path, cur_->received, seconds_since(cur_->start), "failed", why);
+    log_refusal(cur_->f.o.path, cur_->received, seconds_since(cur_->start), "failed", why);
     // Sent at once so the sender can stop streaming a file we cannot keep.
     stream_.queue(verdict{cur_->f.o.id, kind, why});
   }
@@ -623,6 +620,17 @@ class receiver_session {
 
   static double seconds_since(clock::time_point t) {
     return std::chrono::duration<double>(clock::now() - t).count();
+  }
+
+  // An entry not stored (rejected, skipped, failed, aborted): logged one by
+  // one for the first logged_refusals of a session, then only counted, so
+  // a peer cannot turn cheap offers into an endless log.
+  void log_refusal(const std::string& path, std::uint64_t bytes, double secs,
+                   const char* verdict_text, const std::string& reason) {
+    if (++refusals_ <= logged_refusals)
+      log_file(path, bytes, secs, verdict_text, reason);
+    else
+      ++result_.refusals_unlogged;
   }
 
   void log_file(const std::string& path, std::uint64_t bytes, double secs, const char* verdict_text,
@@ -660,7 +668,7 @@ class receiver_session {
   std::vector<pending_directory> dirs_;
   std::uint64_t committed_bytes_ = 0;  // accepted known sizes, and streams' bytes as they came
   std::uint64_t offers_ = 0;           // entries offered so far
-  std::uint64_t refusals_ = 0;         // entries rejected or skipped so far
+  std::uint64_t refusals_ = 0;         // entries rejected, skipped, failed or aborted so far
   std::size_t unsent_answers_ = 0;     // answers queued since on_offer last flushed
   // Offers run up to 256 files ahead of content, so each keeps its own
   // open directory.

@@ -33,7 +33,7 @@ struct session_result {
   std::uint64_t bytes_stored = 0;
   std::uint64_t files_rejected = 0;
   std::uint64_t files_failed = 0;
-  std::uint64_t refusals_unlogged = 0;  // rejected or skipped past the per-session log cap
+  std::uint64_t refusals_unlogged = 0;  // not stored, past the per-session log cap
 };
 
 /// Rejected and skipped entries logged one by one per session (line and

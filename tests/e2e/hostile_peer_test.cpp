@@ -616,8 +616,42 @@ TEST_F(Receiver, AFloodOfRefusedOffersIsNotLoggedOneByOne) {
   EXPECT_NE(events.find("\"rejected\":1500"), std::string::npos)
       << events.substr(events.size() - 400);
   EXPECT_NE(events.find("\"unlogged\":500"), std::string::npos);
-  EXPECT_NE(log().find("500 more rejected or skipped entries not logged one by one"),
+  EXPECT_NE(log().find("500 more entries not stored (rejected, skipped, failed, aborted) not "
+                       "logged one by one"),
             std::string::npos);
+}
+
+// Files that fail count toward the same cap (a black-box attack logged
+// 1,400 "failed" lines in one session).
+TEST_F(Receiver, AFloodOfFailingFilesIsNotLoggedOneByOne) {
+  start();
+  wire w = connect();
+  ASSERT_TRUE(w.handshake());
+  byte_buffer batch;
+  for (std::uint32_t i = 0; i < 1100; ++i) {
+    encode(offer{i, entry_kind::file, true, 0644, 0, 1, "f" + std::to_string(i)}, batch);
+    encode(data{i, 1}, batch);
+    batch.push_back('x');
+    encode(done{i, 1, hash128{}}, batch);  // the wrong hash
+  }
+  encode(end{}, batch);
+  w.send(batch);
+  bool bye_seen = false;
+  for (int i = 0; i < 2300 && !bye_seen; ++i) {
+    auto m = w.read_frame();
+    ASSERT_TRUE(m) << i;
+    bye_seen = std::holds_alternative<bye>(*m);
+  }
+  ASSERT_TRUE(bye_seen);
+  ASSERT_TRUE(wait_for_event("session_end"));
+  const std::string events = read_file(tmp_ / "recv.out");
+  std::size_t file_events = 0;
+  for (auto at = events.find("\"event\":\"file\""); at != std::string::npos;
+       at = events.find("\"event\":\"file\"", at + 1))
+    ++file_events;
+  EXPECT_EQ(file_events, 1000u);
+  EXPECT_NE(events.find("\"failed\":1100"), std::string::npos);
+  EXPECT_NE(events.find("\"unlogged\":100"), std::string::npos);
 }
 
 // ---- scripted receivers against the real ferry-send -----------------------
