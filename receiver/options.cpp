@@ -149,12 +149,10 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
       std::string why;
       auto p = link::parse_proxy_url(args["proxy"].as<std::string>(), why);
       if (!p) return usage_error("--proxy: " + why);
-      const char* pw = env ? env("FERRY_PROXY_PASSWORD") : nullptr;
-      if (pw != nullptr && *pw != '\0') {
-        if (p->user.empty())
-          return usage_error("FERRY_PROXY_PASSWORD needs a user name in --proxy");
-        p->password = pw;
-      }
+      if (const auto bad =
+              link::use_password_from_env(*p, env ? env("FERRY_PROXY_PASSWORD") : nullptr);
+          !bad.empty())
+        return usage_error(bad);
       o.proxy = std::move(*p);
     }
     if (auto why = validate(o)) return usage_error(*why);

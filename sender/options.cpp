@@ -58,12 +58,9 @@ std::optional<early_exit> resolve_proxy(options& o, const std::string& flag, boo
     }
     return usage_error(source + ": " + why);
   }
-  if (const std::string pw = get("FERRY_PROXY_PASSWORD"); !pw.empty()) {
-    if (p->user.empty())
-      return usage_error("FERRY_PROXY_PASSWORD needs a user name in the proxy URL");
-    if (pw.size() > 255) return usage_error("FERRY_PROXY_PASSWORD is over 255 bytes");
-    p->password = pw;
-  }
+  if (const auto bad = link::use_password_from_env(*p, env ? env("FERRY_PROXY_PASSWORD") : nullptr);
+      !bad.empty())
+    return usage_error(bad);
   o.proxy = std::move(*p);
   return std::nullopt;
 }

@@ -168,6 +168,32 @@ TEST(SendCli, ProxyPasswordFromTheEnvironment) {
   EXPECT_EQ(o.proxy->password, "s3cret");
 }
 
+// Both programs take the password the same way (link::use_password_from_env):
+// it needs a user in the URL and fits SOCKS5's 255 bytes.
+TEST(Cli, ProxyPasswordRulesAreTheSameForBoth) {
+  const std::string long_pw(256, 'p');
+  const std::pair<std::string, int> cases[] = {{"socks5://alice@p:1", 0}, {"socks5://p:1", 2}};
+  for (const auto& [url, want] : cases) {
+    for (const auto& pw : {std::string("s3cret"), long_pw}) {
+      const int expect = pw == long_pw ? 2 : want;
+      auto lookup = [&pw](const char* n) -> const char* {
+        return std::string_view(n) == "FERRY_PROXY_PASSWORD" ? pw.c_str() : nullptr;
+      };
+      argv s({"--proxy", url, "h:1", "x"});
+      const auto sr = send::parse_options(s.argc(), s.get(), lookup);
+      const auto* se = std::get_if<send::early_exit>(&sr);
+      EXPECT_EQ(se ? se->code : 0, expect) << "ferry-send " << url << " pw " << pw.size();
+      argv r({"--proxy", url, "--via-bind"});
+      const auto rr = recv::parse_options(r.argc(), r.get(), lookup);
+      const auto* re = std::get_if<recv::early_exit>(&rr);
+      EXPECT_EQ(re ? re->code : 0, expect) << "ferry-recv " << url << " pw " << pw.size();
+      if (expect == 0) {
+        EXPECT_EQ(std::get<recv::options>(rr).proxy->password, pw);
+      }
+    }
+  }
+}
+
 TEST(SendCli, BadProxyIsAUsageError) {
   EXPECT_EQ(send_exit({"--proxy", "http://p:1", "h:1", "x"}), 2);
   EXPECT_EQ(send_exit({"--proxy", "socks5://p:0", "h:1", "x"}), 2);
