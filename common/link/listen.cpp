@@ -24,10 +24,6 @@ asio::ip::tcp::endpoint listen_endpoint(const net::host_port& hp) {
   return {addr, hp.port};
 }
 
-std::string text(const asio::ip::tcp::endpoint& ep) {
-  return net::to_string(net::host_port{ep.address().to_string(), ep.port()});
-}
-
 }  // namespace
 
 listener::listener(std::vector<std::unique_ptr<asio::io_context>>& pool,
@@ -63,7 +59,7 @@ void listener::start() {
     ep = {asio::ip::tcp::v4(), plan_.address.port};
     open_and_bind(ep);
   }
-  if (ec) throw failure(ec, step::listen, "listen on " + text(ep) + ": " + ec.message());
+  if (ec) throw failure(ec, step::listen, "listen on " + net::to_string(ep) + ": " + ec.message());
   const auto bound = acceptor_.local_endpoint();
   if (plan_.udp) listen_udp(bound);
   hooks_.on_listening(listening{bound.address().to_string(), bound.port(), plan_.udp, {}});
@@ -92,9 +88,9 @@ void listener::listen_udp(const asio::ip::tcp::endpoint& bound) {
       s.bind(ep, ec);
     }
     if (ec)
-      throw failure(
-          ec, step::listen,
-          "listen on UDP " + text(bound) + ": " + ec.message() + " (--no-udp serves TCP only)");
+      throw failure(ec, step::listen,
+                    "listen on UDP " + net::to_string(bound) + ": " + ec.message() +
+                        " (--no-udp serves TCP only)");
     rudp::size_buffers(s, 8 << 20);
     auto endpoint = std::make_shared<rudp::endpoint>(std::move(s), rudp::max_packet_size + 64);
     endpoint->listen(

@@ -15,10 +15,6 @@ double seconds(frame_stream::clock::duration d) {
 
 }  // namespace
 
-std::string to_string(const asio::ip::tcp::endpoint& ep) {
-  return net::to_string(host_port{ep.address().to_string(), ep.port()});
-}
-
 frame_stream::frame_stream(std::unique_ptr<transport> t, clock::duration idle_timeout)
     : transport_(std::move(t)),
       watchdog_(std::make_shared<watchdog_state>(transport_->executor())),

@@ -176,7 +176,4 @@ class frame_stream {
 /// for: what a slow disk reads.
 inline constexpr std::uint64_t min_hash_rate = 16 << 20;
 
-/// Formats an endpoint as "1.2.3.4:5" / "[::1]:5".
-std::string to_string(const asio::ip::tcp::endpoint& ep);
-
 }  // namespace ferry::net

@@ -43,7 +43,7 @@ std::string tcp_transport::remote() const {
   std::error_code ec;
   const auto ep = socket_.remote_endpoint(ec);
   if (ec) return "unknown peer";
-  return net::to_string(host_port{ep.address().to_string(), ep.port()});
+  return to_string(ep);
 }
 
 }  // namespace ferry::net

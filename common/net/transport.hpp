@@ -12,7 +12,15 @@
 #include <string>
 #include <system_error>
 
+#include "net/address.hpp"
+
 namespace ferry::net {
+
+/// "1.2.3.4:5" / "[::1]:5": a TCP or UDP endpoint as people read it.
+template <class Protocol>
+std::string to_string(const asio::ip::basic_endpoint<Protocol>& ep) {
+  return to_string(host_port{ep.address().to_string(), ep.port()});
+}
 
 struct io_result {
   std::error_code ec;  // asio::error::eof when the peer ended its stream

@@ -2,7 +2,7 @@
 
 #include <random>
 
-#include "net/address.hpp"
+#include "net/transport.hpp"
 #include "socks5/codec.hpp"
 
 namespace ferry::rudp {
@@ -23,10 +23,6 @@ std::vector<std::uint8_t> source_bytes(const udp::endpoint& ep) {
   out.push_back(static_cast<std::uint8_t>(ep.port() >> 8));
   out.push_back(static_cast<std::uint8_t>(ep.port()));
   return out;
-}
-
-std::string name_of(const udp::endpoint& ep) {
-  return net::to_string(net::host_port{ep.address().to_string(), ep.port()});
 }
 
 }  // namespace
@@ -201,7 +197,7 @@ void endpoint::on_init(std::span<const std::uint8_t> data, const udp::endpoint& 
   if (r.v != listener::verdict::accept || conns_.size() >= max_connections_) return;
   auto drv = std::make_shared<conn_driver>(
       shared_from_this(), connection(server_cfg_, new_cid(), r.peer_cid, r.init, now), from,
-      name_of(from));
+      net::to_string(from));
   add(drv);
   by_peer_[{from, r.peer_cid}] = drv->conn.local_cid();
   touched_.push_back(drv);
