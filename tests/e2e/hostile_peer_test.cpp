@@ -37,6 +37,14 @@ bool no_part_files(const fs::path& dir) {
 }
 
 // A real ferry-recv on 127.0.0.1, port 0, inside a temp dir.
+// How many times `what` stands in `text`.
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+    ++n;
+  return n;
+}
+
 class Receiver : public ::testing::Test {
  protected:
   void start(std::vector<std::string> extra = {}) {
@@ -608,11 +616,7 @@ TEST_F(Receiver, AFloodOfRefusedOffersIsNotLoggedOneByOne) {
   ASSERT_TRUE(w.read_as<bye>());
   ASSERT_TRUE(wait_for_event("session_end"));
   const std::string events = read_file(tmp_ / "recv.out");
-  std::size_t file_events = 0;
-  for (auto at = events.find("\"event\":\"file\""); at != std::string::npos;
-       at = events.find("\"event\":\"file\"", at + 1))
-    ++file_events;
-  EXPECT_EQ(file_events, 1000u);
+  EXPECT_EQ(count_of(events, "\"event\":\"file\""), 1000u);
   EXPECT_NE(events.find("\"rejected\":1500"), std::string::npos)
       << events.substr(events.size() - 400);
   EXPECT_NE(events.find("\"unlogged\":500"), std::string::npos);
@@ -645,11 +649,7 @@ TEST_F(Receiver, AFloodOfFailingFilesIsNotLoggedOneByOne) {
   ASSERT_TRUE(bye_seen);
   ASSERT_TRUE(wait_for_event("session_end"));
   const std::string events = read_file(tmp_ / "recv.out");
-  std::size_t file_events = 0;
-  for (auto at = events.find("\"event\":\"file\""); at != std::string::npos;
-       at = events.find("\"event\":\"file\"", at + 1))
-    ++file_events;
-  EXPECT_EQ(file_events, 1000u);
+  EXPECT_EQ(count_of(events, "\"event\":\"file\""), 1000u);
   EXPECT_NE(events.find("\"failed\":1100"), std::string::npos);
   EXPECT_NE(events.find("\"unlogged\":100"), std::string::npos);
 }
@@ -680,6 +680,12 @@ class Sender : public ::testing::Test {
     send_welcome(*w);
     first = w->read_as<offer>();
     return w;
+  }
+  // Accepts offer `id` and reads its content up to DONE.
+  static bool take_content(wire& w, std::uint32_t id) {
+    w.send(answer{id, answer_kind::accept, 0, ""});
+    auto d = w.read_as<data>();
+    return d && w.read_raw(d->length) && w.read_as<done>();
   }
   std::string err() const { return read_file(tmp_ / "send.err"); }
 
@@ -714,11 +720,7 @@ TEST_F(Sender, HashMismatchVerdictIsExitSix) {
   ASSERT_TRUE(w && expect_hello(*w));
   send_welcome(*w);
   auto o = w->read_as<offer>();
-  ASSERT_TRUE(o);
-  w->send(answer{o->id, answer_kind::accept, 0, ""});
-  auto d = w->read_as<data>();
-  ASSERT_TRUE(d && w->read_raw(d->length));
-  ASSERT_TRUE(w->read_as<done>());
+  ASSERT_TRUE(o && take_content(*w, o->id));
   w->send(verdict{o->id, verdict_kind::hash_mismatch, "XXH3-128 mismatch"});
   ASSERT_TRUE(w->read_as<end>());
   w->send(bye{0, 0});
@@ -734,11 +736,9 @@ TEST_F(Sender, HashMismatchVerdictIsExitSix) {
 // both were taken, exit 0 and exit 7).
 TEST_F(Sender, StoredBeforeDoneIsExitFive) {
   auto p = run({});
-  auto w = l_.accept();
-  ASSERT_TRUE(w && expect_hello(*w));
-  send_welcome(*w);
-  auto o = w->read_as<offer>();
-  ASSERT_TRUE(o);
+  std::optional<offer> o;
+  auto w = welcomed(o);
+  ASSERT_TRUE(w && o);
   framing::byte_buffer both;  // one write: the verdict is read before any content is sent
   framing::encode(answer{o->id, answer_kind::accept, 0, ""}, both);
   framing::encode(verdict{o->id, verdict_kind::stored, ""}, both);
@@ -749,15 +749,9 @@ TEST_F(Sender, StoredBeforeDoneIsExitFive) {
 
 TEST_F(Sender, AbortedWithoutOurAbortIsExitFive) {
   auto p = run({});
-  auto w = l_.accept();
-  ASSERT_TRUE(w && expect_hello(*w));
-  send_welcome(*w);
-  auto o = w->read_as<offer>();
-  ASSERT_TRUE(o);
-  w->send(answer{o->id, answer_kind::accept, 0, ""});
-  auto d = w->read_as<data>();
-  ASSERT_TRUE(d && w->read_raw(d->length));
-  ASSERT_TRUE(w->read_as<done>());
+  std::optional<offer> o;
+  auto w = welcomed(o);
+  ASSERT_TRUE(w && o && take_content(*w, o->id));
   w->send(verdict{o->id, verdict_kind::aborted, "you gave up"});
   EXPECT_EQ(p->wait_for(10s), 5) << err();
   EXPECT_NE(err().find("was aborted; it was not"), std::string::npos) << err();

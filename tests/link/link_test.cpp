@@ -153,6 +153,24 @@ TEST(Dial, AnUnknownCongestionControlIsAUsageError) {
   EXPECT_EQ(classify(*f), exit_code::usage);
 }
 
+// One SOCKS5 request from `s` (no login, an IPv4 target, as dial() sends
+// for 127.0.0.1) answered with `rep`; returns the command.
+asio::awaitable<std::uint8_t> answer_request(asio::ip::tcp::socket& s, std::uint8_t rep_for_udp) {
+  std::uint8_t greeting[3];
+  co_await asio::async_read(s, asio::buffer(greeting), asio::use_awaitable);
+  const std::uint8_t method[2] = {5, 0};
+  co_await asio::async_write(s, asio::buffer(method), asio::use_awaitable);
+  std::uint8_t req[10];  // VER CMD RSV ATYP(1) ADDR(4) PORT(2)
+  co_await asio::async_read(s, asio::buffer(req), asio::use_awaitable);
+  socks5::reply r;
+  r.rep = req[1] == 3 ? rep_for_udp : 0;
+  r.bound = {"127.0.0.1", 9};  // the relay: nothing answers there
+  socks5::byte_buffer out;
+  socks5::encode_reply(r, out);
+  co_await asio::async_write(s, asio::buffer(out), asio::use_awaitable);
+  co_return req[1];
+}
+
 // A SOCKS5 proxy that answers UDP ASSOCIATE with `udp_rep` and CONNECT
 // with success, then holds the connection: only the REP codes a real
 // proxy's rules produce, which no proxy on this machine can be made to
@@ -161,18 +179,7 @@ asio::awaitable<void> fake_proxy(asio::ip::tcp::acceptor& acc, std::uint8_t udp_
                                  std::vector<asio::ip::tcp::socket>& held) {
   while (true) {
     auto s = co_await acc.async_accept(asio::use_awaitable);
-    std::uint8_t greeting[3];
-    co_await asio::async_read(s, asio::buffer(greeting), asio::use_awaitable);
-    const std::uint8_t method[2] = {5, 0};
-    co_await asio::async_write(s, asio::buffer(method), asio::use_awaitable);
-    std::uint8_t req[10];  // VER CMD RSV ATYP(1) ADDR(4) PORT(2)
-    co_await asio::async_read(s, asio::buffer(req), asio::use_awaitable);
-    socks5::reply r;
-    r.rep = req[1] == 3 ? udp_rep : 0;
-    r.bound = {"127.0.0.1", 9};
-    socks5::byte_buffer out;
-    socks5::encode_reply(r, out);
-    co_await asio::async_write(s, asio::buffer(out), asio::use_awaitable);
+    (void)co_await answer_request(s, udp_rep);
     held.push_back(std::move(s));
   }
 }
@@ -223,17 +230,8 @@ TEST(Dial, AProxyWithoutUdpMeansTcpUnlessStrict) {
 // the receiver answered: the dial fails at once, not at the connect timeout.
 asio::awaitable<void> associate_then_close(asio::ip::tcp::acceptor& acc) {
   auto s = co_await acc.async_accept(asio::use_awaitable);
-  std::uint8_t greeting[3];
-  co_await asio::async_read(s, asio::buffer(greeting), asio::use_awaitable);
-  const std::uint8_t method[2] = {5, 0};
-  co_await asio::async_write(s, asio::buffer(method), asio::use_awaitable);
-  std::uint8_t req[10];
-  co_await asio::async_read(s, asio::buffer(req), asio::use_awaitable);
-  socks5::reply r;
-  r.bound = {"127.0.0.1", 9};  // a relay that never answers
-  socks5::byte_buffer out;
-  socks5::encode_reply(r, out);
-  co_await asio::async_write(s, asio::buffer(out), asio::use_awaitable);
+  const std::uint8_t cmd = co_await answer_request(s, 0);
+  EXPECT_EQ(cmd, 3) << "not a UDP ASSOCIATE";
   s.close();
 }
 

@@ -65,8 +65,9 @@ class Session : public ::testing::Test {
 
   struct outcome {
     bool finished = false;
-    std::uint64_t to_recv = 0, to_send = 0;  // bytes each direction carried
-    std::optional<exit_code> send_failed;    // how the sender's session ended, when it failed
+    std::uint64_t to_recv = 0, to_send = 0;        // bytes each direction carried
+    std::uint64_t recv_reads = 0, send_reads = 0;  // reads that returned bytes, each side
+    std::optional<exit_code> send_failed;          // how the sender's session ended, when it failed
     send::send_result sent;
     recv::session_result received;
   };
@@ -127,6 +128,8 @@ class Session : public ::testing::Test {
     out.finished = done == 2;
     out.to_recv = carried_to_recv->carried;
     out.to_send = carried_to_send->carried;
+    out.recv_reads = carried_to_recv->reads;
+    out.send_reads = carried_to_send->reads;
     return out;
   }
 
@@ -174,6 +177,9 @@ TEST_F(Session, ReadsSplitAtAnySizeChangeNothing) {
     EXPECT_FALSE(r.send_failed) << ctx;
     EXPECT_EQ(r.received.code, exit_code::ok) << ctx << ": " << r.received.message;
     expect_all_stored(ctx);
+    // The cap held: no read returned more than `cap` bytes.
+    EXPECT_GE(r.recv_reads * cap, r.to_recv) << ctx;
+    EXPECT_GE(r.send_reads * cap, r.to_send) << ctx;
   }
 }
 

@@ -33,6 +33,7 @@ class memory_transport final : public net::transport {
     }
     std::deque<std::uint8_t> bytes;
     std::uint64_t carried = 0;  // bytes ever accepted
+    std::uint64_t reads = 0;    // reads that returned bytes
     bool ended = false;         // end-of-stream after `bytes`
     bool reset = false;         // the connection broke
     asio::steady_timer wake;    // the reader waits on it
@@ -55,6 +56,7 @@ class memory_transport final : public net::transport {
         const std::size_t n = std::min({out.size(), in_->bytes.size(), in_->rules.max_read});
         std::copy_n(in_->bytes.begin(), n, out.begin());
         in_->bytes.erase(in_->bytes.begin(), in_->bytes.begin() + static_cast<std::ptrdiff_t>(n));
+        ++in_->reads;
         co_return net::io_result{{}, n};
       }
       if (in_->reset) co_return net::io_result{asio::error::connection_reset, 0};
