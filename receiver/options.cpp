@@ -55,7 +55,8 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     ("timeout", "Drop a session that makes no progress this long, keepalives or not "
                 "(s, ms, m suffixes)",
                 cxxopts::value<std::string>()->default_value("30"), "SECONDS")
-    ("connect-timeout", "A sender's handshake (preamble to WELCOME), and with --via-bind the "
+    ("connect-timeout", "A sender's handshake (preamble, TLS, authorisation), and then its HELLO"
+                        ", and with --via-bind the "
                         "proxy's BIND handshake, must finish within this",
                         cxxopts::value<std::string>()->default_value("10"), "SECONDS")
     ("partial-ttl", "Remove kept part files (of interrupted transfers) older than this, at "
@@ -66,6 +67,19 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     ("via-bind", "Receive through --proxy: ask it to listen (SOCKS5 BIND), print the address "
                  "senders must use, serve the sender that connects there, then ask again")
     ("fsync", "fsync each file before renaming it into place")
+    ("config-dir", "Where our key, authorized_senders and tokens live (default "
+                   "$FERRY_CONFIG_DIR, else $XDG_CONFIG_HOME/ferry, else ~/.config/ferry)",
+                   cxxopts::value<std::string>(), "DIR")
+    ("show-identity", "Print our public key line and fingerprint (making the key if need be) "
+                      "and exit")
+    ("new-token", "Make a token for scripts (a sender presents it from $FERRY_TOKEN), store it "
+                  "under NAME in the config directory, print it once and exit",
+                  cxxopts::value<std::string>(), "NAME")
+    ("code-uses", "Sessions one one-time code admits before a new code is made",
+                  cxxopts::value<unsigned>()->default_value("1"), "N")
+    ("remember-senders", "A sender that proves the one-time code is added to authorized_senders")
+    ("allow-any-sender", "Serve every sender without authorisation (still encrypted): anyone "
+                         "who reaches the port can store files")
     ("json", "NDJSON events on stdout, one object per line")
     ("q,quiet", "No per-file log lines on stderr")
     ("V,version", "Print the version and exit")
@@ -73,12 +87,29 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
   // clang-format on
   try {
     const auto args = spec.parse(argc, argv);
-    if (args.count("help")) return early_exit{0, spec.help() + "\n" + exit_code_help};
-    if (args.count("version")) return early_exit{0, "ferry-recv 0.1.0 (protocol 2)\n"};
+    if (args.count("help"))
+      return early_exit{
+          0, spec.help() +
+                 "\nEvery session is encrypted (TLS 1.3). Senders are authorised by their key "
+                 "(authorized_senders\nin the config directory), by a token (--new-token), or, "
+                 "when neither is set up, by the\none-time code printed at start (code: ...). "
+                 "See docs/security.md.\n\n" +
+                 exit_code_help};
+    if (args.count("version")) return early_exit{0, "ferry-recv 0.1.0 (protocol 3)\n"};
     if (!args.unmatched().empty())
       return usage_error("unexpected argument '" + args.unmatched().front() + "'");
 
     options o;
+    if (args.count("config-dir")) o.config_dir = args["config-dir"].as<std::string>();
+    o.show_identity = args.count("show-identity") > 0;
+    if (args.count("new-token")) o.new_token = args["new-token"].as<std::string>();
+    if (o.show_identity || !o.new_token.empty()) return o;
+    o.code_uses = args["code-uses"].as<unsigned>();
+    if (o.code_uses == 0) return usage_error("--code-uses must be at least 1");
+    o.remember_senders = args.count("remember-senders") > 0;
+    o.allow_any_sender = args.count("allow-any-sender") > 0;
+    if (o.allow_any_sender && o.remember_senders)
+      return usage_error("--remember-senders needs the one-time code; --allow-any-sender has none");
     if (args.count("listen")) {
       const auto hp = net::parse_host_port(args["listen"].as<std::string>());
       if (!hp)

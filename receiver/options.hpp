@@ -41,6 +41,13 @@ struct options {
   std::optional<link::proxy> proxy;  // with via_bind: receive through it
   bool via_bind = false;
   bool udp = true;  // serve UDP mode on the same port (--no-udp: TCP only)
+  // Security (docs/security.md).
+  std::string config_dir;         // --config-dir; "" = $FERRY_CONFIG_DIR, XDG, ~/.config/ferry
+  bool show_identity = false;     // --show-identity: print our key and exit
+  std::string new_token;          // --new-token NAME: make a token, print it, exit
+  unsigned code_uses = 1;         // --code-uses: sessions one code admits
+  bool remember_senders = false;  // --remember-senders: a code's sender joins authorized_senders
+  bool allow_any_sender = false;  // --allow-any-sender: no authorisation (still encrypted)
 };
 
 using ferry::early_exit;

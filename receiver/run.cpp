@@ -1,6 +1,7 @@
 #include "receiver/run.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -8,10 +9,38 @@
 #include "fileio/dest.hpp"
 #include "link/classify.hpp"
 #include "receiver/server.hpp"
+#include "secure/identity.hpp"
 
 namespace ferry::recv {
 
+namespace {
+
+// --show-identity, --new-token: print and exit.
+int key_command(const options& opts) {
+  try {
+    const auto dir = secure::config_dir(opts.config_dir);
+    const auto id = secure::identity::load_or_create(dir, "");
+    if (opts.show_identity) {
+      std::printf("%s\n%s\n", id.line().c_str(), secure::fingerprint(id.key()).c_str());
+      return 0;
+    }
+    const auto token = secure::new_token(dir / "tokens", opts.new_token);
+    std::printf("%s\n", token.c_str());
+    std::fprintf(stderr,
+                 "ferry-recv: token '%s' stored in %s; it is shown only this once. Senders "
+                 "present it from $FERRY_TOKEN or --token-file.\n",
+                 opts.new_token.c_str(), (dir / "tokens").c_str());
+    return 0;
+  } catch (const failure& e) {
+    std::fprintf(stderr, "ferry-recv: %s\n", e.message().c_str());
+    return to_int(link::classify(e));
+  }
+}
+
+}  // namespace
+
 int run(const options& opts) {
+  if (opts.show_identity || !opts.new_token.empty()) return key_command(opts);
   logger log("ferry-recv", opts.json, opts.quiet);
   fileio::dest_root root;
   if (auto ec = fileio::dest_root::open(opts.dir, root)) {

@@ -7,6 +7,8 @@
 #include "framing/frame.hpp"
 #include "link/classify.hpp"
 #include "receiver/session.hpp"
+#include "secure/handshake.hpp"
+#include "util/session_error.hpp"
 #include "util/units.hpp"
 
 namespace ferry::recv {
@@ -24,7 +26,13 @@ server::server(std::vector<std::unique_ptr<asio::io_context>>& pool, const optio
       budgets_{
           space_ledger([&root](std::uint64_t& a, std::uint64_t& t) { return root.space(a, t); },
                        opts.min_free, opts.min_free_percent),
-          memory_pool(memory_pool_size)} {
+          memory_pool(memory_pool_size)},
+      id_(secure::identity::load_or_create(secure::config_dir(opts.config_dir), "")),
+      tls_(std::make_unique<secure::tls_context>(id_, secure::side::server)),
+      authz_(
+          secure::auth_policy{secure::config_dir(opts.config_dir), opts.allow_any_sender,
+                              opts.code_uses, opts.remember_senders},
+          [this](const std::string& code, const std::string& why) { announce_code(code, why); }) {
   for (auto& ctx : pool_)
     keep_running_.push_back(asio::make_work_guard(*ctx));
 }
@@ -34,7 +42,10 @@ link::listen_plan server::plan_for(const options& opts) {
   p.address = opts.listen;
   p.udp = opts.udp;
   if (opts.via_bind) p.via_bind = opts.proxy;
-  p.once = opts.once;
+  // --once ends after the first authorised session (server::serve); the
+  // listener keeps accepting until then. Through a BIND there is one
+  // connection per BIND: --once stops after it.
+  p.once = opts.once && opts.via_bind;
   p.connect_timeout = opts.connect_timeout;
   p.idle_timeout = opts.timeout;
   p.max_udp_connections = opts.max_sessions + 16;
@@ -57,24 +68,52 @@ link::listener::hooks server::listener_hooks() {
     std::lock_guard lock(mu_);
     stopping_ = true;
     if (status_ == 0) status_ = to_int(link::classify(why));
-    if (sessions_.empty()) asio::post(strand_, [this] { finish(); });
+    if (active_ == 0) asio::post(strand_, [this] { finish(); });
   };
   return h;
 }
 
 void server::on_listening(const link::listening& at) {
+  const std::string fp = secure::fingerprint(id_.key());
   auto ev = json_line("listening");
   ev.str("address", at.host).num("port", static_cast<std::uint64_t>(at.port));
+  ev.str("fingerprint", fp);
   if (at.via.empty()) {
     log_.warn("listening on " + net::to_string(net::host_port{at.host, at.port}) +
-              (at.udp ? " (TCP and UDP)" : " (TCP)") + ", storing into " + root_.path());
+              (at.udp ? " (TCP and UDP)" : " (TCP)") + ", storing into " + root_.path() + ", key " +
+              fp);
     ev.boolean("udp", at.udp).str("dir", root_.path());
   } else {
     log_.warn("listening via " + at.via + ": senders connect to " +
-              net::to_string(net::host_port{at.host, at.port}) + ", storing into " + root_.path());
+              net::to_string(net::host_port{at.host, at.port}) + ", storing into " + root_.path() +
+              ", key " + fp);
     ev.str("dir", root_.path()).str("via", at.via);
   }
+  ev.str("senders", authz_what_);
   log_.event(ev);
+  if (!authz_started_) {
+    authz_started_ = true;
+    if (opts_.allow_any_sender)
+      log_.warn(
+          "--allow-any-sender: anyone who reaches this port can store files here "
+          "(sessions are still encrypted)");
+    else
+      log_.info("senders are authorised by " + authz_what_);
+    if (!pending_code_.empty()) announce_code(pending_code_, "");
+  }
+}
+
+void server::announce_code(const std::string& code, const std::string& why) {
+  if (!authz_started_) {
+    pending_code_ = code;  // shown after the listening line
+    return;
+  }
+  // The operator's own view: the one place a secret is printed.
+  log_.warn((why.empty() ? std::string() : why + "; ") + "code: " + code);
+  log_.event(json_line("code")
+                 .str("code", code)
+                 .num("uses", static_cast<std::uint64_t>(opts_.code_uses))
+                 .str("why", why));
 }
 
 void server::finish() {
@@ -86,6 +125,7 @@ void server::finish() {
 }
 
 void server::start() {
+  authz_what_ = authz_.start();
   signals_.async_wait([this](const std::error_code& e, int signo) {
     if (!e) on_signal(signo);
   });
@@ -123,48 +163,97 @@ asio::awaitable<void> server::refuse(net::frame_stream& stream, const std::strin
 }
 
 asio::awaitable<void> server::serve(std::unique_ptr<net::transport> t, std::string peer_name) {
-  auto stream = std::make_shared<net::frame_stream>(std::move(t), opts_.timeout);
   // Sessions through a BIND all come from the proxy: count them globally only.
-  const std::string host = peer_name.empty() ? host_of(stream->peer()) : std::string();
+  const std::string host = peer_name.empty() ? host_of(t->remote()) : std::string();
   std::string refusal;
   {
     std::lock_guard lock(mu_);
     if (stopping_) {
       refusal = "receiver is shutting down";
-    } else if (sessions_.size() >= opts_.max_sessions) {
+    } else if (active_ >= opts_.max_sessions) {
       refusal = "receiver is busy (" + std::to_string(opts_.max_sessions) +
                 " sessions, its --max-sessions)";
     } else if (!host.empty() && per_host_[host] >= opts_.max_sessions_per_host) {
       refusal = "receiver is busy (" + std::to_string(opts_.max_sessions_per_host) +
                 " sessions from " + host + ", its --max-sessions-per-host)";
     } else {
-      sessions_.insert(stream);
+      ++active_;
       if (!host.empty()) ++per_host_[host];
     }
   }
   if (!refusal.empty()) {
-    stream->set_idle_timeout(std::chrono::seconds(2));  // a refused peer gets no more
-    co_await refuse(*stream, refusal);
+    // In clear, before TLS: a refused peer costs no handshake.
+    net::frame_stream clear(std::move(t), std::chrono::seconds(2));
+    co_await refuse(clear, refusal);
     co_return;
+  }
+  // The one place the receiver's secure channel begins: every transport the
+  // listener accepts, TCP, UDP or through a BIND.
+  auto ch = std::make_unique<secure::channel>(std::move(t), *tls_);
+  secure::channel& chan = *ch;
+  auto stream = std::make_shared<net::frame_stream>(std::move(ch), opts_.timeout);
+  {
+    std::lock_guard lock(mu_);
+    sessions_.insert(stream);
+    if (closed_all_) asio::post(stream->executor(), [stream] { stream->close(); });
   }
   if (!peer_name.empty()) stream->set_peer(peer_name);
   const auto peer = stream->peer();
   const auto start = std::chrono::steady_clock::now();
   log_.event(json_line("session_start").str("peer", peer));
 
-  session_result result =
-      co_await run_session(stream, opts_, root_, log_, disk_.get_executor(), budgets_);
+  session_result result;
+  bool authorised = false;
+  try {
+    // A stranger holds its slot only this long, and gets nothing before
+    // it is authorised: no answer about the tree, no file, no part file.
+    stream->set_deadline(
+        start + opts_.connect_timeout,
+        "handshake not finished within " +
+            format_duration(std::chrono::duration<double>(opts_.connect_timeout).count()) +
+            ", the receiver's --connect-timeout");
+    const auto who = co_await secure::accept(*stream, chan, authz_, id_.key());
+    stream->clear_deadline();
+    authorised = true;
+    bool taken = false;
+    if (opts_.once) {
+      std::lock_guard lock(mu_);
+      taken = once_taken_;
+      once_taken_ = true;
+    }
+    if (taken) throw session_error(exit_code::connect, "--once: the receiver serves one session");
+    if (opts_.once) asio::post(strand_, [this] { stop_accepting(); });
+    const std::string fp = secure::fingerprint(who.key);
+    log_.info(peer + ": sender " + fp + " authorised by " + who.how + " (" + chan.cipher() + ")");
+    log_.event(json_line("authorised")
+                   .str("peer", peer)
+                   .str("sender", fp)
+                   .str("auth", who.how)
+                   .str("cipher", chan.cipher()));
+  } catch (const session_error& e) {
+    result.code = e.code();
+    result.message = e.message();
+  } catch (const failure& e) {
+    result.code = link::classify(e);
+    result.message = e.message();
+  }
+  if (authorised && result.message.empty()) {
+    result = co_await run_session(stream, opts_, root_, log_, disk_.get_executor(), budgets_);
+  } else if (result.code == exit_code::auth) {
+    log_.event(json_line("auth_failed").str("peer", peer).str("message", result.message));
+  }
   stream->close();
 
   bool cut = false;
   {
     std::lock_guard lock(mu_);
     sessions_.erase(stream);
+    --active_;
     if (!host.empty() && --per_host_[host] == 0) per_host_.erase(host);
     cut = stopping_ && result.code != exit_code::ok && result.message.size() > 0;
     if (cut) cut_sessions_ = true;
     // The last session out lets the process end: nothing else may wait.
-    if (stopping_ && sessions_.empty()) asio::post(strand_, [this] { finish(); });
+    if (stopping_ && active_ == 0) asio::post(strand_, [this] { finish(); });
   }
   if (cut) result.message = "cut short by shutdown: " + result.message;
 
@@ -192,10 +281,14 @@ asio::awaitable<void> server::serve(std::unique_ptr<net::transport> t, std::stri
                  .num("exit_code", to_int(result.code))
                  .str("error", result.message));
 
-  if (opts_.once) {
+  // --once: the session it served (one that was not authorised does not count).
+  if (opts_.once && authorised) {
     std::lock_guard lock(mu_);
-    status_ = stop_signal_ != 0 ? 128 + stop_signal_ : to_int(result.code);
-    asio::post(strand_, [this] { finish(); });
+    if (!once_done_) {
+      once_done_ = true;
+      status_ = stop_signal_ != 0 ? 128 + stop_signal_ : to_int(result.code);
+      asio::post(strand_, [this] { finish(); });
+    }
   }
 }
 
@@ -233,7 +326,7 @@ void server::on_signal(int signo) {
     std::lock_guard lock(mu_);
     stopping_ = true;
     stop_signal_ = signo;
-    open = sessions_.size();
+    open = active_;
     if (opts_.once && open == 0) status_ = 128 + signo;
   }
   log_.info(std::string("caught ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") + ", stopping" +
@@ -254,7 +347,8 @@ void server::on_signal(int signo) {
 
 void server::shut_down_sessions() {
   std::lock_guard lock(mu_);
-  cut_sessions_ = cut_sessions_ || !sessions_.empty();
+  cut_sessions_ = cut_sessions_ || active_ > 0;
+  closed_all_ = true;
   for (const auto& s : sessions_) {
     // Each stream belongs to its session's strand; close it there.
     asio::post(s->executor(), [s] { s->close(); });

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <asio.hpp>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -15,6 +16,9 @@
 #include "net/frame_stream.hpp"
 #include "receiver/budget.hpp"
 #include "receiver/options.hpp"
+#include "secure/channel.hpp"
+#include "secure/handshake.hpp"
+#include "secure/identity.hpp"
 #include "util/exit_codes.hpp"
 #include "util/log.hpp"
 
@@ -40,6 +44,8 @@ class server {
   static link::listen_plan plan_for(const options& opts);
   link::listener::hooks listener_hooks();
   void on_listening(const link::listening& at);
+  /// Prints a one-time code (stderr and the `code` event) for the operator.
+  void announce_code(const std::string& code, const std::string& why);
   /// Every accepted transport, from the listener: the one place a session begins.
   asio::awaitable<void> serve(std::unique_ptr<net::transport> t, std::string peer = {});
   void stop_accepting();
@@ -66,7 +72,18 @@ class server {
   // Free space and memory every session draws on.
   shared_budgets budgets_;
 
-  std::mutex mu_;  // guards the fields below; sessions run on other strands
+  // Who we are, our TLS settings, and who may send (secure/).
+  secure::identity id_;
+  std::unique_ptr<secure::tls_context> tls_;
+  secure::authorizer authz_;
+  std::string authz_what_;
+  std::atomic<bool> authz_started_{false};  // set on strand_ (on_listening)
+  std::string pending_code_;
+  std::mutex mu_;            // guards the fields below; sessions run on other strands
+  std::size_t active_ = 0;   // sessions holding a slot
+  bool closed_all_ = false;  // shut_down_sessions() ran: late sessions close at once
+  bool once_taken_ = false;  // --once: the authorised session has begun
+  bool once_done_ = false;
   std::set<std::shared_ptr<net::frame_stream>> sessions_;
   std::map<std::string, std::size_t> per_host_;  // open sessions by peer address
   bool stopping_ = false;

@@ -119,20 +119,6 @@ class receiver_session {
         "handshake not finished within " +
             format_duration(std::chrono::duration<double>(opts_.connect_timeout).count()) +
             ", the receiver's --connect-timeout");
-    const auto version = co_await stream_.read_preamble();
-    byte_buffer pre;
-    encode_preamble(pre);
-    if (version != protocol_version) {
-      encode(error_frame{error_code::version_mismatch,
-                         "protocol version mismatch: receiver speaks " +
-                             std::to_string(protocol_version) + ", sender speaks " +
-                             std::to_string(version)},
-             pre);
-      co_await stream_.write(pre);
-      throw session_error(exit_code::protocol,
-                          "handshake: sender speaks protocol " + std::to_string(version));
-    }
-    co_await stream_.write(pre);
     auto first = co_await stream_.read_frame("handshake");
     if (!std::holds_alternative<hello>(first))
       protocol_error(std::string("handshake: expected hello, got ") + type_name(first));

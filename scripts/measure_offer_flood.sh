@@ -17,6 +17,7 @@ path_bytes=${3:-4096}
 work=$(mktemp -d "${TMPDIR:-/tmp}/ferry-flood.XXXXXX")
 trap 'kill "$recv" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 "$build/bin/ferry-recv" --listen 127.0.0.1:0 --dir "$work/inbox" --json --quiet \
+  --config-dir "$work/config" --allow-any-sender \
   --max-sessions 128 --max-sessions-per-host 128 >"$work/recv.out" 2>"$work/recv.err" &
 recv=$!
 port=$(recv_port "$work/recv.out") || { echo "ferry-recv did not start: $(cat "$work/recv.err")" >&2; exit 1; }

@@ -68,6 +68,7 @@ std::optional<early_exit> resolve_proxy(options& o, const std::string& flag, boo
 }  // namespace
 
 std::optional<std::string> validate(const options& o) {
+  if (o.show_identity) return std::nullopt;
   if (o.null_separated && o.files_from.empty()) return "-0 needs --files-from";
   const auto dashes = std::count(o.paths.begin(), o.paths.end(), "-");
   if (dashes > 1) return "'-' (stdin) may be given only once";
@@ -79,6 +80,18 @@ std::optional<std::string> validate(const options& o) {
   if (o.paths.empty() && o.files_from.empty())
     return "nothing to send (give paths or --files-from)";
   if (o.rate_bits != 0 && !o.udp) return "--rate applies to UDP mode (add --udp)";
+  const bool has_code = !o.code_env.empty() || !o.code_file.empty();
+  const bool has_token = !o.token_env.empty() || !o.token_file.empty();
+  if (has_code && has_token)
+    return "a one-time code (FERRY_CODE, --code-file) and a token (FERRY_TOKEN, --token-file) "
+           "exclude each other";
+  if (o.code_file == "-" && (dashes == 1 || o.files_from == "-"))
+    return "stdin can carry only one of the code (--code-file -), content ('-') and --files-from -";
+  if (o.pin && has_code)
+    return "--pin and a one-time code exclude each other (the code proves the receiver)";
+  if (o.pin && (o.pin->size() != 50 || !o.pin->starts_with("SHA256:")))
+    return "--pin: expected SHA256: and 43 base64 characters, as the receiver's --show-identity "
+           "prints";
   return std::nullopt;
 }
 
@@ -119,6 +132,17 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     ("no-resume", "Send every file whole, ignoring what an interrupted transfer left")
     ("skip-identical", "Hash each file before connecting; the receiver skips it when it "
                        "already holds the same size and XXH3-128 (whatever the mtime)")
+    ("pin", "Require the receiver's key to have this fingerprint (from its --show-identity); "
+            "records nothing in known_receivers", cxxopts::value<std::string>(), "SHA256:...")
+    ("token-file", "Prove a token the receiver made (ferry-recv --new-token) from FILE; "
+                   "default $FERRY_TOKEN", cxxopts::value<std::string>(), "FILE")
+    ("code-file", "Prove the receiver's one-time code, read from FILE ('-' = stdin); default "
+                  "$FERRY_CODE. Never on the command line", cxxopts::value<std::string>(), "FILE")
+    ("config-dir", "Where our key and known_receivers live (default $FERRY_CONFIG_DIR, else "
+                   "$XDG_CONFIG_HOME/ferry, else ~/.config/ferry)",
+                   cxxopts::value<std::string>(), "DIR")
+    ("show-identity", "Print our public key line and fingerprint (making the key if need be) "
+                      "and exit")
     ("json", "NDJSON events on stdout, one object per line")
     ("q,quiet", "No progress and no summary on stderr (warnings and errors still shown)")
     ("connect-timeout", "Give up when the session has not started after this long: connecting, "
@@ -142,12 +166,22 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
                                "entries, the\nwhole relative path is kept (data/x/a.csv arrives "
                                "as data/x/a.csv). Two entries\nthat would arrive under one name "
                                "are a usage error.\n'-' as a PATH streams stdin (needs "
-                               "--name).\n\n" +
+                               "--name).\n"
+                               "\nEvery session is encrypted (TLS 1.3). The receiver's key is "
+                               "checked against --pin, else\nknown_receivers (recorded on first "
+                               "contact; a changed key is fatal). The receiver\nauthorises us by "
+                               "our key (its authorized_senders), a token ($FERRY_TOKEN) or "
+                               "its\none-time code ($FERRY_CODE). See docs/security.md.\n\n" +
                                exit_code_help};
-    if (args.count("version")) return early_exit{0, "ferry-send 0.1.0 (protocol 2)\n"};
+    if (args.count("version")) return early_exit{0, "ferry-send 0.1.0 (protocol 3)\n"};
+    options o;
+    if (args.count("config-dir")) o.config_dir = args["config-dir"].as<std::string>();
+    if (args.count("show-identity")) {
+      o.show_identity = true;
+      return o;
+    }
     if (!args.count("dest")) return usage_error("missing destination HOST[:PORT]");
 
-    options o;
     const auto dest_text = args["dest"].as<std::string>();
     const auto hp = net::parse_host_port(dest_text);
     if (!hp || hp->host.empty() || hp->port == 0)
@@ -197,6 +231,13 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     if (auto err = resolve_proxy(o, args.count("proxy") ? args["proxy"].as<std::string>() : "",
                                  args.count("no-proxy") > 0, env))
       return *err;
+    if (args.count("pin")) o.pin = args["pin"].as<std::string>();
+    if (args.count("token-file")) o.token_file = args["token-file"].as<std::string>();
+    if (args.count("code-file")) o.code_file = args["code-file"].as<std::string>();
+    if (env) {
+      if (const char* t = env("FERRY_TOKEN"); t != nullptr && o.token_file.empty()) o.token_env = t;
+      if (const char* c = env("FERRY_CODE"); c != nullptr && o.code_file.empty()) o.code_env = c;
+    }
     if (auto why = validate(o)) return usage_error(*why);
     return o;
   } catch (const cxxopts::exceptions::exception& e) {

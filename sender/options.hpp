@@ -36,6 +36,14 @@ struct options {
   bool resume = true;                 // --no-resume: never continue a kept part file
   bool skip_identical = false;        // --skip-identical: hash first, skip equal content
   std::vector<std::string> warnings;  // e.g. an ignored ALL_PROXY
+  // Security (docs/security.md).
+  std::string config_dir;          // --config-dir; "" = $FERRY_CONFIG_DIR, XDG, ~/.config/ferry
+  bool show_identity = false;      // --show-identity: print our key and exit
+  std::optional<std::string> pin;  // --pin SHA256:...
+  std::string token_env;           // $FERRY_TOKEN
+  std::string token_file;          // --token-file
+  std::string code_env;            // $FERRY_CODE
+  std::string code_file;           // --code-file ("-" = stdin)
 };
 
 using ferry::early_exit;

@@ -3,9 +3,13 @@
 #include <unistd.h>
 
 #include <asio.hpp>
+#include <cerrno>
 #include <csignal>
+#include <cstdio>
+#include <cstring>
 
 #include "link/classify.hpp"
+#include "secure/handshake.hpp"
 #include "sender/gather.hpp"
 #include "sender/progress.hpp"
 #include "sender/report.hpp"
@@ -13,8 +17,64 @@
 #include "util/session_error.hpp"
 
 namespace ferry::send {
+namespace {
+
+// A secret from FILE ("-" = stdin) or the environment: its first line.
+std::string read_secret(const std::string& file, const std::string& env_value, const char* what) {
+  if (file.empty()) return env_value;
+  std::FILE* f = file == "-" ? stdin : std::fopen(file.c_str(), "r");
+  if (f == nullptr)
+    throw session_error(exit_code::usage,
+                        std::string(what) + " " + file + ": " + std::strerror(errno));
+  char buf[512] = {};
+  const bool got = std::fgets(buf, sizeof buf, f) != nullptr;
+  if (f != stdin) std::fclose(f);
+  if (!got) throw session_error(exit_code::usage, std::string(what) + " " + file + ": empty");
+  return buf;
+}
+
+secure::client_plan plan_for(const options& opts, const secure::identity& id,
+                             const std::filesystem::path& dir) {
+  secure::client_plan plan;
+  plan.own = id.key();
+  plan.receiver_name = net::to_string(opts.dest);
+  plan.known_file = dir / "known_receivers";
+  plan.pin = opts.pin;
+  if (const auto t = read_secret(opts.token_file, opts.token_env, "--token-file"); !t.empty()) {
+    plan.token = secure::parse_token(t);
+    if (!plan.token)
+      throw session_error(exit_code::usage,
+                          std::string(opts.token_file.empty() ? "FERRY_TOKEN" : "--token-file") +
+                              ": not a ferry token (44 base64 characters, from ferry-recv "
+                              "--new-token)");
+  }
+  if (const auto c = read_secret(opts.code_file, opts.code_env, "--code-file"); !c.empty()) {
+    plan.code = secure::normalise_code(c);
+    if (!plan.code)
+      throw session_error(exit_code::usage,
+                          std::string(opts.code_file.empty() ? "FERRY_CODE" : "--code-file") +
+                              ": not a ferry code (10 letters and digits, as the receiver "
+                              "printed it: xxxxx-xxxxx)");
+  }
+  return plan;
+}
+
+}  // namespace
+
+int show_identity(const options& opts) {
+  try {
+    const auto dir = secure::config_dir(opts.config_dir);
+    const auto id = secure::identity::load_or_create(dir, "");
+    std::printf("%s\n%s\n", id.line().c_str(), secure::fingerprint(id.key()).c_str());
+    return 0;
+  } catch (const failure& e) {
+    std::fprintf(stderr, "ferry-send: %s\n", e.message().c_str());
+    return to_int(link::classify(e));
+  }
+}
 
 int run(const options& opts) {
+  if (opts.show_identity) return show_identity(opts);
   logger log("ferry-send", opts.json, opts.quiet);
   for (const auto& w : opts.warnings)
     log.warn(w);
@@ -24,6 +84,10 @@ int run(const options& opts) {
   std::string error;
   int signal_number = 0;
   try {
+    // Keys and secrets first: a setup mistake fails before any work.
+    const auto dir = secure::config_dir(opts.config_dir);
+    const auto id = secure::identity::load_or_create(dir, "");
+    const auto plan = plan_for(opts, id, dir);
     auto g = gather(opts, log);
     code = g.code;
     result.failed = g.failed;
@@ -43,10 +107,11 @@ int run(const options& opts) {
       ctx.stop();  // destroys the session; the receiver discards the part file
     });
     std::exception_ptr failed;
-    asio::co_spawn(ctx, run_send(opts, entries, log, progress, result), [&](std::exception_ptr ex) {
-      failed = ex;
-      signals.cancel();
-    });
+    asio::co_spawn(ctx, run_send(opts, entries, log, progress, result, id, plan),
+                   [&](std::exception_ptr ex) {
+                     failed = ex;
+                     signals.cancel();
+                   });
     ctx.run();
     progress.clear();
     if (failed) std::rethrow_exception(failed);
@@ -62,6 +127,7 @@ int run(const options& opts) {
     code = static_cast<exit_code>(128 + signal_number);
     error = signal_number == SIGINT ? "interrupted by SIGINT" : "interrupted by SIGTERM";
   }
+  if (code == exit_code::auth) log.event(json_line("auth_failed").str("message", error));
   report_run(log, result, code, error,
              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return to_int(code);

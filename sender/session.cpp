@@ -15,9 +15,11 @@
 #include "link/classify.hpp"
 #include "link/dial.hpp"
 #include "net/frame_stream.hpp"
+#include "secure/errors.hpp"
 #include "sender/source.hpp"
 #include "session/hashing.hpp"
 #include "util/session_error.hpp"
+#include "util/text.hpp"
 #include "util/units.hpp"
 
 namespace ferry::send {
@@ -59,6 +61,8 @@ exit_code code_for(error_code c) {
       return exit_code::connect;
     case error_code::timeout:
       return exit_code::timeout;
+    case error_code::auth_failed:
+      return exit_code::auth;
     default:
       return exit_code::protocol;
   }
@@ -88,37 +92,8 @@ class sender_session {
 
   asio::awaitable<void> run() {
     byte_buffer out;
-    encode_preamble(out);
     encode(hello{0, "ferry-send/0.1.0"}, out);
     co_await stream_.write(out);
-    std::uint16_t version = 0;
-    try {
-      version = co_await stream_.read_preamble();
-    } catch (const failure& e) {
-      // Some proxies report CONNECT success before they have connected,
-      // then close (or reset): that is not the receiver's doing.
-      if (!opts_.proxy || link::classify(e) != exit_code::connect) throw;
-      const std::string dest = net::to_string(opts_.dest);
-      throw session_error(exit_code::proxy,
-                          "handshake with " + dest + " via " + opts_.proxy->display() +
-                              ": the connection closed before the receiver said a word; the "
-                              "proxy reported it had connected, but it may not have reached " +
-                              dest);
-    }
-    if (version != protocol_version) {
-      // Its next frame may be in a framing we do not know; take its error
-      // text when it is one we can read, and report the mismatch either way.
-      std::string detail;
-      try {
-        auto reply = co_await stream_.read_frame("handshake");
-        if (auto* e = std::get_if<error_frame>(&reply)) detail = " (" + e->message + ")";
-      } catch (const failure&) {
-      }
-      throw session_error(exit_code::protocol, "handshake: protocol version mismatch: we speak " +
-                                                   std::to_string(protocol_version) +
-                                                   ", receiver speaks " + std::to_string(version) +
-                                                   detail);
-    }
     auto first = co_await stream_.read_frame("handshake");
     if (auto* e = std::get_if<error_frame>(&first))
       throw session_error(code_for(e->code), "handshake: receiver refused: " + e->message);
@@ -295,11 +270,7 @@ class sender_session {
         }
         break;
       }
-      // Hash before sending: a mapped file that shrank faults here, cleanly.
-      if (!fileio::hash_guarded(hash, chunk)) {
-        co_await abort_file_(i, "file shrank while being sent");
-        co_return;
-      }
+      hash.update(chunk);
       encode_data_header(id, static_cast<std::uint32_t>(n));
       co_await stream_.write(header_, chunk);
       pos += static_cast<std::uint64_t>(n);
@@ -569,36 +540,105 @@ asio::awaitable<std::vector<std::optional<hash128>>> hash_sources(
   co_return out;
 }
 
+namespace {
+
+// Preambles, TLS, the receiver's key, our authorisation (secure/handshake).
+asio::awaitable<void> start_secure(net::frame_stream& stream, secure::channel& chan,
+                                   const secure::client_plan& plan, const options& opts,
+                                   logger& log) {
+  secure::client_outcome out;
+  std::optional<error_frame> refusal;
+  try {
+    out = co_await secure::connect(stream, chan, plan);
+  } catch (const secure::refused& r) {
+    refusal = r.frame;
+  } catch (const failure& e) {
+    // Some proxies report CONNECT success before they have connected,
+    // then close (or reset): that is not the receiver's doing.
+    if (!opts.proxy || link::classify(e) != exit_code::connect || e.step() != step::handshake)
+      throw;
+    const std::string dest = net::to_string(opts.dest);
+    throw session_error(exit_code::proxy,
+                        "handshake with " + dest + " via " + opts.proxy->display() +
+                            ": the connection closed before the receiver said a word; the "
+                            "proxy reported it had connected, but it may not have reached " +
+                            dest);
+  }
+  if (refusal)
+    throw session_error(code_for(refusal->code),
+                        "handshake: receiver refused: " + printable(refusal->message));
+  const std::string fp = secure::fingerprint(out.receiver);
+  const char* how = "known";
+  switch (out.trust) {
+    case secure::trust::pinned:
+      how = "pinned";
+      break;
+    case secure::trust::known:
+      break;
+    case secure::trust::first_contact:
+      how = "first_contact";
+      log.warn("first contact with " + plan.receiver_name + ": recorded its key " + fp + " in " +
+               plan.known_file.string() +
+               " (trust on first use: compare it with the receiver's --show-identity, or use "
+               "--pin)");
+      break;
+    case secure::trust::paired:
+      how = "paired";
+      log.info("paired with " + plan.receiver_name + " by its one-time code: recorded its key " +
+               fp + " in " + plan.known_file.string());
+      break;
+  }
+  if (out.trust == secure::trust::first_contact || out.trust == secure::trust::paired)
+    log.event(json_line("receiver_key_recorded")
+                  .str("receiver", plan.receiver_name)
+                  .str("fingerprint", fp)
+                  .str("file", plan.known_file.string())
+                  .str("by", out.trust == secure::trust::paired ? "code" : "first_contact"));
+  log.event(json_line("secure").str("fingerprint", fp).str("trust", how).str("cipher", out.cipher));
+}
+
+}  // namespace
+
 asio::awaitable<void> run_send(const options& opts,
                                const std::vector<fileio::source_entry>& entries, logger& log,
-                               progress_meter& progress, send_result& result) {
+                               progress_meter& progress, send_result& result,
+                               const secure::identity& id, const secure::client_plan& plan) {
   std::vector<std::optional<hash128>> hashes;
   if (opts.skip_identical) hashes = co_await hash_sources(entries);
+  const secure::tls_context tls(id, secure::side::client);
   const auto started = clock::now();
-  link::dial_plan plan;
-  plan.dest = opts.dest;
-  plan.via = opts.proxy;
-  plan.connect_timeout = opts.connect_timeout;
-  plan.idle_timeout = opts.timeout;
-  plan.udp = opts.udp;
-  plan.udp_strict = opts.udp_strict;
-  plan.udp_packet = opts.udp_size;
-  plan.rate_cap = opts.rate_bits / 8;
-  plan.tcp_congestion = opts.tcp_congestion;
-  auto dialed = co_await link::dial(plan);
+  link::dial_plan dial;
+  dial.dest = opts.dest;
+  dial.via = opts.proxy;
+  dial.connect_timeout = opts.connect_timeout;
+  dial.idle_timeout = opts.timeout;
+  dial.udp = opts.udp;
+  dial.udp_strict = opts.udp_strict;
+  dial.udp_packet = opts.udp_size;
+  dial.rate_cap = opts.rate_bits / 8;
+  dial.tcp_congestion = opts.tcp_congestion;
+  auto dialed = co_await link::dial(dial);
   if (!dialed.notice.empty()) {
     log.warn(dialed.notice);
     log.event(json_line("warning").str("message", dialed.notice));
   }
-  co_await run_session(std::move(dialed.transport), opts, entries, std::move(hashes), log, progress,
-                       result, started);
+  // The one place the sender's secure channel begins: every transport dial()
+  // returns, TCP or UDP, direct or through a proxy.
+  auto ch = std::make_unique<secure::channel>(std::move(dialed.transport), tls);
+  secure::channel& chan = *ch;
+  auto secure_start = [&](net::frame_stream& stream) -> asio::awaitable<void> {
+    co_await start_secure(stream, chan, plan, opts, log);
+  };
+  co_await run_session(std::move(ch), opts, entries, std::move(hashes), log, progress, result,
+                       started, secure_start);
 }
 
-asio::awaitable<void> run_session(std::unique_ptr<net::transport> carrier, const options& opts,
-                                  const std::vector<fileio::source_entry>& entries,
-                                  std::vector<std::optional<hash128>> hashes, logger& log,
-                                  progress_meter& progress, send_result& result,
-                                  std::chrono::steady_clock::time_point started) {
+asio::awaitable<void> run_session(
+    std::unique_ptr<net::transport> carrier, const options& opts,
+    const std::vector<fileio::source_entry>& entries, std::vector<std::optional<hash128>> hashes,
+    logger& log, progress_meter& progress, send_result& result,
+    std::chrono::steady_clock::time_point started,
+    const std::function<asio::awaitable<void>(net::frame_stream&)>& before) {
   const char* transport = net::to_string(carrier->kind());
   result.transport = transport;
   net::frame_stream stream(std::move(carrier), opts.timeout);
@@ -635,6 +675,7 @@ asio::awaitable<void> run_session(std::unique_ptr<net::transport> carrier, const
       out.link = carrier.statistics();
     }
   } on_exit{s, result, stream.carrier()};
+  if (before) co_await before(stream);
   co_await s.run();
   co_await stream.finish();
 }

@@ -5,13 +5,16 @@
 #include <asio.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "fileio/tree.hpp"
+#include "net/frame_stream.hpp"
 #include "net/transport.hpp"
+#include "secure/handshake.hpp"
 #include "sender/options.hpp"
 #include "sender/progress.hpp"
 #include "util/exit_codes.hpp"
@@ -50,18 +53,23 @@ inline constexpr std::size_t flush_bytes = 1 << 20;
 /// the session (connect, protocol, timeout); per-file outcomes are logged,
 /// emitted as events and summarised in `result`, which holds what was done
 /// also when it throws (its `failed` is added to, not replaced).
+/// The session runs inside the secure channel: `id` is our identity, `plan`
+/// how we check the receiver and prove ourselves.
 asio::awaitable<void> run_send(const options& opts,
                                const std::vector<fileio::source_entry>& entries, logger& log,
-                               progress_meter& progress, send_result& result);
+                               progress_meter& progress, send_result& result,
+                               const secure::identity& id, const secure::client_plan& plan);
 
 /// The session over a connected transport (what run_send does once it has
 /// dialed): the tests run it over a memory transport. `hashes` holds
 /// --skip-identical's (or nothing); the --connect-timeout runs from
-/// `started`.
-asio::awaitable<void> run_session(std::unique_ptr<net::transport> carrier, const options& opts,
-                                  const std::vector<fileio::source_entry>& entries,
-                                  std::vector<std::optional<hash128>> hashes, logger& log,
-                                  progress_meter& progress, send_result& result,
-                                  std::chrono::steady_clock::time_point started);
+/// `started`. `before` runs first on the stream (run_send: the secure
+/// channel's handshake and authorisation).
+asio::awaitable<void> run_session(
+    std::unique_ptr<net::transport> carrier, const options& opts,
+    const std::vector<fileio::source_entry>& entries, std::vector<std::optional<hash128>> hashes,
+    logger& log, progress_meter& progress, send_result& result,
+    std::chrono::steady_clock::time_point started,
+    const std::function<asio::awaitable<void>(net::frame_stream&)>& before = {});
 
 }  // namespace ferry::send

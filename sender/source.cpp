@@ -14,7 +14,6 @@ namespace {
 
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t chunk_size = 1 << 20;
-constexpr std::uint64_t map_window = 16 << 20;
 
 std::error_code last_error() {
   return {errno, std::system_category()};
@@ -31,7 +30,6 @@ std::error_code content_source::open(const fileio::source_entry& e) {
   struct stat st {};
   if (::fstat(fd_.get(), &st) != 0) return {};  // read() may still work
   regular_ = S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) == e.size;
-  mapped_ = size_known_ && S_ISREG(st.st_mode) && size_ > 0;
   if (stdin_ && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
     pipe_.emplace(ex_, ::dup(fd_.get()));
   return {};
@@ -63,31 +61,15 @@ std::error_code content_source::read_whole(std::span<const std::uint8_t>& out) {
 std::error_code content_source::stream_from(std::uint64_t pos) {
   ::posix_fadvise(fd_.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
   if (buf_.size() < chunk_size) buf_.resize(chunk_size);
-  if (pos > 0 && !mapped_ && ::lseek(fd_.get(), static_cast<off_t>(pos), SEEK_SET) < 0)
-    return last_error();
+  if (pos > 0 && ::lseek(fd_.get(), static_cast<off_t>(pos), SEEK_SET) < 0) return last_error();
   return {};
 }
 
-asio::awaitable<std::int64_t> content_source::next(std::uint64_t pos, std::uint64_t want,
+// Content is read into our buffer, never mapped: the TLS cipher reading a
+// mapping of a file that shrinks would take SIGBUS, and the copy costs
+// little beside the encryption.
+asio::awaitable<std::int64_t> content_source::next(std::uint64_t, std::uint64_t want,
                                                    std::span<const std::uint8_t>& out) {
-  if (mapped_) {
-    if (pos >= window_end_) {
-      const auto len = static_cast<std::size_t>(std::min(map_window, size_ - pos));
-      if (len == 0) co_return 0;
-      if (window_.map(fd_.get(), pos, len)) {
-        // Some file systems cannot mmap: read instead, from here on.
-        mapped_ = false;
-        if (::lseek(fd_.get(), static_cast<off_t>(pos), SEEK_SET) < 0) co_return -1;
-        co_return co_await next(pos, want, out);
-      }
-      window_start_ = pos;
-      window_end_ = pos + len;
-    }
-    const auto n = std::min(want, window_end_ - pos);
-    out = window_.bytes().subspan(static_cast<std::size_t>(pos - window_start_),
-                                  static_cast<std::size_t>(n));
-    co_return static_cast<std::int64_t>(n);
-  }
   const auto n = co_await read_some(want);
   if (n > 0) out = {buf_.data(), static_cast<std::size_t>(n)};
   co_return n;

@@ -1,8 +1,8 @@
 // Where a file's content comes from, for the sender's session: a small
-// regular file read whole (it travels with its frames), a mapped window
-// for other regular files (hashed and written without a copy), read() for
-// files mmap refuses, and stdin, through the event loop when it is a pipe
-// or socket, so that signals and the watchdog are served while it waits.
+// regular file read whole (it travels with its frames), read() in chunks
+// for other regular files (never mapped: see next()), and stdin, through
+// the event loop when it is a pipe or socket, so that signals and the
+// watchdog are served while it waits.
 #pragma once
 
 #include <asio.hpp>
@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "fileio/fd.hpp"
-#include "fileio/mapped.hpp"
 #include "fileio/tree.hpp"
 
 namespace ferry::send {
@@ -54,10 +53,6 @@ class content_source {
   bool stdin_ = false;
   std::uint64_t size_ = 0;  // the offered size (when known)
   bool size_known_ = true;
-  bool mapped_ = false;
-  fileio::mapped_window window_;
-  std::uint64_t window_start_ = 0;
-  std::uint64_t window_end_ = 0;
   std::vector<std::uint8_t>& buf_;
   std::optional<asio::posix::stream_descriptor> pipe_;  // stdin when it is a pipe
 };

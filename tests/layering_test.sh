@@ -15,10 +15,11 @@ declare -A allowed=(
   [common/net]="net framing util"
   [common/socks5]="socks5 net framing util"
   [common/rudp]="rudp net socks5 framing util"
-  [common/link]="link net rudp socks5 framing fileio util"
+  [common/link]="link net rudp socks5 secure framing fileio util"
+  [common/secure]="secure net framing util"
   [common/session]="session net fileio framing util"
-  [sender]="sender link session net fileio framing util"
-  [receiver]="receiver link session net fileio framing util"
+  [sender]="sender link secure session net fileio framing util"
+  [receiver]="receiver link secure session net fileio framing util"
 )
 # Pure files: the standard library only (and xxhash/OpenSSL where named).
 pure=(common/util/*.?pp common/framing/*.?pp common/fileio/path.?pp common/fileio/errors.?pp
@@ -27,7 +28,8 @@ pure=(common/util/*.?pp common/framing/*.?pp common/fileio/path.?pp common/filei
       common/rudp/packet.?pp common/rudp/ack_tracker.?pp common/rudp/send_buffer.?pp
       common/rudp/recv_buffer.?pp common/rudp/congestion.?pp common/rudp/cookie.?pp
       common/rudp/connection.?pp common/rudp/listener.?pp common/rudp/range_set.hpp
-      common/rudp/rtt.hpp common/rudp/time.hpp)
+      common/rudp/rtt.hpp common/rudp/time.hpp common/secure/errors.?pp common/secure/cpace.?pp
+      common/secure/identity.?pp)
 
 bad=0
 for dir in "${!allowed[@]}"; do

@@ -27,6 +27,8 @@ constexpr frame_type type_of() {
   if constexpr (std::is_same_v<T, error_frame>) return frame_type::error;
   if constexpr (std::is_same_v<T, restart>) return frame_type::restart;
   if constexpr (std::is_same_v<T, keepalive>) return frame_type::keepalive;
+  if constexpr (std::is_same_v<T, auth>) return frame_type::auth;
+  if constexpr (std::is_same_v<T, auth_reply>) return frame_type::auth_reply;
 }
 
 std::string_view clip(std::string_view s, std::size_t max) {
@@ -89,6 +91,17 @@ void encode_payload(writer&, const keepalive&) {}
 void encode_payload(writer& w, const bye& m) {
   w.u64(m.files_stored);
   w.u64(m.bytes_stored);
+}
+void encode_payload(writer& w, const auth& m) {
+  w.u8(static_cast<std::uint8_t>(m.method));
+  w.raw(m.binding);
+  w.str16(clip(m.proof, max_proof_bytes));
+}
+void encode_payload(writer& w, const auth_reply& m) {
+  w.u8(static_cast<std::uint8_t>(m.status));
+  w.raw(m.binding);
+  w.str16(clip(m.message, max_proof_bytes));
+  w.str16(clip(m.tag, max_proof_bytes));
 }
 void encode_payload(writer& w, const error_frame& m) {
   w.u16(static_cast<std::uint16_t>(m.code));
@@ -203,6 +216,29 @@ std::error_code decode_payload(reader& r, frame_type t, message& out) {
       out = m;
       break;
     }
+    case frame_type::auth: {
+      auth m;
+      const auto method = r.u8();
+      const auto b = r.bytes(binding_size);
+      m.proof = r.str16(max_proof_bytes);
+      if (r.ok() && (method < 1 || method > 4)) return error::bad_value;
+      m.method = static_cast<auth_method>(method);
+      if (r.ok()) std::copy(b.begin(), b.end(), m.binding.begin());
+      out = std::move(m);
+      break;
+    }
+    case frame_type::auth_reply: {
+      auth_reply m;
+      const auto status = r.u8();
+      const auto b = r.bytes(binding_size);
+      m.message = r.str16(max_proof_bytes);
+      m.tag = r.str16(max_proof_bytes);
+      if (r.ok() && status > 1) return error::bad_value;
+      m.status = static_cast<auth_status>(status);
+      if (r.ok()) std::copy(b.begin(), b.end(), m.binding.begin());
+      out = std::move(m);
+      break;
+    }
     case frame_type::error: {
       error_frame m;
       m.code = static_cast<error_code>(r.u16());
@@ -233,6 +269,8 @@ bool known_type(std::uint8_t t) {
     case frame_type::error:
     case frame_type::restart:
     case frame_type::keepalive:
+    case frame_type::auth:
+    case frame_type::auth_reply:
       return true;
   }
   return false;
@@ -290,9 +328,9 @@ std::error_code decode(std::span<const std::uint8_t> in, message& msg, std::size
 }
 
 const char* type_name(const message& msg) {
-  static constexpr const char* names[] = {"hello", "welcome", "offer",    "answer", "data",
-                                          "done",  "abort",   "verdict",  "end",    "bye",
-                                          "error", "restart", "keepalive"};
+  static constexpr const char* names[] = {"hello", "welcome", "offer",     "answer", "data",
+                                          "done",  "abort",   "verdict",   "end",    "bye",
+                                          "error", "restart", "keepalive", "auth",   "auth_reply"};
   return names[msg.index()];
 }
 

@@ -1,4 +1,4 @@
-// The ferry wire protocol (version 2) as a pure codec: messages in, bytes out, and
+// The ferry wire protocol (version 3) as a pure codec: messages in, bytes out, and
 // back. No sockets, clocks, files or logs here. docs/protocol.md is the
 // byte-by-byte description; keep the two in step.
 #pragma once
@@ -19,7 +19,7 @@ namespace ferry::framing {
 // ---- Preamble -------------------------------------------------------------
 // Each side's first 8 bytes: "FERRY\0" then its protocol version (u16 BE).
 inline constexpr std::array<std::uint8_t, 6> magic = {'F', 'E', 'R', 'R', 'Y', 0};
-inline constexpr std::uint16_t protocol_version = 2;
+inline constexpr std::uint16_t protocol_version = 3;
 inline constexpr std::size_t preamble_size = 8;
 
 // ---- Frame header ----------------------------------------------------------
@@ -34,19 +34,21 @@ using ferry::max_path_bytes;
 inline constexpr std::size_t max_text_bytes = 1024;
 
 enum class frame_type : std::uint8_t {
-  hello = 0x01,      // sender -> receiver, after the preamble
-  welcome = 0x02,    // receiver -> sender, answer to hello
-  offer = 0x10,      // sender: an entry it wants to send
-  answer = 0x11,     // receiver: what to do with an offer
-  data = 0x12,       // sender: `length` raw content bytes follow this frame
-  done = 0x13,       // sender: end of a file's content, with its hash
-  abort = 0x14,      // sender: gives up on a file it had started
-  verdict = 0x15,    // receiver: whether a file was stored
-  restart = 0x16,    // sender: the kept prefix differs; content follows from byte 0
-  end = 0x20,        // sender: no more offers
-  bye = 0x21,        // receiver: every verdict sent; session over
-  keepalive = 0x22,  // either side: busy with local work (hashing), not gone
-  error = 0x7f,      // either side: fatal session error, then close
+  hello = 0x01,       // sender -> receiver, after the preamble
+  welcome = 0x02,     // receiver -> sender, answer to hello
+  auth = 0x03,        // sender -> receiver, inside TLS: how it proves it may send
+  auth_reply = 0x04,  // receiver -> sender: accepted, or CPace's answer
+  offer = 0x10,       // sender: an entry it wants to send
+  answer = 0x11,      // receiver: what to do with an offer
+  data = 0x12,        // sender: `length` raw content bytes follow this frame
+  done = 0x13,        // sender: end of a file's content, with its hash
+  abort = 0x14,       // sender: gives up on a file it had started
+  verdict = 0x15,     // receiver: whether a file was stored
+  restart = 0x16,     // sender: the kept prefix differs; content follows from byte 0
+  end = 0x20,         // sender: no more offers
+  bye = 0x21,         // receiver: every verdict sent; session over
+  keepalive = 0x22,   // either side: busy with local work (hashing), not gone
+  error = 0x7f,       // either side: fatal session error, then close
 };
 
 using ferry::hash128;
@@ -62,6 +64,39 @@ struct welcome {
   std::uint64_t max_file_size = 0;  // 0 = no limit
   std::string agent;
   friend bool operator==(const welcome&, const welcome&) = default;
+};
+
+// ---- Authorisation (inside TLS, before HELLO) --------------------------------
+/// Bound of the proof fields (a CPace message, a tag, an HMAC).
+inline constexpr std::size_t max_proof_bytes = 512;
+inline constexpr std::size_t binding_size = 32;
+using binding_value = std::array<std::uint8_t, binding_size>;
+
+enum class auth_method : std::uint8_t {
+  key = 1,           // the sender's TLS key is all it has
+  token = 2,         // proof: HMAC-SHA256(token, exporter)
+  code = 3,          // proof: CPace MSGa
+  code_confirm = 4,  // proof: the sender's CPace confirmation tag
+};
+
+struct auth {
+  auth_method method = auth_method::key;
+  binding_value binding{};  // TLS exporter over both preambles: each side checks it
+  std::string proof;
+  friend bool operator==(const auth&, const auth&) = default;
+};
+
+enum class auth_status : std::uint8_t {
+  accepted = 0,       // go on with HELLO
+  code_continue = 1,  // CPace: `message` is MSGb, `tag` the receiver's confirmation
+};
+
+struct auth_reply {
+  auth_status status = auth_status::accepted;
+  binding_value binding{};
+  std::string message;
+  std::string tag;
+  friend bool operator==(const auth_reply&, const auth_reply&) = default;
 };
 
 using ferry::entry_kind;
@@ -162,6 +197,7 @@ enum class error_code : std::uint16_t {
   timeout = 4,           // peer was silent too long
   shutdown = 5,          // receiver is stopping
   internal = 6,
+  auth_failed = 7,  // the sender was not authorised (or its proof failed)
 };
 
 struct error_frame {
@@ -171,7 +207,7 @@ struct error_frame {
 };
 
 using message = std::variant<hello, welcome, offer, answer, data, done, abort_file, verdict, end,
-                             bye, error_frame, restart, keepalive>;
+                             bye, error_frame, restart, keepalive, auth, auth_reply>;
 
 /// Appends the 8-byte preamble announcing `version`.
 void encode_preamble(byte_buffer& out, std::uint16_t version = protocol_version);

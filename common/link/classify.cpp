@@ -4,6 +4,7 @@
 #include "framing/error.hpp"
 #include "net/errors.hpp"
 #include "rudp/error.hpp"
+#include "secure/errors.hpp"
 #include "socks5/codec.hpp"
 #include "socks5/errors.hpp"
 
@@ -18,6 +19,16 @@ exit_code classify(const std::error_code& code, step at) {
   if (cat == socks5::proxy_category() || cat == socks5::socks5_category() || at == step::proxy)
     return exit_code::proxy;
   if (cat == framing::framing_category()) return exit_code::protocol;
+  if (cat == secure::secure_category()) {
+    if (secure::is_auth_failure(code)) return exit_code::auth;
+    if (code == secure::errc::key_file) return exit_code::usage;
+    // A stream cut without close_notify: the connection broke (or was
+    // broken); worth a retry like any lost connection.
+    if (code == secure::errc::truncated) return exit_code::connect;
+    // Content changed in transit: caught by TLS rather than by the hash.
+    if (code == secure::errc::record_forged) return exit_code::integrity;
+    return exit_code::protocol;
+  }
   if (cat == fileio::fileio_category() || code == net::errc::source_fault || at == step::local)
     return exit_code::local_io;
   if (cat == rudp::rudp_category()) {

@@ -111,6 +111,10 @@ class frame_stream {
   asio::awaitable<void> keep_alive();
 
   bool timed_out() const { return timed_out_; }
+  /// Throws the failure for `ec` met while `what` (a timeout when the
+  /// watchdog or deadline closed the stream): for work done on the
+  /// transport directly, such as the secure channel's handshake.
+  [[noreturn]] void raise(const char* what, const std::error_code& ec) const { fail(what, ec); }
   /// How long since bytes last arrived from the peer. Safe to call from
   /// another thread (another session asking whether this one is dead).
   clock::duration silent_for() const {

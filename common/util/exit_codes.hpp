@@ -15,6 +15,7 @@ enum class exit_code : int {
   local_io = 7,       // a local file could not be read or written
   timeout = 8,        // a peer was silent longer than --timeout
   remote_io = 9,      // the receiver could not store a file (disk full, ...)
+  auth = 10,          // authentication failed: pin, known key, sender, code or token
   interrupted = 128,  // plus the signal number: 130 SIGINT, 143 SIGTERM
 };
 
@@ -35,6 +36,8 @@ inline constexpr const char* exit_code_help =
     "  7    local I/O error\n"
     "  8    timeout\n"
     "  9    receiver could not store a file (remote I/O error)\n"
+    "  10   authentication failed: receiver key not the --pin or changed, sender not\n"
+    "       authorised, wrong or burned code, wrong token\n"
     "  130  interrupted by SIGINT, 143 by SIGTERM (128 + signal)\n";
 
 /// When several things went wrong, the most severe code wins.

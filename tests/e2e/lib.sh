@@ -21,6 +21,18 @@ _cleanup() {
 }
 trap _cleanup EXIT
 
+# Every test has its own identity: one key serves both programs
+# (FERRY_CONFIG_DIR) and is listed in its own authorized_senders, so the
+# sessions are encrypted and authorised by key, as in a scripted setup.
+export FERRY_CONFIG_DIR=$WORK/config
+unset FERRY_CODE FERRY_TOKEN
+"$SEND" --show-identity >"$WORK/identity" 2>&1 || {
+  cat "$WORK/identity" >&2
+  echo "FAIL: ferry-send --show-identity" >&2
+  exit 1
+}
+head -n 1 "$WORK/identity" >"$FERRY_CONFIG_DIR/authorized_senders"
+
 fail() {
   echo "FAIL: $*" >&2
   for f in "$WORK"/*.err; do [ -s "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }; done

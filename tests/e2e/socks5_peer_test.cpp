@@ -18,6 +18,7 @@ using socks5::byte_buffer;
 
 class ScriptedProxy : public ::testing::Test {
  protected:
+  void SetUp() override { ::setenv("FERRY_CONFIG_DIR", (tmp_ / "config").c_str(), 1); }
   // Starts ferry-send to 10.0.0.5:7070 (never contacted: the proxy is
   // scripted) through our listener.
   std::unique_ptr<child> run(const std::string& scheme = "socks5",
@@ -171,8 +172,8 @@ TEST_F(ScriptedProxy, EveryLegalReplyFormIsAccepted) {
     w->send(r);
     // Now be the receiver.
     ASSERT_EQ(w->read_preamble(), framing::protocol_version) << bnd.host;
+    ASSERT_TRUE(w->secure_server()) << bnd.host;
     ASSERT_TRUE(w->read_as<framing::hello>());
-    w->send_preamble();
     w->send(framing::welcome{0, 0, "scripted"});
     auto o = w->read_as<framing::offer>();
     ASSERT_TRUE(o);

@@ -33,6 +33,11 @@ std::vector<message> samples() {
       end{},
       bye{10, 1ull << 33},
       error_frame{error_code::version_mismatch, "version"},
+      auth{auth_method::key, binding_value{1, 2, 3}, ""},
+      auth{auth_method::code, binding_value{}, std::string(34, 'y')},
+      auth_reply{auth_status::code_continue, binding_value{9}, std::string(34, 'b'),
+                 std::string(64, 't')},
+      auth_reply{auth_status::accepted, binding_value{}, "", ""},
   };
 }
 
@@ -79,11 +84,57 @@ TEST(Frame, EveryTruncatedPrefixNeedsMore) {
 }
 
 TEST(Frame, UnknownTypeIsRefusedFromTheFirstByte) {
-  for (const int t : {0x00, 0x03, 0x17, 0x47, 0x7e, 0xff}) {
+  for (const int t : {0x00, 0x05, 0x17, 0x47, 0x7e, 0xff}) {
     const byte_buffer buf = {static_cast<std::uint8_t>(t)};
     message out;
     std::size_t used = 0;
     EXPECT_EQ(decode(buf, out, used), error::unknown_type) << int(t);
+  }
+}
+
+// The authorisation frames come from a peer not yet authorised: every
+// field is checked (method and status values, the binding's size, the
+// proof's bound) before anything is kept.
+TEST(Frame, AuthFramesRefuseBadValuesAndLongProofs) {
+  auto payload_of = [](const message& m) {
+    byte_buffer b;
+    encode(m, b);
+    return b;
+  };
+  for (const std::uint8_t method : {std::uint8_t{0}, std::uint8_t{5}, std::uint8_t{255}}) {
+    auto b = payload_of(auth{auth_method::key, {}, ""});
+    b[header_size] = method;
+    message out;
+    std::size_t used = 0;
+    EXPECT_EQ(decode(b, out, used), error::bad_value) << int(method);
+  }
+  {
+    auto b = payload_of(auth_reply{auth_status::accepted, {}, "", ""});
+    b[header_size] = 2;
+    message out;
+    std::size_t used = 0;
+    EXPECT_EQ(decode(b, out, used), error::bad_value);
+  }
+  {
+    // A proof one byte over its bound: the encoder clips, so build it by hand.
+    const std::string proof(max_proof_bytes + 1, 'x');
+    byte_buffer b;
+    writer w(b);
+    w.u8(static_cast<std::uint8_t>(frame_type::auth));
+    w.u32(static_cast<std::uint32_t>(1 + binding_size + 2 + proof.size()));
+    w.u8(1);
+    w.raw(binding_value{});
+    w.str16(proof);
+    message out;
+    std::size_t used = 0;
+    EXPECT_EQ(decode(b, out, used), error::string_too_long);
+  }
+  {
+    // A binding cut short is malformed, not read past.
+    byte_buffer b = {static_cast<std::uint8_t>(frame_type::auth), 0, 0, 0, 5, 1, 0, 0, 0, 0};
+    message out;
+    std::size_t used = 0;
+    EXPECT_EQ(decode(b, out, used), error::malformed);
   }
 }
 

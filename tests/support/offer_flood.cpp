@@ -6,10 +6,10 @@
 //   ferry-test-offer-flood --port N [--sessions 1] [--offers 1000000]
 //                          [--path-bytes 4096] [--limit SECONDS]
 //
-// Talks to 127.0.0.1:N. Each session: handshake, then its offers as fast as
-// the receiver reads them (answers are read concurrently), then END and
-// BYE. Prints one line per session: accepted, rejected, seconds. Stops by
-// itself after --limit seconds (default 900).
+// Talks to 127.0.0.1:N (a receiver run with --allow-any-sender). Each
+// session: handshake, then its offers as fast as the receiver reads them
+// (answers drained between batches), then END and BYE. Prints one line per session: accepted,
+// rejected, seconds. Stops by itself after --limit seconds (default 900).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -26,7 +26,10 @@
 #include <thread>
 #include <vector>
 
+#include <optional>
+
 #include "framing/frame.hpp"
+#include "tests/support/wire.hpp"
 
 namespace {
 
@@ -41,84 +44,38 @@ struct settings {
   clock_type::time_point end;
 };
 
-bool write_all(int fd, const std::uint8_t* p, std::size_t n) {
-  while (n > 0) {
-    const ssize_t k = ::send(fd, p, n, MSG_NOSIGNAL);
-    if (k <= 0) return false;
-    p += k;
-    n -= static_cast<std::size_t>(k);
-  }
-  return true;
-}
-
-// Reads frames from `fd` into a buffer; calls `on` for each; stops at EOF,
-// BYE, ERROR or the deadline.
-template <class On>
-void read_frames(int fd, const settings& s, On on) {
-  std::vector<std::uint8_t> buf;
-  std::uint8_t tmp[65536];
-  bool preamble = false;
-  while (clock_type::now() < s.end) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 200) <= 0) continue;
-    const ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
-    if (n <= 0) return;
-    buf.insert(buf.end(), tmp, tmp + n);
-    std::size_t at = 0;
-    if (!preamble) {
-      if (buf.size() < preamble_size) continue;
-      at = preamble_size;
-      preamble = true;
-    }
-    while (true) {
-      message m;
-      std::size_t used = 0;
-      if (decode({buf.data() + at, buf.size() - at}, m, used)) break;
-      at += used;
-      if (!on(m)) return;
-    }
-    buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(at));
-  }
-}
-
+// One session over the scripted peer (tests/support/wire.hpp): TLS and
+// the authorisation step, then offers in small batches, draining the
+// answers between batches (one thread: a TLS session is not shared).
 void run_session(const settings& s, unsigned index) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(s.port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
-    std::printf("session %u: connect failed: %s\n", index, std::strerror(errno));
+  std::optional<ferry::test::wire> w;
+  try {
+    w.emplace(ferry::test::wire::connect_to(s.port));
+  } catch (const std::exception& e) {
+    std::printf("session %u: connect failed: %s\n", index, e.what());
     return;
   }
-  byte_buffer out;
-  encode_preamble(out);
-  encode(hello{0, "offer-flood"}, out);
-  write_all(fd, out.data(), out.size());
-
-  std::atomic<std::uint64_t> accepted{0}, rejected{0};
-  std::atomic<bool> welcomed{false}, over{false};
+  if (!w->handshake()) {
+    std::printf("session %u: handshake failed (is the receiver run with --allow-any-sender?)\n",
+                index);
+    return;
+  }
+  std::uint64_t accepted = 0, rejected = 0;
   std::string last_reason;
-  const auto start = clock_type::now();
-  std::thread reader([&] {
-    read_frames(fd, s, [&](const message& m) {
-      if (std::holds_alternative<welcome>(m)) welcomed = true;
-      if (const auto* an = std::get_if<answer>(&m)) {
-        if (an->kind == answer_kind::reject) {
-          ++rejected;
-          if (last_reason.empty()) last_reason = an->reason;
-        } else {
-          ++accepted;
-        }
+  bool over = false;
+  auto on = [&](const message& m) {
+    if (const auto* an = std::get_if<answer>(&m)) {
+      if (an->kind == answer_kind::reject) {
+        ++rejected;
+        if (last_reason.empty()) last_reason = an->reason;
+      } else {
+        ++accepted;
       }
-      if (const auto* e = std::get_if<error_frame>(&m)) last_reason = "ERROR: " + e->message;
-      return !std::holds_alternative<bye>(m) && !std::holds_alternative<error_frame>(m);
-    });
-    over = true;
-  });
-  while (!welcomed && !over && clock_type::now() < s.end)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-
+    }
+    if (const auto* e = std::get_if<error_frame>(&m)) last_reason = "ERROR: " + e->message;
+    if (std::holds_alternative<bye>(m) || std::holds_alternative<error_frame>(m)) over = true;
+  };
+  const auto start = clock_type::now();
   // Paths of path_bytes: a shared parent of 200-byte components, then a
   // distinct last one, so that each offer is one new directory.
   std::string parent = "flood" + std::to_string(index);
@@ -126,30 +83,37 @@ void run_session(const settings& s, unsigned index) {
     parent += "/" + std::string(200, 'd');
   std::uint64_t sent = 0;
   byte_buffer batch;
-  while (!over && sent < s.offers && clock_type::now() < s.end) {
-    batch.clear();
-    for (int k = 0; k < 64 && sent < s.offers; ++k, ++sent) {
-      std::string path = parent + "/";
-      const std::string tail = std::to_string(sent);
-      path += std::string(s.path_bytes - path.size() - tail.size(), 'x');
-      path += tail;
-      encode(offer{static_cast<std::uint32_t>(sent), entry_kind::directory, true, 0755, 0, 0, path},
-             batch);
+  try {
+    while (!over && sent < s.offers && clock_type::now() < s.end) {
+      batch.clear();
+      for (int k = 0; k < 8 && sent < s.offers; ++k, ++sent) {
+        std::string path = parent + "/";
+        const std::string tail = std::to_string(sent);
+        path += std::string(s.path_bytes - path.size() - tail.size(), 'x');
+        path += tail;
+        encode(
+            offer{static_cast<std::uint32_t>(sent), entry_kind::directory, true, 0755, 0, 0, path},
+            batch);
+      }
+      w->send(batch);
+      while (!over)
+        if (auto m = w->read_frame(std::chrono::milliseconds(0)))
+          on(*m);
+        else
+          break;
     }
-    if (!write_all(fd, batch.data(), batch.size())) break;
+    w->send(end{});
+    while (!over && clock_type::now() < s.end)
+      if (auto m = w->read_frame(std::chrono::milliseconds(1000))) on(*m);
+  } catch (const std::exception& e) {
+    last_reason = e.what();
   }
-  batch.clear();
-  encode(end{}, batch);
-  write_all(fd, batch.data(), batch.size());
-  reader.join();
-  ::close(fd);
   const double secs = std::chrono::duration<double>(clock_type::now() - start).count();
   std::printf(
       "session %u: %llu offers sent, %llu accepted, %llu rejected, %.1f s; first "
       "refusal: %s\n",
-      index, static_cast<unsigned long long>(sent),
-      static_cast<unsigned long long>(accepted.load()),
-      static_cast<unsigned long long>(rejected.load()), secs, last_reason.c_str());
+      index, static_cast<unsigned long long>(sent), static_cast<unsigned long long>(accepted),
+      static_cast<unsigned long long>(rejected), secs, last_reason.c_str());
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
-// A scripted ferry peer over a plain loopback socket, for the hostile-peer
+// A scripted ferry peer over a loopback socket, for the hostile-peer
 // tests: sends exactly the bytes a test chooses and reads frames back with
-// a deadline on every wait.
+// a deadline on every wait. After the clear preambles it speaks TLS 1.3
+// (OpenSSL on the blocking socket) with a throw-away identity, and the
+// authorisation step by key, so every hostile case reaches the session
+// inside the channel as a real peer's bytes would.
 #pragma once
 
 #include <arpa/inet.h>
@@ -16,11 +19,39 @@
 #include <string>
 #include <string_view>
 
+#include <openssl/ssl.h>
+#include <sys/time.h>
+
+#include <csignal>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+
 #include "framing/frame.hpp"
+#include "secure/channel.hpp"
+#include "secure/identity.hpp"
 
 namespace ferry::test {
 
 using namespace std::chrono_literals;
+
+/// The scripted peers' identity, one per test process, in a temp directory.
+inline const secure::identity& wire_identity() {
+  static const secure::identity id = [] {
+    char tmpl[] = "/tmp/ferry-wire-id.XXXXXX";
+    const char* dir = ::mkdtemp(tmpl);
+    if (dir == nullptr) throw std::runtime_error("mkdtemp failed");
+    return secure::identity::load_or_create(dir, "hostile-test");
+  }();
+  return id;
+}
+
+inline const secure::tls_context& wire_tls(secure::side s) {
+  static const secure::tls_context client(wire_identity(), secure::side::client);
+  static const secure::tls_context server(wire_identity(), secure::side::server);
+  return s == secure::side::client ? client : server;
+}
 
 class wire {
  public:
@@ -37,18 +68,73 @@ class wire {
     }
     return wire(fd);
   }
-  explicit wire(int fd) : fd_(fd) {}
-  wire(wire&& o) noexcept : fd_(o.fd_), buf_(std::move(o.buf_)) { o.fd_ = -1; }
+  explicit wire(int fd) : fd_(fd) {
+    // Every blocking TLS call is bounded too.
+    timeval tv{10, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  }
+  wire(wire&& o) noexcept : fd_(o.fd_), buf_(std::move(o.buf_)), ssl_(o.ssl_), seen_(o.seen_) {
+    o.fd_ = -1;
+    o.ssl_ = nullptr;
+  }
   ~wire() {
+    if (ssl_ != nullptr) SSL_free(ssl_);
     if (fd_ >= 0) ::close(fd_);
   }
-  /// Closes our end now (the peer reads end-of-stream).
+  /// Closes our end now (the peer reads end-of-stream, without close_notify).
   void close() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
   }
+  /// Sends TLS close_notify (a clean end of the channel).
+  void close_notify() {
+    if (ssl_ != nullptr) SSL_shutdown(ssl_);
+  }
+
+  /// Client: the preambles (ours `version`), TLS, and AUTH by key; true
+  /// when the receiver accepted us. Frames go through TLS from then on.
+  bool secure_client(std::uint16_t version = framing::protocol_version) {
+    send_preamble(version);
+    const auto v = read_preamble();
+    if (!v || *v != framing::protocol_version || !buf_.empty()) return false;
+    framing::byte_buffer pre;
+    framing::encode_preamble(pre, version);
+    framing::encode_preamble(pre, *v);
+    std::copy(pre.begin(), pre.end(), seen_.begin());
+    if (!start_tls(secure::side::client)) return false;
+    framing::auth a;
+    a.binding = binding();
+    send(a);
+    const auto r = read_as<framing::auth_reply>();
+    return r && r->status == framing::auth_status::accepted && r->binding == a.binding;
+  }
+
+  /// Server: after read_preamble() gave the sender's, our preamble, TLS,
+  /// and the sender's AUTH answered "accepted".
+  bool secure_server() {
+    framing::byte_buffer pre;
+    framing::encode_preamble(pre);
+    framing::encode_preamble(pre);
+    std::copy(pre.begin(), pre.end(), seen_.begin());
+    send_preamble();
+    if (!buf_.empty() || !start_tls(secure::side::server)) return false;
+    const auto a = read_as<framing::auth>();
+    if (!a) return false;
+    send(framing::auth_reply{framing::auth_status::accepted, binding(), {}, {}});
+    return true;
+  }
 
   void send(std::span<const std::uint8_t> bytes) {
+    if (ssl_ != nullptr) {
+      while (!bytes.empty()) {
+        std::size_t n = 0;
+        if (SSL_write_ex(ssl_, bytes.data(), bytes.size(), &n) != 1)
+          throw std::runtime_error("TLS send failed");
+        bytes = bytes.subspan(n);
+      }
+      return;
+    }
     while (!bytes.empty()) {
       const auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
       if (n <= 0) throw std::runtime_error("send failed");
@@ -69,14 +155,13 @@ class wire {
     send(b);
   }
 
-  /// Client handshake: preamble + hello, then the receiver's preamble and
-  /// welcome. Returns false if anything else came back.
+  /// Client handshake: preambles, TLS, authorisation, then hello and the
+  /// receiver's welcome. Returns false if anything else came back.
   bool handshake() {
-    send_preamble();
+    if (!secure_client()) return false;
     send(framing::hello{0, "hostile-test"});
-    const auto v = read_preamble();
     const auto w = read_frame();
-    return v == framing::protocol_version && w && std::holds_alternative<framing::welcome>(*w);
+    return w && std::holds_alternative<framing::welcome>(*w);
   }
 
   std::optional<std::uint16_t> read_preamble(std::chrono::milliseconds limit = 10s) {
@@ -135,9 +220,16 @@ class wire {
   bool closed_within(std::chrono::milliseconds limit) {
     const auto end = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < end) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0) continue;
+      if (ssl_ == nullptr || SSL_has_pending(ssl_) == 0) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+      }
       std::uint8_t tmp[4096];
+      if (ssl_ != nullptr) {
+        std::size_t n = 0;
+        if (SSL_read_ex(ssl_, tmp, sizeof tmp, &n) != 1) return true;
+        continue;
+      }
       const auto n = ::recv(fd_, tmp, sizeof tmp, 0);
       if (n <= 0) return true;
     }
@@ -145,11 +237,36 @@ class wire {
   }
 
  private:
+  bool start_tls(secure::side s) {
+    ::signal(SIGPIPE, SIG_IGN);  // OpenSSL writes with write(), not send(MSG_NOSIGNAL)
+    ssl_ = SSL_new(wire_tls(s).get());
+    SSL_set_fd(ssl_, fd_);
+    return (s == secure::side::client ? SSL_connect(ssl_) : SSL_accept(ssl_)) == 1;
+  }
+  framing::binding_value binding() const {
+    framing::binding_value b{};
+    const std::string_view label = "EXPORTER-ferry-binding";
+    SSL_export_keying_material(ssl_, b.data(), b.size(), label.data(), label.size(), seen_.data(),
+                               seen_.size(), 1);
+    return b;
+  }
   bool fill(std::chrono::milliseconds limit) {
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(limit.count())) <= 0) return false;
+    if (ssl_ == nullptr || SSL_has_pending(ssl_) == 0) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(limit.count())) <= 0) return false;
+    }
     std::uint8_t tmp[65536];
-    const auto n = ::recv(fd_, tmp, sizeof tmp, 0);
+    if (ssl_ != nullptr) {
+      std::size_t n = 0;
+      if (SSL_read_ex(ssl_, tmp, sizeof tmp, &n) != 1) return false;
+      buf_.insert(buf_.end(), tmp, tmp + n);
+      return true;
+    }
+    // Before TLS only the preamble is ours to read: the bytes after it
+    // belong to the TLS library.
+    const std::size_t want =
+        buf_.size() < framing::preamble_size ? framing::preamble_size - buf_.size() : sizeof tmp;
+    const auto n = ::recv(fd_, tmp, want, 0);
     if (n <= 0) return false;
     buf_.insert(buf_.end(), tmp, tmp + n);
     return true;
@@ -158,6 +275,8 @@ class wire {
   int fd_ = -1;
   framing::byte_buffer buf_;
   framing::byte_buffer taken_;
+  SSL* ssl_ = nullptr;
+  std::array<std::uint8_t, 2 * framing::preamble_size> seen_{};  // both preambles, sender's first
 };
 
 /// A listening socket on 127.0.0.1, port 0: a scripted receiver.
