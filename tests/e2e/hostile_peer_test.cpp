@@ -223,6 +223,37 @@ TEST_F(Receiver, NotAFerryPeerIsDisconnected) {
   EXPECT_TRUE(wait_for_event("not a ferry peer")) << log();
 }
 
+// A relay in the middle that terminates TLS on both legs with its own key:
+// it reaches the real receiver (which serves any sender), but the sender,
+// pinned to the receiver's key, refuses the relay's before sending a byte
+// of content (exit 10).
+TEST_F(Receiver, ARelayTerminatingTlsOnBothLegsIsRefusedByTheSender) {
+  start();
+  child show({FERRY_RECV_BIN, "--config-dir", (tmp_ / "config").string(), "--show-identity"},
+             tmp_ / "id.out", tmp_ / "id.err");
+  ASSERT_EQ(show.wait_for(10s), 0);
+  const std::string id = read_file(tmp_ / "id.out");
+  const auto nl = id.find('\n');
+  const std::string real = id.substr(nl + 1, id.find('\n', nl + 1) - nl - 1);
+  ASSERT_TRUE(real.starts_with("SHA256:")) << id;
+  test::write_file(tmp_ / "a.txt", "secret payload");
+  listener relay;
+  ::setenv("FERRY_CONFIG_DIR", (tmp_ / "sender-config").c_str(), 1);
+  child sender({FERRY_SEND_BIN, "--pin", real, "127.0.0.1:" + std::to_string(relay.port()),
+                (tmp_ / "a.txt").string()},
+               tmp_ / "send.out", tmp_ / "send.err");
+  auto leg1 = relay.accept();
+  ASSERT_TRUE(leg1);
+  wire leg2 = connect();
+  ASSERT_TRUE(leg2.secure_client()) << "the relay's own leg to the receiver";
+  ASSERT_EQ(leg1->read_preamble(), protocol_version);
+  EXPECT_FALSE(leg1->secure_server()) << "the sender sent its authorisation to the relay";
+  EXPECT_EQ(sender.wait_for(10s), 10) << read_file(tmp_ / "send.err");
+  EXPECT_NE(read_file(tmp_ / "send.err").find("not the pinned " + real), std::string::npos)
+      << read_file(tmp_ / "send.err");
+  EXPECT_FALSE(fs::exists(inbox() / "a.txt"));
+}
+
 TEST_F(Receiver, OtherProtocolVersionGetsAClearError) {
   start();
   wire w = connect();

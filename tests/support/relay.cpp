@@ -2,13 +2,14 @@
 // and a receiver on loopback, to make the wire misbehave on purpose.
 //
 //   ferry-test-relay --to HOST:PORT [--rate BYTES_PER_S] [--corrupt-at N]
-//                    [--limit SECONDS]
+//                    [--corrupt-xor MASK] [--limit SECONDS]
 //
 // Listens on 127.0.0.1, port 0; prints "port N" on stdout once listening.
 // Every accepted connection is relayed to --to. Towards the target (the
 // sender's direction) it can cap the rate (so a test can act mid-file) and
-// flip the bits of the byte at stream offset N of the first connection (a
-// corrupted wire). It exits by itself after --limit seconds (default 300).
+// flip the bits (all, or those of MASK) of the byte at stream offset N of
+// the first connection (a corrupted wire, a rewritten preamble). It exits by itself after --limit
+// seconds (default 300).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -32,6 +33,7 @@ struct settings {
   sockaddr_in target{};
   double rate = 0;               // bytes/s towards the target; 0 = no cap
   std::int64_t corrupt_at = -1;  // stream offset to flip, first connection only
+  unsigned corrupt_xor = 0xff;   // what the flip XORs in (1 turns version 3 into 2)
   unsigned limit_seconds = 300;
 };
 
@@ -55,7 +57,7 @@ void pump(int from, int to, const settings* s, bool first_connection) {
     if (s != nullptr && first_connection && s->corrupt_at >= 0 && !corrupted) {
       const auto at = static_cast<std::uint64_t>(s->corrupt_at);
       if (at >= total && at < total + static_cast<std::uint64_t>(n)) {
-        buf[at - total] = static_cast<char>(buf[at - total] ^ 0xff);
+        buf[at - total] = static_cast<char>(buf[at - total] ^ static_cast<char>(s->corrupt_xor));
         corrupted = true;
       }
     }
@@ -112,6 +114,8 @@ int main(int argc, char** argv) {
       s.rate = std::stod(value);
     } else if (flag == "--corrupt-at") {
       s.corrupt_at = std::stoll(value);
+    } else if (flag == "--corrupt-xor") {
+      s.corrupt_xor = static_cast<unsigned>(std::stoul(value, nullptr, 0)) & 0xff;
     } else if (flag == "--limit") {
       s.limit_seconds = static_cast<unsigned>(std::stoul(value));
     } else {
@@ -120,7 +124,9 @@ int main(int argc, char** argv) {
     }
   }
   if (!have_target) {
-    std::fprintf(stderr, "usage: ferry-test-relay --to IPV4:PORT [--rate B/s] [--corrupt-at N]\n");
+    std::fprintf(stderr,
+                 "usage: ferry-test-relay --to IPV4:PORT [--rate B/s] [--corrupt-at N] "
+                 "[--corrupt-xor MASK]\n");
     return 2;
   }
   ::alarm(s.limit_seconds);    // never outlive a test that forgot us
