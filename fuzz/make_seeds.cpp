@@ -52,6 +52,9 @@ int main(int argc, char** argv) {
       fr::end{},
       fr::bye{1, 5},
       fr::error_frame{fr::error_code::limit, "busy"},
+      fr::auth{fr::auth_method::code, fr::binding_value{1, 2, 3}, std::string(34, 'a')},
+      fr::auth_reply{fr::auth_status::code_continue, fr::binding_value{4}, std::string(34, 'b'),
+                     std::string(64, 't')},
   };
   fr::byte_buffer all;
   fr::encode_preamble(all);

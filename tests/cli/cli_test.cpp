@@ -397,3 +397,59 @@ TEST(RecvCli, ValidateTable) {
 
 }  // namespace
 }  // namespace ferry
+
+namespace ferry {
+namespace {
+
+// Secrets come from the environment or files, never argv; the rules between
+// the security options are checked before anything runs.
+TEST(SendCli, SecurityOptions) {
+  const std::string pin = "SHA256:" + std::string(43, 'A');
+  EXPECT_EQ(parse_send({"h", "a", "--pin", pin}).pin, pin);
+  EXPECT_EQ(send_exit({"h", "a", "--pin", "SHA256:short"}), 2);
+  EXPECT_EQ(send_exit({"h", "a", "--pin", "MD5:" + std::string(46, 'A')}), 2);
+  EXPECT_EQ(parse_send({"h", "a", "--config-dir", "/tmp/c"}).config_dir, "/tmp/c");
+  EXPECT_TRUE(parse_send({"--show-identity"}).show_identity);  // needs no destination
+  EXPECT_EQ(parse_send_env({"h", "a"}, {{"FERRY_CODE", "abcde-fghjk"}}).code_env, "abcde-fghjk");
+  EXPECT_EQ(parse_send_env({"h", "a"}, {{"FERRY_TOKEN", "t"}}).token_env, "t");
+  // --code-file wins over the environment.
+  EXPECT_EQ(parse_send_env({"h", "a", "--code-file", "f"}, {{"FERRY_CODE", "x"}}).code_env, "");
+  // A code and a token together, a code with --pin, stdin twice: usage errors.
+  EXPECT_EQ(send_exit({"h", "a", "--code-file", "c", "--token-file", "t"}), 2);
+  EXPECT_EQ(send_exit({"h", "a", "--code-file", "c", "--pin", pin}), 2);
+  EXPECT_EQ(send_exit({"h", "-", "--name", "x", "--code-file", "-"}), 2);
+  EXPECT_EQ(send_exit({"h", "--files-from", "-", "--code-file", "-"}), 2);
+}
+
+TEST(RecvCli, SecurityOptions) {
+  const auto d = parse_recv({});
+  EXPECT_EQ(d.code_uses, 1u);
+  EXPECT_FALSE(d.allow_any_sender);
+  EXPECT_FALSE(d.remember_senders);
+  const auto o = parse_recv({"--code-uses", "3", "--remember-senders", "--config-dir", "/c"});
+  EXPECT_EQ(o.code_uses, 3u);
+  EXPECT_TRUE(o.remember_senders);
+  EXPECT_EQ(o.config_dir, "/c");
+  EXPECT_TRUE(parse_recv({"--allow-any-sender"}).allow_any_sender);
+  EXPECT_EQ(parse_recv({"--new-token", "ci"}).new_token, "ci");
+  EXPECT_TRUE(parse_recv({"--show-identity"}).show_identity);
+  EXPECT_EQ(recv_exit({"--code-uses", "0"}), 2);
+  EXPECT_EQ(recv_exit({"--allow-any-sender", "--remember-senders"}), 2);
+}
+
+TEST(Cli, BothHelpsNameExitCodeTen) {
+  for (const bool sender : {true, false}) {
+    argv a({"--help"});
+    std::string text;
+    if (sender)
+      text = std::get<send::early_exit>(send::parse_options(a.argc(), a.get())).text;
+    else
+      text = std::get<recv::early_exit>(recv::parse_options(a.argc(), a.get())).text;
+    EXPECT_NE(text.find("10   authentication failed"), std::string::npos) << sender;
+    EXPECT_NE(text.find("--config-dir"), std::string::npos) << sender;
+    EXPECT_NE(text.find("--show-identity"), std::string::npos) << sender;
+  }
+}
+
+}  // namespace
+}  // namespace ferry
