@@ -11,13 +11,17 @@
 # Cases: file (1 GiB over TCP: nc, socat -b 1M, iperf3 -Z as the ceiling;
 # peak RSS of ferry-send and ferry-recv), small (10,000 x 4 KiB: tar|nc,
 # rsync daemon), medium (1,000 x 1 MiB: tar|nc, rsync daemon), dante (1 GiB
-# through dante: nc -X 5 -x), udp (1 GiB in UDP mode vs TCP mode), lossy
-# (veth at 100 Mbit/s with 0/1/5% random loss: UDP mode vs TCP mode with
-# cubic and bbr and iperf3; root only), concurrent (32 senders x 32 MiB vs
-# one sender of the same bytes). --quick shrinks every size and runs 3
-# rounds: a few minutes. Output files go to BENCH_DIR (default a temp dir
-# under /tmp: ext4, through the page cache); each run writes into a fresh
-# name and is removed afterwards, untimed.
+# through dante: nc -X 5 -x; ferry direct), udp (1 GiB in UDP mode vs TCP
+# mode), lossy (veth at 100 Mbit/s with 0/1/5% random loss: UDP mode vs TCP
+# mode with cubic and bbr and iperf3; root only), concurrent (32 senders x
+# 32 MiB vs one sender of the same bytes), encryption (1 GiB, every tool
+# encrypting: socat OPENSSL with TLS 1.3, scp -c aes128-gcm@openssh.com and
+# rsync -e ssh through a throw-away sshd on 127.0.0.1 (root only); MB/s
+# and CPU seconds per GiB of each side; each run cut at 300 s, 120 s with
+# --quick). --quick shrinks every size and runs 3 rounds: a few minutes.
+# Output files go to BENCH_DIR (default a temp dir under /tmp: ext4,
+# through the page cache); each run writes into a fresh name and is
+# removed afterwards, untimed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 quick=0 runs='' only='' out=$root/bench
@@ -27,17 +31,17 @@ while [ $# -gt 0 ]; do
     --runs) runs=$2; shift ;;
     --only) only=$2; shift ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
 done
 if [ "$quick" = 1 ]; then
   : "${runs:=3}"
-  big_mib=256 small_n=2000 medium_n=200 lossy_mib=8 lossy_limit=15 conc_n=8 conc_mib=16
+  big_mib=256 small_n=2000 medium_n=200 lossy_mib=8 lossy_limit=15 conc_n=8 conc_mib=16 enc_limit=120
 else
   : "${runs:=5}"
-  big_mib=1024 small_n=10000 medium_n=1000 lossy_mib=32 lossy_limit=30 conc_n=32 conc_mib=32
+  big_mib=1024 small_n=10000 medium_n=1000 lossy_mib=32 lossy_limit=30 conc_n=32 conc_mib=32 enc_limit=300
 fi
 build=${FERRY_BUILD_DIR:-$root/build}
 "$root/scripts/setup.sh" --bench
@@ -58,6 +62,12 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$out"
+# Every session is encrypted and authorised: one throw-away identity serves
+# both programs and lists itself in authorized_senders, as a scripted
+# deployment would (the receivers run with -q, so no code is printed).
+export FERRY_CONFIG_DIR=$work/config
+"$bin/ferry-send" --show-identity | head -n 1 >"$work/identity.pub"
+cp "$work/identity.pub" "$FERRY_CONFIG_DIR/authorized_senders"
 raw=$work/raw.csv
 : >"$raw"
 
@@ -101,13 +111,14 @@ recv_port() {
 
 # rounds CASE UNIT AMOUNT TOOL...: one untimed warm-up of each tool, then
 # RUNS rounds in which the tools take turns. run_<tool> prints seconds;
-# AMOUNT/seconds is recorded (MB/s: bytes/1e6; files/s: files).
+# AMOUNT/seconds is recorded (MB/s: bytes/1e6; files/s: files). run_<tool>
+# sees $round: 0 in the warm-up, then 1..RUNS.
 rounds() {
   local case=$1 unit=$2 amount=$3
   shift 3
-  local tool s
+  local tool s round=0
   for tool in "$@"; do "run_$tool" >/dev/null; done
-  for _ in $(seq 1 "$runs"); do
+  for round in $(seq 1 "$runs"); do
     for tool in "$@"; do
       s=$("run_$tool")
       record "$case" "$tool" "$unit" "$(awk -v a="$amount" -v s="$s" 'BEGIN { printf "%.1f", a / s }')"
@@ -289,14 +300,15 @@ wanted medium && tree_case medium "$medium_n" 1048576 MB/s
 # ---- dante: one large file through the same proxy -----------------------------
 run_ferry_dante() { ferry_big "$work/dante" "$DANTE_RPORT" --proxy "socks5://127.0.0.1:$DANTE_PORT"; }
 run_nc_dante() { nc_big -X 5 -x "127.0.0.1:$DANTE_PORT"; }
+run_ferry_direct() { ferry_big "$work/dante" "$DANTE_RPORT"; }  # the same receiver, no proxy
 if wanted dante; then
-  say "dante: ${big_mib} MiB through dante, $runs rounds"
+  say "dante: ${big_mib} MiB through dante (and ferry direct), $runs rounds"
   make_big
   start_dante "$work/px" >/dev/null
   DANTE_PORT=$PROXY_PORT
   start_ferry_recv "$work/dante" 127.0.0.1:0
   DANTE_RPORT=$RPORT
-  rounds dante MB/s "$(awk -v b="$big_bytes" 'BEGIN { print b / 1e6 }')" ferry_dante nc_dante
+  rounds dante MB/s "$(awk -v b="$big_bytes" 'BEGIN { print b / 1e6 }')" ferry_dante nc_dante ferry_direct
 fi
 
 # ---- udp: UDP mode against TCP mode on clean loopback ------------------------
@@ -403,7 +415,161 @@ if wanted concurrent; then
     conc_many conc_one
 fi
 
+# ---- encryption: one large file, every tool encrypting ----------------------
+# ferry (TCP mode; TLS 1.3 as always) against socat's OPENSSL (TLS 1.3, a
+# self-signed P-256 certificate), scp (SFTP protocol, OpenSSH 9's default)
+# and rsync over ssh (whole file, in place, no compression), both with
+# aes128-gcm@openssh.com, through a throw-away sshd on 127.0.0.1. Besides
+# MB/s, each timed run records the CPU (user + system) of both sides per GiB:
+# GNU time around each process we start (ferry-send and a ferry-recv --once
+# per run; both socat ends; the scp and rsync clients with their ssh). The
+# receiving side of scp and rsync runs under sshd: its CPU is what the
+# listening sshd gains in reaped children's time (cutime + cstime in
+# /proc/PID/stat: the connection's sshd processes, sftp-server or
+# rsync --server) once the connection's processes are gone. Every tool run
+# is cut at enc_limit seconds (timeout also stops what it started).
+clk_tck=$(getconf CLK_TCK)
+# gnu_cpu FILE: user + system seconds from GNU time's -f '%U %S' -o FILE.
+gnu_cpu() { tail -n 1 "$1" | awk '{ printf "%.2f", $1 + $2 }'; }
+# reaped_cpu PID: user + system seconds of PID's reaped children.
+reaped_cpu() { awk -v t="$clk_tck" '{ sub(/^.*\) /, ""); printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
+# enc_cpu TOOL SIDE SECONDS: records SIDE's (send, recv) CPU per GiB in a
+# timed round (not in the warm-up).
+enc_cpu() {
+  [ "$round" -gt 0 ] || return 0
+  record "encryption-cpu-$2" "$1" "CPU s/GiB" \
+    "$(awk -v s="$3" -v b="$big_bytes" 'BEGIN { printf "%.3f", s * 1073741824 / b }')"
+}
+# enc_fail PID MESSAGE: stops a run's listener (a timeout, which passes the
+# signal on to its process group), if any, and gives up.
+enc_fail() {
+  [ -z "$1" ] || kill "$1" 2>/dev/null || true
+  say "encryption: $2"
+  exit 1
+}
+# enc_done FILE: checks what a tool delivered, removes it (untimed).
+enc_done() {
+  check_file "$big" "$1" "$2"
+  rm -f "$1"
+  sync
+}
+run_enc_ferry() {
+  local dir=$work/enc/ferry port rpid t0 s
+  mkdir -p "$dir"
+  timeout "$enc_limit" /usr/bin/time -f '%U %S' -o "$work/enc/recv.time" \
+    "$bin/ferry-recv" -q --once --listen 127.0.0.1:0 --dir "$dir" --min-free 0 2>"$dir.err" &
+  rpid=$!
+  port=$(recv_port "$dir.err") || enc_fail "$rpid" "ferry-recv did not start"
+  t0=$(now_ns)
+  timeout "$enc_limit" /usr/bin/time -f '%U %S' -o "$work/enc/send.time" \
+    "$bin/ferry-send" -q --pin "$ENC_PIN" "127.0.0.1:$port" "$big" || enc_fail "$rpid" "ferry-send failed or timed out"
+  s=$(secs_since "$t0")
+  wait "$rpid" || enc_fail "" "ferry-recv --once failed or timed out: $(cat "$dir.err")"
+  enc_cpu enc_ferry send "$(gnu_cpu "$work/enc/send.time")"
+  enc_cpu enc_ferry recv "$(gnu_cpu "$work/enc/recv.time")"
+  enc_done "$dir/big.bin" "ferry (encryption)"
+  echo "$s"
+}
+run_enc_socat() {
+  local port rpid t0 s tls=openssl-min-proto-version=TLS1.3
+  port=$(free_port)
+  timeout "$enc_limit" /usr/bin/time -f '%U %S' -o "$work/enc/recv.time" socat -b 1048576 -u \
+    "OPENSSL-LISTEN:$port,bind=127.0.0.1,cert=$work/enc/tls.crt,key=$work/enc/tls.key,verify=0,$tls,reuseaddr" \
+    "OPEN:$work/enc/socat.out,creat,trunc" &
+  rpid=$!
+  proxy_wait "$rpid" "$port" || enc_fail "$rpid" "socat OPENSSL-LISTEN did not listen on $port"
+  t0=$(now_ns)
+  timeout "$enc_limit" /usr/bin/time -f '%U %S' -o "$work/enc/send.time" socat -b 1048576 -u \
+    "OPEN:$big" "OPENSSL:127.0.0.1:$port,verify=0,$tls" || enc_fail "$rpid" "socat OPENSSL failed or timed out"
+  wait "$rpid" || enc_fail "" "socat OPENSSL-LISTEN failed or timed out"
+  s=$(secs_since "$t0")
+  enc_cpu enc_socat send "$(gnu_cpu "$work/enc/send.time")"
+  enc_cpu enc_socat recv "$(gnu_cpu "$work/enc/recv.time")"
+  enc_done "$work/enc/socat.out" "socat OPENSSL"
+  echo "$s"
+}
+# enc_ssh TOOL DEST CMD...: CMD copies the big file to DEST through the
+# throw-away sshd; prints seconds, records both sides' CPU.
+enc_ssh() {
+  local tool=$1 dest=$2 c0 c1 t0 s
+  shift 2
+  c0=$(reaped_cpu "$SSHD_PID")
+  t0=$(now_ns)
+  timeout "$enc_limit" /usr/bin/time -f '%U %S' -o "$work/enc/send.time" "$@" ||
+    enc_fail "" "$tool failed or timed out (sshd log: $work/enc/ssh)"
+  s=$(secs_since "$t0")
+  # The listening sshd reaps the connection's process (which reaped its own).
+  for _ in $(seq 1 200); do
+    pgrep -P "$SSHD_PID" >/dev/null || break
+    sleep 0.05
+  done
+  if pgrep -P "$SSHD_PID" >/dev/null; then enc_fail "" "sshd's side of $tool did not end in 10 s"; fi
+  c1=$(reaped_cpu "$SSHD_PID")
+  enc_cpu "enc_$tool" send "$(gnu_cpu "$work/enc/send.time")"
+  enc_cpu "enc_$tool" recv "$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')"
+  enc_done "$dest" "$tool"
+  echo "$s"
+}
+run_enc_scp() {
+  enc_ssh scp "$work/enc/scp.bin" scp -q "${ssh_opts[@]}" -P "$SSH_PORT" "$big" "$ssh_user@127.0.0.1:$work/enc/scp.bin"
+}
+run_enc_rsync() {
+  enc_ssh rsync "$work/enc/rsync.bin" rsync -W --inplace -e "ssh ${ssh_opts[*]} -p $SSH_PORT" \
+    "$big" "$ssh_user@127.0.0.1:$work/enc/rsync.bin"
+}
+# start_sshd: a throw-away sshd on 127.0.0.1 (keys, config and pid file in
+# the work dir; stopped by stop_proxies in the cleanup). Sets SSH_PORT,
+# SSHD_PID, ssh_user and ssh_opts.
+start_sshd() {
+  local d=$work/enc/ssh
+  mkdir -p "$d" /run/sshd
+  ssh-keygen -q -t ed25519 -N '' -C bench-host -f "$d/host_key"
+  ssh-keygen -q -t ed25519 -N '' -C bench-client -f "$d/client_key"
+  cp "$d/client_key.pub" "$d/authorized_keys"
+  cat >"$d/sshd_config" <<CONF
+ListenAddress 127.0.0.1
+HostKey $d/host_key
+AuthorizedKeysFile $d/authorized_keys
+PidFile $d/sshd.pid
+StrictModes no
+UsePAM no
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PrintMotd no
+UseDNS no
+Subsystem sftp /usr/lib/openssh/sftp-server
+CONF
+  # proxy_launch: any server that listens on {PORT}; retried if the port
+  # picked is taken first. -e: its log goes to $d/sshd-PORT.log.
+  proxy_launch sshd "$d" - /usr/sbin/sshd -D -e -f "$d/sshd_config" -p '{PORT}' || exit 1
+  SSH_PORT=$PROXY_PORT SSHD_PID=$PROXY_PID
+  ssh_user=$(id -un)
+  # -F /dev/null: no ~/.ssh/config of whoever runs the bench.
+  ssh_opts=(-F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes
+    -o LogLevel=ERROR -i "$d/client_key" -c aes128-gcm@openssh.com)
+}
+if wanted encryption; then
+  say "encryption: ${big_mib} MiB over loopback, every tool encrypting, $runs rounds"
+  make_big
+  mkdir -p "$work/enc"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=bench \
+    -keyout "$work/enc/tls.key" -out "$work/enc/tls.crt" 2>/dev/null
+  # A new receiver port each run: the receiver's key is pinned rather than
+  # recorded (trust on first use) under every HOST:PORT.
+  ENC_PIN=$("$bin/ferry-recv" --show-identity | sed -n 2p)
+  enc_tools=(enc_ferry enc_socat)
+  if [ "$(id -u)" -eq 0 ] && [ -x /usr/sbin/sshd ]; then
+    start_sshd
+    enc_tools+=(enc_scp enc_rsync)
+  else
+    say "encryption: scp and rsync over ssh skipped (need root and /usr/sbin/sshd for a throw-away sshd)"
+  fi
+  rounds encryption MB/s "$(awk -v b="$big_bytes" 'BEGIN { print b / 1e6 }')" "${enc_tools[@]}"
+fi
+
 # ---- report --------------------------------------------------------------------
 "$root/scripts/lib/bench_report.sh" "$raw" "$rss_log" "$out" "$quick" "$runs" \
-  "big=${big_mib}MiB small=${small_n} medium=${medium_n} lossy=${lossy_mib}MiB/${lossy_limit}s concurrent=${conc_n}x${conc_mib}MiB" \
+  "big=${big_mib}MiB small=${small_n} medium=${medium_n} lossy=${lossy_mib}MiB/${lossy_limit}s concurrent=${conc_n}x${conc_mib}MiB encryption=${big_mib}MiB/${enc_limit}s" \
   "$(df --output=fstype "$work" | tail -n 1)"

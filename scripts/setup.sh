@@ -18,10 +18,11 @@ packages=(
   # benchmarks (peers measured in the same run)
   netcat-openbsd socat
 )
-# scripts/bench.sh --bench: the rest of the peers, GNU time for peak RSS and
-# gnuplot for the charts.
+# scripts/bench.sh --bench: the rest of the peers (scp and rsync over ssh
+# through a throw-away sshd; socat's TLS with an openssl-made certificate),
+# GNU time for peak RSS and CPU time, and gnuplot for the charts.
 if [ "${1:-}" = --bench ]; then
-  packages+=(iperf3 rsync tar time gnuplot-nox)
+  packages+=(iperf3 rsync tar time gnuplot-nox openssh-server openssh-client openssl)
 fi
 
 missing=()

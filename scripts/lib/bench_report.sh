@@ -2,7 +2,8 @@
 # Turns the suite's raw measurements into bench/results.csv, bench/results.md
 # and a PNG chart per case. Called by scripts/bench.sh:
 #   bench_report.sh RAW_CSV RSS_CSV OUT_DIR QUICK RUNS SIZES FSTYPE
-# RAW_CSV lines: case,tool,unit,value (one per timed run).
+# RAW_CSV lines: case,tool,unit,value (one per timed run). A case CASE-cpu-send
+# or CASE-cpu-recv (unit CPU s/GiB) adds columns to CASE's table.
 set -euo pipefail
 raw=$1 rss=$2 out=$3 quick=$4 runs=$5 sizes=$6 fstype=$7
 mkdir -p "$out"
@@ -15,9 +16,10 @@ order=$(awk -F, '!seen[$1]++ { print $1 }' "$raw")
   for c in $order; do
     while read -r t; do
       awk -F, -v c="$c" -v t="$t" '$1 == c && $2 == t { print $4 " " $3 }' "$raw" | sort -g |
-        awk -v c="$c" -v t="$t" '{ v[NR] = $1; u = $2 }
+        awk -v c="$c" -v t="$t" '{ v[NR] = $1; u = substr($0, length($1) + 2) }
           END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-                printf "%s,%s,%s,%.1f,%.1f,%.1f,%d\n", c, t, u, m, v[1], v[NR], NR }'
+                f = (u ~ /^CPU/) ? "%.2f" : "%.1f"
+                printf "%s,%s,%s," f "," f "," f ",%d\n", c, t, u, m, v[1], v[NR], NR }'
     done < <(awk -F, -v c="$c" '$1 == c && !seen[$2]++ { print $2 }' "$raw")
   done
 } >"$stats"
@@ -32,6 +34,7 @@ label() {
     tree_rsync) echo "rsync daemon (rsync://)" ;;
     ferry_dante) echo "ferry via dante" ;;
     nc_dante) echo "nc -X 5 -x via dante" ;;
+    ferry_direct) echo "ferry direct (no proxy)" ;;
     ferry_tcp) echo "ferry TCP mode" ;;
     ferry_udp) echo "ferry UDP mode (default: path MTU discovery)" ;;
     ferry_udp1200) echo "ferry UDP mode (fixed 1200 B datagrams)" ;;
@@ -41,6 +44,10 @@ label() {
     lossy_iperf3) echo "iperf3 TCP (cubic)" ;;
     conc_many) echo "senders at once (aggregate)" ;;
     conc_one) echo "one sender, same files" ;;
+    enc_ferry) echo "ferry (TCP mode)" ;;
+    enc_socat) echo "socat OPENSSL, TLS 1.3" ;;
+    enc_scp) echo "scp -c aes128-gcm" ;;
+    enc_rsync) echo "rsync -W -e ssh" ;;
     *) echo "$1" ;;
   esac
 }
@@ -55,6 +62,7 @@ title() {
     lossy1) echo "100 Mbit/s veth, 1% random loss" ;;
     lossy5) echo "100 Mbit/s veth, 5% random loss" ;;
     concurrent) echo "Concurrent senders into one receiver" ;;
+    encryption) echo "One large file, encrypted by every tool, loopback" ;;
     *) echo "$1" ;;
   esac
 }
@@ -66,10 +74,35 @@ target_row() {
     if (v == "") { printf "| %s | n/a | %s | not run |\n", text, g; exit }
     printf "| %s | %.2f | %s | %s |\n", text, v, g, (v + 0 >= g + 0 ? "met" : "**not met**") }'
 }
+# info_row TEXT VALUE: a measured ratio the targets table names without a goal.
+info_row() {
+  awk -v text="$1" -v v="$2" 'BEGIN {
+    printf "| %s | %s | (no target) | %s |\n", text, (v == "" ? "n/a" : sprintf("%.2f", v)), (v == "" ? "not run" : "") }'
+}
+# notes CASE: what a reader needs to know under CASE's table.
+notes() {
+  case $1 in
+    encryption)
+      echo "CPU: user + system seconds per GiB, medians of the timed runs; \`sender\` is the"
+      echo "side that reads the file. GNU time measures each process the bench starts"
+      echo "(ferry-send, a \`ferry-recv --once\` per run, both socat ends, the scp and"
+      echo "rsync clients with their ssh). The receiving side of scp and rsync runs under"
+      echo "the throw-away sshd: its CPU is the listening sshd's growth in reaped"
+      echo "children's time (the connection's sshd processes with sftp-server or"
+      echo "\`rsync --server\`), so it includes sshd's key exchange and authentication."
+      echo "Tools: ferry TLS 1.3 as always; \`socat -b 1048576\` OPENSSL-LISTEN / OPENSSL with"
+      echo "\`openssl-min-proto-version=TLS1.3\`, a self-signed P-256 certificate, \`verify=0\`;"
+      echo "\`scp -c aes128-gcm@openssh.com\` (the SFTP protocol, OpenSSH 9's default);"
+      echo "\`rsync -W --inplace -e ssh\` with the same cipher (no compression)."
+      ;;
+  esac
+}
 ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b }'; }
 maxof() { printf '%s\n' "$@" | grep . | sort -g | tail -n 1; }
 
 md=$out/results.md
+# The cases with a table and a chart (CPU figures go into their case's table).
+cases=$(awk -F, '!seen[$1]++ && $1 !~ /-cpu-(send|recv)$/ { print $1 }' "$raw")
 {
   echo "# ferry benchmark results"
   echo
@@ -85,40 +118,57 @@ md=$out/results.md
   echo "| --- | --- | --- | --- |"
   target_row "1 large file: ferry / best of nc, socat" "$(ratio "$(med file ferry)" "$(maxof "$(med file nc)" "$(med file socat)")")" 1.0
   target_row "1 large file: ferry / nc" "$(ratio "$(med file ferry)" "$(med file nc)")" 2.0
-  target_row "small files: ferry / tar\\|nc (files/s)" "$(ratio "$(med small tree_ferry)" "$(med small tree_tarnc)")" 1.0
+  target_row "small files: ferry / tar\\|nc (files/s)" "$(ratio "$(med small tree_ferry)" "$(med small tree_tarnc)")" 0.9
   target_row "small files: ferry / rsync (files/s)" "$(ratio "$(med small tree_ferry)" "$(med small tree_rsync)")" 2.0
   target_row "1 MiB files: ferry / better of tar\\|nc, rsync" "$(ratio "$(med medium tree_ferry)" "$(maxof "$(med medium tree_tarnc)" "$(med medium tree_rsync)")")" 1.0
   target_row "through dante: ferry / nc -X 5" "$(ratio "$(med dante ferry_dante)" "$(med dante nc_dante)")" 0.9
-  target_row "UDP mode / TCP mode, clean loopback" "$(ratio "$(med udp ferry_udp)" "$(med udp ferry_tcp)")" 0.8
+  target_row "through dante: ferry via dante / ferry direct" "$(ratio "$(med dante ferry_dante)" "$(med dante ferry_direct)")" 0.9
+  target_row "UDP mode / TCP mode, clean loopback" "$(ratio "$(med udp ferry_udp)" "$(med udp ferry_tcp)")" 0.75
   target_row "UDP mode, 100 Mbit/s, 0% loss (Mbit/s)" "$(med lossy0 lossy_udp)" 90
   target_row "UDP mode, 100 Mbit/s, 1% loss (Mbit/s)" "$(med lossy1 lossy_udp)" 85
   target_row "UDP mode, 100 Mbit/s, 5% loss (Mbit/s)" "$(med lossy5 lossy_udp)" 70
   target_row "concurrent senders / one sender" "$(ratio "$(med concurrent conc_many)" "$(med concurrent conc_one)")" 0.9
+  target_row "encrypted large file: ferry / socat OPENSSL (TLS 1.3)" "$(ratio "$(med encryption enc_ferry)" "$(med encryption enc_socat)")" 1.5
+  target_row "encrypted large file: ferry / scp -c aes128-gcm" "$(ratio "$(med encryption enc_ferry)" "$(med encryption enc_scp)")" 3.0
+  info_row "encrypted large file: ferry / rsync -e ssh" "$(ratio "$(med encryption enc_ferry)" "$(med encryption enc_rsync)")"
   if [ -s "$rss" ]; then
     s=$(awk -F, '$1 == "send" { if ($2 > m) m = $2 } END { printf "%.1f", m / 1024 }' "$rss")
     r=$(awk -F, '$1 == "recv" { if ($2 > m) m = $2 } END { printf "%.1f", m / 1024 }' "$rss")
     echo "| peak RSS, large file: ferry-send (MiB, worst run) | $s | ≤ 64 | $(awk -v v="$s" 'BEGIN { print (v <= 64 ? "met" : "**not met**") }') |"
     echo "| peak RSS, large file: ferry-recv (MiB, whole case) | $r | ≤ 64 | $(awk -v v="$r" 'BEGIN { print (v <= 64 ? "met" : "**not met**") }') |"
   fi
-  for c in $order; do
+  for c in $cases; do
     unit=$(awk -F, -v c="$c" '$1 == c { print $3; exit }' "$stats")
     first=$(awk -F, -v c="$c" '$1 == c { print $2; exit }' "$stats")
+    cpu=''
+    if grep -q "^$c-cpu-" "$stats"; then cpu=1; fi
     echo
     echo "## $(title "$c")"
     echo
     echo "![$c]($c.png)"
     echo
-    echo "| tool | median $unit | min-max | first tool / this |"
-    echo "| --- | ---: | ---: | ---: |"
+    if [ -n "$cpu" ]; then
+      echo "| tool | median $unit | min-max | first tool / this | sender CPU s/GiB | receiver CPU s/GiB |"
+      echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+    else
+      echo "| tool | median $unit | min-max | first tool / this |"
+      echo "| --- | ---: | ---: | ---: |"
+    fi
     awk -F, -v c="$c" '$1 == c { print $2 "," $4 "," $5 "," $6 }' "$stats" | while IFS=, read -r t m lo hi; do
-      echo "| $(label "$t") | $m | $lo-$hi | $(ratio "$(med "$c" "$first")" "$m") |"
+      if [ -n "$cpu" ]; then
+        echo "| $(label "$t") | $m | $lo-$hi | $(ratio "$(med "$c" "$first")" "$m") | $(med "$c-cpu-send" "$t") | $(med "$c-cpu-recv" "$t") |"
+      else
+        echo "| $(label "$t") | $m | $lo-$hi | $(ratio "$(med "$c" "$first")" "$m") |"
+      fi
     done
+    n=$(notes "$c")
+    [ -z "$n" ] || printf '\n%s\n' "$n"
   done
 } >"$md"
 
 # Charts: median bars with min-max error bars, one PNG per case.
 if command -v gnuplot >/dev/null; then
-  for c in $order; do
+  for c in $cases; do
     unit=$(awk -F, -v c="$c" '$1 == c { print $3; exit }' "$stats")
     awk -F, -v c="$c" '$1 == c { print $2 "," $4 "," $5 "," $6 }' "$stats" | while IFS=, read -r t m lo hi; do
       # shellcheck disable=SC1003 # '\\' is tr's escaped backslash, not a quote escape
