@@ -9,6 +9,7 @@
 #include "receiver/session.hpp"
 #include "secure/handshake.hpp"
 #include "util/session_error.hpp"
+#include "util/text.hpp"
 #include "util/units.hpp"
 
 namespace ferry::recv {
@@ -204,6 +205,7 @@ asio::awaitable<void> server::serve(std::unique_ptr<net::transport> t, std::stri
 
   session_result result;
   bool authorised = false;
+  std::optional<framing::error_frame> tell;  // what the peer hears when it is not served
   try {
     // A stranger holds its slot only this long, and gets nothing before
     // it is authorised: no answer about the tree, no file, no part file.
@@ -221,7 +223,11 @@ asio::awaitable<void> server::serve(std::unique_ptr<net::transport> t, std::stri
       taken = once_taken_;
       once_taken_ = true;
     }
-    if (taken) throw session_error(exit_code::connect, "--once: the receiver serves one session");
+    if (taken) {
+      tell = framing::error_frame{framing::error_code::limit,
+                                  "receiver is busy (--once: it serves one session)"};
+      throw session_error(exit_code::connect, "--once: the receiver serves one session");
+    }
     if (opts_.once) asio::post(strand_, [this] { stop_accepting(); });
     const std::string fp = secure::fingerprint(who.key);
     log_.info(peer + ": sender " + fp + " authorised by " + who.how + " (" + chan.cipher() + ")");
@@ -230,12 +236,31 @@ asio::awaitable<void> server::serve(std::unique_ptr<net::transport> t, std::stri
                    .str("sender", fp)
                    .str("auth", who.how)
                    .str("cipher", chan.cipher()));
+  } catch (const secure::refused& r) {
+    // The sender gave up during the handshake and said why.
+    result.code = exit_code::protocol;
+    result.message = "handshake: the sender reported an error: " + printable(r.frame.message);
   } catch (const session_error& e) {
     result.code = e.code();
     result.message = e.message();
   } catch (const failure& e) {
     result.code = link::classify(e);
     result.message = e.message();
+    // A frame out of place inside TLS gets the protocol's ERROR; bytes that
+    // are not ferry's (bad magic) get nothing.
+    if (e.code().category() == framing::framing_category() && e.code() != framing::error::bad_magic)
+      tell = framing::error_frame{framing::error_code::protocol, e.message()};
+  } catch (const std::exception& e) {
+    // Whatever else went wrong, the slot below is given back.
+    result.code = exit_code::protocol;
+    result.message = std::string("handshake: ") + e.what();
+  }
+  if (tell && stream->carrier().is_open()) {
+    try {
+      stream->queue(*tell);
+      co_await stream->flush();
+    } catch (const std::exception&) {
+    }
   }
   if (authorised && result.message.empty()) {
     result = co_await run_session(stream, opts_, root_, log_, disk_.get_executor(), budgets_);

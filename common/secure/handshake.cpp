@@ -270,6 +270,18 @@ asio::awaitable<client_outcome> connect(net::frame_stream& stream, channel& ch,
                     "authorisation: unexpected answer to the code's confirmation");
     // The code proved the key: a receiver seen for the first time is paired.
     if (out.trust == trust::first_contact) out.trust = trust::paired;
+  } else if (party && out.trust == trust::first_contact) {
+    // We hold a code and have never seen this receiver: only the code can
+    // prove its key, and it accepted us without the proof. It may not be
+    // the receiver that printed the code.
+    framing::error_frame e{framing::error_code::auth_failed,
+                           "the code was not proved: a code sender needs CPace"};
+    stream.queue(e);
+    co_await stream.flush();
+    throw failure(errc::auth_refused, step::handshake,
+                  "the receiver at " + plan.receiver_name + " (key " + fp +
+                      ") accepted us without proving the one-time code: it may not be the "
+                      "receiver that printed it; nothing was sent");
   }
   if (out.trust == trust::first_contact || out.trust == trust::paired)
     record_known(plan.known_file, plan.receiver_name, out.receiver);

@@ -106,12 +106,15 @@ void write_atomically(const fs::path& file, const std::string& text, mode_t mode
     fail(file.string() + ": cannot rename into place: " + errno_text());
 }
 
+// Every directory made here is 0700, parents included (mkdir -p would
+// leave them to the umask).
 void ensure_dir(const fs::path& dir) {
   std::error_code ec;
-  if (fs::is_directory(dir, ec)) return;
-  fs::create_directories(dir, ec);
-  if (ec) fail(dir.string() + ": cannot create the config directory: " + ec.message());
-  ::chmod(dir.c_str(), 0700);
+  if (dir.empty() || fs::is_directory(dir, ec)) return;
+  ensure_dir(dir.parent_path());
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    fail(dir.string() + ": cannot create the config directory: " + errno_text());
+  if (!fs::is_directory(dir, ec)) fail(dir.string() + ": not a directory");
 }
 
 // One write with O_APPEND: lines that several processes add at once (two

@@ -254,6 +254,36 @@ TEST_F(Receiver, ARelayTerminatingTlsOnBothLegsIsRefusedByTheSender) {
   EXPECT_FALSE(fs::exists(inbox() / "a.txt"));
 }
 
+// A black-box attack found this: an ERROR as the first frame inside TLS
+// ended the handshake by an exception the slot's bookkeeping did not see,
+// so 64 such connections locked the receiver out for good (and it then
+// ignored SIGTERM). Each must give its slot back at once.
+TEST_F(Receiver, AnErrorBeforeAuthorisationGivesTheSlotBack) {
+  start({"--max-sessions", "1", "--connect-timeout", "30"});
+  for (int i = 0; i < 3; ++i) {
+    wire w = connect();
+    ASSERT_TRUE(w.secure_client(protocol_version, false)) << i;
+    w.send(error_frame{framing::error_code::auth_failed, "giving up"});
+    EXPECT_TRUE(w.closed_within(5s)) << i;
+  }
+  ASSERT_TRUE(wait_for_event("the sender reported an error")) << log();
+  expect_still_serving("after-errors.txt");
+}
+
+// A frame other than AUTH first inside TLS: refused with the protocol's
+// ERROR, nothing stored.
+TEST_F(Receiver, AFrameBeforeAuthorisationGetsAProtocolError) {
+  start();
+  wire w = connect();
+  ASSERT_TRUE(w.secure_client(protocol_version, false));
+  w.send(hello{0, "skipping auth"});
+  w.send(offer{1, entry_kind::file, true, 0644, 0, 1, "x.txt"});
+  auto e = w.read_as<error_frame>();
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code, framing::error_code::protocol);
+  EXPECT_TRUE(fs::is_empty(inbox()));
+}
+
 TEST_F(Receiver, OtherProtocolVersionGetsAClearError) {
   start();
   wire w = connect();

@@ -490,6 +490,29 @@ TEST(Auth, ThreeFailedProofsBurnTheCode) {
   EXPECT_TRUE(late.client_failed);
 }
 
+// A black-box attack found this: a sender holding a code took a receiver
+// that accepted it without CPace (one serving any sender) on trust, and
+// sent it the file. A code sender meeting a receiver for the first time
+// needs the code proved.
+TEST(Auth, ACodeSenderRefusesAReceiverThatSkipsTheProof) {
+  receiver_setup r;
+  auto p = r.policy();
+  p.allow_any = true;
+  authorizer az(p, [](const std::string&, const std::string&) {});
+  az.start();
+  temp_dir s;
+  auto plan = plan_in(s);
+  plan.code = normalise_code("abcde-fghjk");
+  auto o = authenticate(az, plan);
+  ASSERT_TRUE(o.client_failed);
+  EXPECT_EQ(o.client_failed->code(), errc::auth_refused);
+  EXPECT_EQ(link::classify(*o.client_failed), exit_code::auth);
+  EXPECT_FALSE(std::filesystem::exists(s / "known_receivers"));
+  // A receiver already known is fine: its key needs no proof.
+  record_known(s / "known_receivers", "127.0.0.1:7070", ids().server.key());
+  EXPECT_TRUE(authenticate(az, plan).client);
+}
+
 TEST(Auth, APinMismatchAndAChangedKeyAreFatal) {
   receiver_setup r;
   authorizer az(r.policy(), [](const std::string&, const std::string&) {});
@@ -524,6 +547,16 @@ TEST(Auth, APreambleRewrittenToTheOldVersionFails) {
   EXPECT_EQ(o.server_failed->code(), errc::version_mismatch);
   EXPECT_FALSE(o.client);
   EXPECT_TRUE(o.client_failed || o.client_refused);
+}
+
+TEST(Auth, ConfigDirectoriesAreMadePrivateParentsIncluded) {
+  temp_dir d;
+  (void)identity::load_or_create(d / "a/b/c", "x");
+  for (const char* dir : {"a", "a/b", "a/b/c"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat((d / dir).c_str(), &st), 0) << dir;
+    EXPECT_EQ(st.st_mode & 0777, 0700u) << dir;
+  }
 }
 
 TEST(Auth, ThePrivateKeyMustNotBeReadableByOthers) {
