@@ -633,12 +633,12 @@ asio::awaitable<void> run_send(const options& opts,
                        started, secure_start);
 }
 
-asio::awaitable<void> run_session(
-    std::unique_ptr<net::transport> carrier, const options& opts,
-    const std::vector<fileio::source_entry>& entries, std::vector<std::optional<hash128>> hashes,
-    logger& log, progress_meter& progress, send_result& result,
-    std::chrono::steady_clock::time_point started,
-    const std::function<asio::awaitable<void>(net::frame_stream&)>& before) {
+asio::awaitable<void> run_session(std::unique_ptr<net::transport> carrier, const options& opts,
+                                  const std::vector<fileio::source_entry>& entries,
+                                  std::vector<std::optional<hash128>> hashes, logger& log,
+                                  progress_meter& progress, send_result& result,
+                                  std::chrono::steady_clock::time_point started,
+                                  std::function<asio::awaitable<void>(net::frame_stream&)> before) {
   const char* transport = net::to_string(carrier->kind());
   result.transport = transport;
   net::frame_stream stream(std::move(carrier), opts.timeout);

@@ -64,12 +64,13 @@ asio::awaitable<void> run_send(const options& opts,
 /// dialed): the tests run it over a memory transport. `hashes` holds
 /// --skip-identical's (or nothing); the --connect-timeout runs from
 /// `started`. `before` runs first on the stream (run_send: the secure
-/// channel's handshake and authorisation).
+/// channel's handshake and authorisation). Taken by value: a coroutine
+/// keeps its parameters, and a reference to a temporary would dangle.
 asio::awaitable<void> run_session(
     std::unique_ptr<net::transport> carrier, const options& opts,
     const std::vector<fileio::source_entry>& entries, std::vector<std::optional<hash128>> hashes,
     logger& log, progress_meter& progress, send_result& result,
     std::chrono::steady_clock::time_point started,
-    const std::function<asio::awaitable<void>(net::frame_stream&)>& before = {});
+    std::function<asio::awaitable<void>(net::frame_stream&)> before = {});
 
 }  // namespace ferry::send
