@@ -1,5 +1,6 @@
 #include "receiver/options.hpp"
 
+#include <algorithm>
 #include <cxxopts.hpp>
 
 #include "util/exit_codes.hpp"
@@ -26,7 +27,7 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
   spec.custom_help("[OPTIONS]");
   // clang-format off
   spec.add_options()
-    ("l,listen", "Address to listen on: HOST:PORT, [V6]:PORT or :PORT "
+    ("l,listen", "Address to listen on: HOST:PORT, [V6]:PORT, :PORT or PORT "
                  "(default: all addresses, port 7070; port 0 picks a free one)",
                  cxxopts::value<std::string>(), "ADDR")
     ("d,dir", "Directory to store received files in (created if missing)",
@@ -111,11 +112,16 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     if (o.allow_any_sender && o.remember_senders)
       return usage_error("--remember-senders needs the one-time code; --allow-any-sender has none");
     if (args.count("listen")) {
-      const auto hp = net::parse_host_port(args["listen"].as<std::string>());
-      if (!hp)
-        return usage_error("--listen: expected HOST:PORT, got '" +
-                           args["listen"].as<std::string>() + "'");
+      const auto text = args["listen"].as<std::string>();
+      // A bare port listens on every address, as nc -l PORT does.
+      const bool bare_port =
+          !text.empty() && text.size() <= 5 &&
+          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+      const auto hp = net::parse_host_port(bare_port ? ":" + text : text);
+      if (!hp || (bare_port && std::stoul(text) > 65535))
+        return usage_error("--listen: expected ADDR:PORT, ADDR or PORT, got '" + text + "'");
       o.listen = *hp;
+      if (o.listen.host == "localhost") o.listen.host = "127.0.0.1";
     }
     o.dir = args["dir"].as<std::string>();
     if (o.dir.empty()) return usage_error("--dir must not be empty");

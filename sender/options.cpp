@@ -1,5 +1,8 @@
 #include "sender/options.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cxxopts.hpp>
 
@@ -13,7 +16,47 @@ early_exit usage_error(const std::string& msg) {
   return ferry::usage_error("ferry-send", msg);
 }
 
+constexpr const char* usage_line = "usage: ferry-send [OPTIONS] HOST[:PORT] PATH...";
+
+bool is_ipv6_literal(const std::string& s) {
+  in6_addr a{};
+  return ::inet_pton(AF_INET6, s.c_str(), &a) == 1;
+}
+
+// HOST:PORT with a port: what a destination typed in a path's place looks like.
+bool looks_like_destination(const std::string& s) {
+  if (s.find('/') != std::string::npos || s.starts_with('.')) return false;
+  const auto hp = net::parse_host_port(s);
+  return hp && hp->port != 0 && !hp->host.empty() && std::count(s.begin(), s.end(), ':') == 1;
+}
+
 }  // namespace
+
+std::optional<std::string> destination_problem(const std::string& t) {
+  const std::string no_path =
+      "ferry has no remote path or login: files land in the receiver's --dir";
+  if (t.find("://") != std::string::npos)
+    return "'" + t + "' is a URL, not a destination HOST[:PORT] (a proxy goes in --proxy; " +
+           no_path + ")";
+  if (t.find('@') != std::string::npos)
+    return "'" + t + "' is not a destination HOST[:PORT]: " + no_path;
+  if (t.find('/') != std::string::npos)
+    return "'" + t + "' looks like a path, not a destination HOST[:PORT] (" + no_path + ")";
+  if (!t.starts_with('[') && std::count(t.begin(), t.end(), ':') > 1 && !is_ipv6_literal(t))
+    return "'" + t + "' has more than one ':' (an IPv6 address goes in brackets, [::1]:7070; " +
+           no_path + ")";
+  const auto colon = t.rfind(':');
+  if (colon != std::string::npos &&
+      (t.starts_with('[') || std::count(t.begin(), t.end(), ':') == 1)) {
+    const std::string port = t.substr(colon + 1);
+    const bool digits =
+        !port.empty() && port.size() <= 10 &&
+        std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (digits && (std::stoull(port) == 0 || std::stoull(port) > 65535))
+      return "port " + port + " is out of range (1-65535)";
+  }
+  return std::nullopt;
+}
 
 std::vector<std::string> split_path_list(const std::string& text, bool null_separated) {
   std::vector<std::string> out;
@@ -180,9 +223,24 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
       o.show_identity = true;
       return o;
     }
-    if (!args.count("dest")) return usage_error("missing destination HOST[:PORT]");
+    if (!args.count("dest"))
+      return usage_error(std::string("missing destination HOST[:PORT]\n") + usage_line);
 
     const auto dest_text = args["dest"].as<std::string>();
+    if (args.count("paths")) {
+      // The two swapped: ferry-send a.txt host:7070.
+      for (const auto& p : args["paths"].as<std::vector<std::string>>())
+        if (dest_text.find(':') == std::string::npos && looks_like_destination(p))
+          return usage_error("'" + p + "' looks like a destination and '" + dest_text +
+                             "' like a path: the destination comes first (a file named like " +
+                             "a destination can be given as ./" + p + ")\n" + usage_line);
+    } else if (args.count("files-from") == 0) {
+      // ferry-send file.txt: the host forgotten.
+      return usage_error("nothing to send: '" + dest_text +
+                         "' was read as the destination HOST[:PORT]; the paths follow it\n" +
+                         usage_line);
+    }
+    if (auto why = destination_problem(dest_text)) return usage_error(*why + "\n" + usage_line);
     const auto hp = net::parse_host_port(dest_text);
     if (!hp || hp->host.empty() || hp->port == 0)
       return usage_error("bad destination '" + dest_text + "' (expected HOST[:PORT])");

@@ -60,6 +60,11 @@ std::optional<std::string> validate(const options& o);
 std::variant<options, early_exit> parse_options(int argc, const char* const* argv,
                                                 const env_lookup& env = {});
 
+/// What is wrong with a destination as typed (a URL, user@, a path, an
+/// unbracketed second colon, a port out of range), for a usage error that
+/// says so; nothing when it can be a HOST[:PORT].
+std::optional<std::string> destination_problem(const std::string& text);
+
 /// Splits a --files-from list: lines (trailing '\r' removed, empty lines
 /// skipped) or NUL-separated names.
 std::vector<std::string> split_path_list(const std::string& text, bool null_separated);

@@ -1,5 +1,7 @@
 #include "socks5/proxy_url.hpp"
 
+#include <cctype>
+
 #include <arpa/inet.h>
 
 namespace ferry::socks5 {
@@ -51,7 +53,10 @@ std::optional<proxy_config> parse_proxy_url(std::string_view url, std::string& w
     why = "expected socks5://HOST[:PORT] or socks5h://HOST[:PORT]";
     return std::nullopt;
   }
-  const auto scheme = url.substr(0, scheme_end);
+  // Schemes are case-insensitive (RFC 3986 3.1), as curl takes them.
+  std::string scheme(url.substr(0, scheme_end));
+  for (auto& c : scheme)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (scheme == "socks5") {
     p.remote_dns = false;
   } else if (scheme == "socks5h") {

@@ -453,3 +453,54 @@ TEST(Cli, BothHelpsNameExitCodeTen) {
 
 }  // namespace
 }  // namespace ferry
+
+namespace ferry {
+namespace {
+
+std::string send_error(std::initializer_list<std::string> args) {
+  argv a(args);
+  auto r = send::parse_options(a.argc(), a.get());
+  const auto* e = std::get_if<send::early_exit>(&r);
+  return e != nullptr ? e->text : "";
+}
+
+// Typos that used to reach DNS (exit 3, the "worth a retry" code, so a
+// retry loop spun on them) or read a file as a host: usage errors (exit 2)
+// that say what is wrong.
+TEST(SendCli, MistakenDestinationsAreUsageErrors) {
+  for (const std::string dest : {"host:7070:backup/", "ferry://h:7070", "root@h:7070", "h/x",
+                                 "./a.txt", "h:70000", "h:0", "a:b:c"}) {
+    EXPECT_EQ(send_exit({dest, "a.txt"}), 2) << dest;
+    EXPECT_NE(send_error({dest, "a.txt"}).find("usage: ferry-send"), std::string::npos) << dest;
+  }
+  EXPECT_NE(send_error({"h:70000", "a"}).find("port 70000 is out of range"), std::string::npos);
+  EXPECT_NE(send_error({"host:7070:backup/", "a"}).find("no remote path"), std::string::npos);
+  // The host forgotten, and the two swapped.
+  EXPECT_NE(send_error({"file.txt"}).find("'file.txt' was read as the destination"),
+            std::string::npos);
+  EXPECT_NE(send_error({"a.txt", "host:7070"}).find("'host:7070' looks like a destination"),
+            std::string::npos);
+  // Still fine: IPv6 literals, bracketed or not, names, a file named ./x:1.
+  EXPECT_EQ(parse_send({"::1", "a"}).dest.host, "::1");
+  EXPECT_EQ(parse_send({"[fe80::1]:9", "a"}).dest.port, 9);
+  EXPECT_EQ(parse_send({"files.example", "a"}).dest.host, "files.example");
+  EXPECT_EQ(parse_send({"h:1", "./x:1"}).paths.front(), "./x:1");
+}
+
+TEST(SendCli, ProxySchemesIgnoreCase) {
+  const auto o = parse_send({"--proxy", "SOCKS5H://127.0.0.1:1080", "h", "a"});
+  ASSERT_TRUE(o.proxy);
+  EXPECT_TRUE(o.proxy->remote_dns);
+}
+
+TEST(RecvCli, ListenTakesABarePortAndLocalhost) {
+  const auto bare = parse_recv({"--listen", "7272"});
+  EXPECT_EQ(bare.listen.host, "");
+  EXPECT_EQ(bare.listen.port, 7272);
+  EXPECT_EQ(parse_recv({"--listen", "localhost:9"}).listen.host, "127.0.0.1");
+  EXPECT_EQ(recv_exit({"--listen", "70000"}), 2);
+  EXPECT_EQ(recv_exit({"--listen", "h:x"}), 2);
+}
+
+}  // namespace
+}  // namespace ferry
