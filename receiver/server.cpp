@@ -28,11 +28,12 @@ server::server(std::vector<std::unique_ptr<asio::io_context>>& pool, const optio
           space_ledger([&root](std::uint64_t& a, std::uint64_t& t) { return root.space(a, t); },
                        opts.min_free, opts.min_free_percent),
           memory_pool(memory_pool_size)},
-      id_(secure::identity::load_or_create(secure::config_dir(opts.config_dir), "")),
+      config_dir_(secure::config_dir(opts.config_dir)),
+      id_(secure::identity::load_or_create(config_dir_, "")),
       tls_(std::make_unique<secure::tls_context>(id_, secure::side::server)),
       authz_(
-          secure::auth_policy{secure::config_dir(opts.config_dir), opts.allow_any_sender,
-                              opts.code_uses, opts.remember_senders},
+          secure::auth_policy{config_dir_, opts.allow_any_sender, opts.code_uses,
+                              opts.remember_senders},
           [this](const std::string& code, const std::string& why) { announce_code(code, why); }) {
   for (auto& ctx : pool_)
     keep_running_.push_back(asio::make_work_guard(*ctx));

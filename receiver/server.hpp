@@ -73,6 +73,7 @@ class server {
   shared_budgets budgets_;
 
   // Who we are, our TLS settings, and who may send (secure/).
+  std::filesystem::path config_dir_;
   secure::identity id_;
   std::unique_ptr<secure::tls_context> tls_;
   secure::authorizer authz_;

@@ -108,6 +108,14 @@ void encode_payload(writer& w, const error_frame& m) {
   w.str16(clip(m.message, max_text_bytes));
 }
 
+// The 32-byte binding of the authorisation frames (left zero when short).
+binding_value read_binding(reader& r) {
+  binding_value out{};
+  const auto b = r.bytes(binding_size);
+  std::copy(b.begin(), b.end(), out.begin());
+  return out;
+}
+
 // Each decoder reads its fields; the caller checks r.ok() and r.at_end().
 bool valid_kind(std::uint8_t v) {
   return v == 1 || v == 2;
@@ -219,23 +227,21 @@ std::error_code decode_payload(reader& r, frame_type t, message& out) {
     case frame_type::auth: {
       auth m;
       const auto method = r.u8();
-      const auto b = r.bytes(binding_size);
+      m.binding = read_binding(r);
       m.proof = r.str16(max_proof_bytes);
       if (r.ok() && (method < 1 || method > 4)) return error::bad_value;
       m.method = static_cast<auth_method>(method);
-      if (r.ok()) std::copy(b.begin(), b.end(), m.binding.begin());
       out = std::move(m);
       break;
     }
     case frame_type::auth_reply: {
       auth_reply m;
       const auto status = r.u8();
-      const auto b = r.bytes(binding_size);
+      m.binding = read_binding(r);
       m.message = r.str16(max_proof_bytes);
       m.tag = r.str16(max_proof_bytes);
       if (r.ok() && status > 1) return error::bad_value;
       m.status = static_cast<auth_status>(status);
-      if (r.ok()) std::copy(b.begin(), b.end(), m.binding.begin());
       out = std::move(m);
       break;
     }

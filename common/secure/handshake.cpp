@@ -61,8 +61,8 @@ asio::awaitable<framing::error_frame> read_clear_error(net::frame_stream& stream
                                                        std::uint8_t type) {
   std::array<std::uint8_t, framing::header_size> header{type};
   co_await read_clear(stream, ch, std::span(header).subspan(1));
-  const std::uint32_t length = (std::uint32_t{header[1]} << 24) | (std::uint32_t{header[2]} << 16) |
-                               (std::uint32_t{header[3]} << 8) | header[4];
+  framing::reader h(std::span<const std::uint8_t>(header).subspan(1));
+  const std::uint32_t length = h.u32();
   if (length > 2 + framing::max_text_bytes + 2)
     throw failure(framing::error::frame_too_large, step::handshake,
                   "handshake: the receiver's clear ERROR frame is too large");
@@ -78,21 +78,14 @@ asio::awaitable<framing::error_frame> read_clear_error(net::frame_stream& stream
   co_return std::get<framing::error_frame>(msg);
 }
 
-asio::awaitable<void> chan_first_flight(channel& ch) {
-  co_await ch.send_first_flight();
-}
-
-/// TLS, with the deadline's words when the watchdog cut it short.
-asio::awaitable<void> tls_handshake(net::frame_stream& stream, channel& ch) {
-  std::optional<failure> failed;
+/// A TLS step (`step`: the channel's handshake or first flight), with the
+/// deadline's words when the stream's watchdog cut it short.
+asio::awaitable<void> tls_step(net::frame_stream& stream, asio::awaitable<void> step) {
   try {
-    co_await ch.handshake();
+    co_await std::move(step);
   } catch (const failure& f) {
-    failed = f;
-  }
-  if (failed) {
-    if (stream.timed_out()) stream.raise("TLS handshake", failed->code());
-    throw *failed;
+    if (stream.timed_out()) stream.raise("TLS handshake", f.code());
+    throw;
   }
 }
 
@@ -187,12 +180,7 @@ asio::awaitable<client_outcome> connect(net::frame_stream& stream, channel& ch,
   }
   // Our ClientHello goes out; the answer is TLS, or a clear refusal (busy,
   // shutting down) the receiver sent before reading anything.
-  try {
-    co_await chan_first_flight(ch);
-  } catch (const failure& f) {
-    if (stream.timed_out()) stream.raise("TLS handshake", f.code());
-    throw;
-  }
+  co_await tls_step(stream, ch.send_first_flight());
   std::uint8_t first = 0;
   co_await read_clear(stream, ch, std::span(&first, 1));
   if (first == static_cast<std::uint8_t>(framing::frame_type::error)) {
@@ -200,7 +188,7 @@ asio::awaitable<client_outcome> connect(net::frame_stream& stream, channel& ch,
     throw refused(std::move(e));
   }
   ch.give_early(std::span(&first, 1));
-  co_await tls_handshake(stream, ch);
+  co_await tls_step(stream, ch.handshake());
 
   client_outcome out;
   out.receiver = ch.peer_key();
@@ -455,7 +443,7 @@ asio::awaitable<sender_identity> accept(net::frame_stream& stream, channel& ch, 
                   "handshake: sender speaks protocol " + std::to_string(version));
   }
   co_await write_clear(stream, ch, ours);
-  co_await tls_handshake(stream, ch);
+  co_await tls_step(stream, ch.handshake());
 
   sender_identity who;
   who.key = ch.peer_key();

@@ -547,8 +547,11 @@ TEST_F(Receiver, TheHandshakeHasItsOwnDeadline) {
   wire silent = connect();  // connects, says nothing
   wire half = connect();    // the preamble, then nothing
   half.send_preamble();
+  wire mute = connect();  // TLS done, then no AUTH: still a stranger
+  ASSERT_TRUE(mute.secure_client(protocol_version, false));
   EXPECT_TRUE(silent.closed_within(10s));
   EXPECT_TRUE(half.closed_within(10s));
+  EXPECT_TRUE(mute.closed_within(10s));
   ASSERT_TRUE(wait_for_event("handshake not finished within 1")) << read_file(tmp_ / "recv.out");
 }
 
