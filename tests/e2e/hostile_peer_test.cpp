@@ -270,6 +270,22 @@ TEST_F(Receiver, AnErrorBeforeAuthorisationGivesTheSlotBack) {
   expect_still_serving("after-errors.txt");
 }
 
+// AUTH whose binding is not the exporter value over the preambles the
+// receiver saw (zero here, as a relay that rewrote a preamble would send):
+// refused as a protocol error before any authorisation, nothing stored.
+TEST_F(Receiver, AWrongBindingIsAProtocolError) {
+  start();
+  wire w = connect();
+  ASSERT_TRUE(w.secure_client(protocol_version, false));
+  w.send(auth{auth_method::key, binding_value{}, ""});
+  auto e = w.read_as<error_frame>();
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code, framing::error_code::protocol);
+  EXPECT_NE(e->message.find("changed in transit"), std::string::npos) << e->message;
+  EXPECT_TRUE(w.closed_within(5s));
+  EXPECT_TRUE(fs::is_empty(inbox()));
+}
+
 // A frame other than AUTH first inside TLS: refused with the protocol's
 // ERROR, nothing stored.
 TEST_F(Receiver, AFrameBeforeAuthorisationGetsAProtocolError) {
