@@ -28,9 +28,10 @@ start_recv "$WORK/inbox" -q --timeout 30 --connect-timeout 20 --max-sessions 160
 rss_kib() { awk '/^VmHWM/{print $2}' "/proc/$RECV_PID/status"; }
 idle_rss=$(rss_kib)
 
-# Hostile peers first. Slowloris: a valid preamble, one byte every 2 s.
+# Hostile peers first. Slowloris: a valid preamble, then a TLS record header,
+# one byte every 2 s.
 (
-  for b in 'F' 'E' 'R' 'R' 'Y' '\0' '\0' '\2' '\1' '\0' '\0' '\0'; do
+  for b in 'F' 'E' 'R' 'R' 'Y' '\0' '\0' '\3' '\x16' '\x03' '\x01' '\0'; do
     printf '%b' "$b"
     sleep 2
   done
