@@ -90,12 +90,12 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     const auto args = spec.parse(argc, argv);
     if (args.count("help"))
       return early_exit{
-          0, spec.help() +
-                 "\nEvery session is encrypted (TLS 1.3). Senders are authorised by their key "
-                 "(authorized_senders\nin the config directory), by a token (--new-token), or, "
-                 "when neither is set up, by the\none-time code printed at start (code: ...). "
-                 "See docs/security.md.\n\n" +
-                 exit_code_help};
+          0, tidy_help(spec.help() +
+                       "\nEvery session is encrypted (TLS 1.3). Senders are authorised by "
+                       "their key (authorized_senders in the config directory), by a token "
+                       "(--new-token), or, when neither is set up, by the one-time code "
+                       "printed at start (code: ...). See docs/security.md.\n\n" +
+                       exit_code_help)};
     if (args.count("version")) return early_exit{0, "ferry-recv 0.1.0 (protocol 3)\n"};
     if (!args.unmatched().empty())
       return usage_error("unexpected argument '" + args.unmatched().front() + "'");

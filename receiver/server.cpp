@@ -232,10 +232,10 @@ asio::awaitable<void> server::serve(std::unique_ptr<net::transport> t, std::stri
     if (opts_.once) asio::post(strand_, [this] { stop_accepting(); });
     const std::string fp = secure::fingerprint(who.key);
     log_.info(peer + ": sender " + fp + " authorised by " + who.how + " (" + chan.cipher() + ")");
-    log_.event(json_line("authorised")
+    log_.event(json_line("authenticated")
                    .str("peer", peer)
-                   .str("sender", fp)
-                   .str("auth", who.how)
+                   .str("fingerprint", fp)
+                   .str("how", who.how)
                    .str("cipher", chan.cipher()));
   } catch (const secure::refused& r) {
     // The sender gave up during the handshake and said why.
@@ -281,31 +281,46 @@ asio::awaitable<void> server::serve(std::unique_ptr<net::transport> t, std::stri
     // The last session out lets the process end: nothing else may wait.
     if (stopping_ && active_ == 0) asio::post(strand_, [this] { finish(); });
   }
-  if (cut) result.message = "cut short by shutdown: " + result.message;
+  // What a closed socket said ("Operation aborted.") is our own doing.
+  if (cut) result.message = "receiver is shutting down: session cut short";
 
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::string message = result.message;
+  while (!message.empty() && (message.back() == '.' || message.back() == ' '))
+    message.pop_back();
   std::string line = peer + ": session ";
-  line += result.message.empty() ? "done" : "failed: " + result.message;
-  line += ", " + std::to_string(result.files_stored) + " files, " +
-          format_bytes(result.bytes_stored) + " stored";
+  line += message.empty() ? "done" : "failed: " + message;
+  line += "; stored " + std::to_string(result.files_stored) +
+          (result.files_stored == 1 ? " file" : " files") + " and " +
+          std::to_string(result.directories) +
+          (result.directories == 1 ? " directory" : " directories") + ", " +
+          format_bytes(result.bytes_stored);
+  if (result.resumed_bytes > 0)
+    line += " (" + format_bytes(result.resumed_bytes) + " of it kept from before, " +
+            format_bytes(result.bytes_stored - result.resumed_bytes) + " received)";
+  line += " in " + format_duration(secs) + "; " + std::to_string(result.skipped) + " skipped, " +
+          std::to_string(result.files_rejected) + " rejected, " +
+          std::to_string(result.files_failed) + " failed";
   if (result.refusals_unlogged > 0)
-    line += " (" + std::to_string(result.refusals_unlogged) +
-            " more entries not stored (rejected, skipped, failed, aborted) not logged one by one)";
-  if (result.message.empty())
+    line += " (" + std::to_string(result.refusals_unlogged) + " of those not logged one by one)";
+  if (message.empty())
     log_.info(line);
   else
     log_.warn(line);
   log_.event(json_line("session_end")
                  .str("peer", peer)
                  .num("files", result.files_stored)
+                 .num("directories", result.directories)
                  .num("bytes", result.bytes_stored)
+                 .num("resumed_bytes", result.resumed_bytes)
+                 .num("skipped", result.skipped)
                  .num("rejected", result.files_rejected)
                  .num("failed", result.files_failed)
                  .num("unlogged", result.refusals_unlogged)
                  .real("seconds", secs)
                  .num("exit_code", to_int(result.code))
-                 .str("error", result.message));
+                 .str("error", message));
 
   // --once: the session it served (one that was not authorised does not count).
   if (opts_.once && authorised) {
@@ -355,7 +370,7 @@ void server::on_signal(int signo) {
     open = active_;
     if (opts_.once && open == 0) status_ = 128 + signo;
   }
-  log_.info(std::string("caught ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") + ", stopping" +
+  log_.info(std::string("caught ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down" +
             (open > 0 ? " (waiting for " + std::to_string(open) + " sessions)" : ""));
   if (open == 0) {
     finish();

@@ -178,8 +178,12 @@ class receiver_session {
       ++result_.files_rejected;
       result_.code = worse(result_.code, exit_code::partial);
     }
+    if (a.kind == answer_kind::skip) ++result_.skipped;
     if (a.kind == answer_kind::reject || a.kind == answer_kind::skip) {
-      log_refusal(o.path, 0, 0, a.kind == answer_kind::reject ? "rejected" : "skipped", a.reason);
+      log_refusal(o, 0, 0, a.kind == answer_kind::reject ? "rejected" : "skipped", a.reason);
+    } else if (o.kind == entry_kind::directory) {
+      ++result_.directories;
+      log_file(o, 0, 0, 0, "stored", {});
     }
     stream_.queue(a);
     // Answers go out in small batches even while content keeps us busy:
@@ -383,7 +387,7 @@ class receiver_session {
     if (ec) {
       const std::string why = ec == std::errc::device_or_resource_busy
                                   ? "another session is receiving this file"
-                                  : "cannot create part file: " + describe(ec);
+                                  : "cannot write it: " + write_cause(ec);
       fail_current(verdict_kind::io_error, why);
     }
   }
@@ -461,12 +465,11 @@ class receiver_session {
                                               : "cannot store file: " + describe(ec);
     }
     if (v.kind == verdict_kind::stored) {
+      const std::uint64_t kept = cur_->f.kept ? cur_->f.kept->length : 0;
       ++result_.files_stored;
       result_.bytes_stored += cur_->received;
-      log_file(o.path, cur_->received, seconds_since(cur_->start), "stored",
-               cur_->f.kept
-                   ? "resumed after " + std::to_string(cur_->f.kept->length) + " kept bytes"
-                   : std::string());
+      result_.resumed_bytes += kept;
+      log_file(o, cur_->received, kept, seconds_since(cur_->start), "stored", {});
       stream_.queue(v);
       cur_.reset();
     } else {
@@ -481,7 +484,7 @@ class receiver_session {
       const auto it = accepted_.find(a.id);
       if (it == accepted_.end())
         protocol_error("abort for file " + std::to_string(a.id) + " that was not accepted");
-      log_refusal(it->second.o.path, 0, 0, "aborted", a.reason);
+      log_refusal(it->second.o, 0, 0, "aborted", a.reason);
       note_aborted();
       stream_.queue(verdict{a.id, verdict_kind::aborted, "aborted by sender: " + a.reason});
       memory_.give(it->second.memory);
@@ -489,7 +492,7 @@ class receiver_session {
       co_return;
     }
     if (!cur_->failed) {
-      log_refusal(cur_->f.o.path, cur_->received, seconds_since(cur_->start), "aborted", a.reason);
+      log_refusal(cur_->f.o, cur_->received, seconds_since(cur_->start), "aborted", a.reason);
       note_aborted();
       stream_.queue(verdict{a.id, verdict_kind::aborted, "aborted by sender: " + a.reason});
     }
@@ -585,7 +588,7 @@ class receiver_session {
     result_.code = worse(result_.code, integrity                        ? exit_code::integrity
                                        : kind == verdict_kind::io_error ? exit_code::local_io
                                                                         : exit_code::partial);
-    log_refusal(cur_->f.o.path, cur_->received, seconds_since(cur_->start), "failed", why);
+    log_refusal(cur_->f.o, cur_->received, seconds_since(cur_->start), "failed", why);
     // Sent at once so the sender can stop streaming a file we cannot keep.
     stream_.queue(verdict{cur_->f.o.id, kind, why});
   }
@@ -596,6 +599,17 @@ class receiver_session {
     stream_.queue(error_frame{error_code::protocol, why});
     peer_told_ = true;
     throw session_error(exit_code::protocol, why);
+  }
+
+  // Why a file could not be written, in the user's terms (not "part file").
+  static std::string write_cause(const std::error_code& ec) {
+    if (ec == std::errc::read_only_file_system) return "the receive directory is read-only";
+    if (ec == std::errc::permission_denied || ec == std::errc::operation_not_permitted)
+      return "permission denied in its directory";
+    if (ec == std::errc::no_space_on_device) return "no space left on the receiver's disk";
+    if (ec == std::errc::is_a_directory || ec == std::errc::file_exists)
+      return "something is in the way of its temporary name (.ferry-part-*)";
+    return describe(ec);
   }
 
   static std::string describe(const std::error_code& ec) {
@@ -611,31 +625,42 @@ class receiver_session {
   // An entry not stored (rejected, skipped, failed, aborted): logged one by
   // one for the first logged_refusals of a session, then only counted, so
   // a peer cannot turn cheap offers into an endless log.
-  void log_refusal(const std::string& path, std::uint64_t bytes, double secs,
-                   const char* verdict_text, const std::string& reason) {
+  void log_refusal(const offer& o, std::uint64_t bytes, double secs, const char* status,
+                   const std::string& reason) {
     if (++refusals_ <= logged_refusals)
-      log_file(path, bytes, secs, verdict_text, reason);
+      log_file(o, bytes, 0, secs, status, reason);
     else
       ++result_.refusals_unlogged;
   }
 
-  void log_file(const std::string& path, std::uint64_t bytes, double secs, const char* verdict_text,
-                const std::string& reason) {
-    // Per file, so nothing is formatted that nobody will read.
-    if (!log_.quiet()) {
-      std::string line = stream_.peer() + " " + path + ": " + verdict_text;
-      if (bytes > 0 || std::string_view(verdict_text) == "stored")
-        line += ", " + format_bytes(bytes) + " in " + format_duration(secs) + " (" +
-                format_rate(secs > 0 ? static_cast<double>(bytes) / secs : 0) + ")";
+  // `bytes` is the file's size as stored, `kept` the part of it a resume
+  // found here: the rate is over what came now.
+  void log_file(const offer& o, std::uint64_t bytes, std::uint64_t kept, double secs,
+                const char* status, const std::string& reason) {
+    const bool stored = std::string_view(status) == "stored";
+    // Per file, so nothing is formatted that nobody will read. Directories
+    // are events only: a tree's lines are its files.
+    if (!log_.quiet() && o.kind == entry_kind::file) {
+      std::string line = stream_.peer() + " " + o.path + ": " + status;
+      if (bytes > 0 || stored) {
+        const std::uint64_t now = bytes - std::min(kept, bytes);
+        line += ", " + format_bytes(bytes);
+        if (kept > 0)
+          line += " (" + format_bytes(kept) + " kept, " + format_bytes(now) + " received)";
+        line += " in " + format_duration(secs) + " (" +
+                format_rate(secs > 0 ? static_cast<double>(now) / secs : 0) + ")";
+      }
       if (!reason.empty()) line += " (" + reason + ")";
       log_.info(line);
     }
     log_.event([&] {
-      return json_line("file")
+      return json_line("file_done")
           .str("peer", stream_.peer())
-          .str("path", path)
-          .str("verdict", verdict_text)
+          .str("path", o.path)
+          .str("kind", o.kind == entry_kind::file ? "file" : "directory")
+          .str("status", status)
           .num("bytes", bytes)
+          .num("resumed_bytes", kept)
           .real("seconds", secs)
           .str("reason", reason);
     });

@@ -28,9 +28,12 @@ inline constexpr std::size_t udp_reorder_pool = 64 << 20;
 
 struct session_result {
   exit_code code = exit_code::ok;
-  std::string message;  // why the session failed, empty on success
-  std::uint64_t files_stored = 0;
-  std::uint64_t bytes_stored = 0;
+  std::string message;              // why the session failed, empty on success
+  std::uint64_t files_stored = 0;   // regular files
+  std::uint64_t directories = 0;    // directories made or already there
+  std::uint64_t bytes_stored = 0;   // the stored files' sizes
+  std::uint64_t resumed_bytes = 0;  // of which a resume had kept
+  std::uint64_t skipped = 0;
   std::uint64_t files_rejected = 0;
   std::uint64_t files_failed = 0;
   std::uint64_t refusals_unlogged = 0;  // not stored, past the per-session log cap

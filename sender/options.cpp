@@ -161,7 +161,7 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
               "$FERRY_PROXY_PASSWORD", cxxopts::value<std::string>(), "URL")
     ("no-proxy", "Connect directly, whatever --proxy or the environment say")
     ("udp", "Use the reliable UDP transport (=strict: fail rather than fall back to TCP when "
-            "a proxy has no UDP)", cxxopts::value<std::string>()->implicit_value("on"), "[=strict]")
+            "a proxy has no UDP)", cxxopts::value<std::string>()->implicit_value("on"), "strict")
     ("rate", "UDP mode: cap the send rate, in bits/s (K, M, G suffixes: 200M)",
              cxxopts::value<std::string>(), "RATE")
     ("udp-size", "UDP mode: datagram size in bytes, SOCKS5 header included (1000-65000), "
@@ -203,19 +203,21 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
   try {
     const auto args = spec.parse(argc, argv);
     if (args.count("help"))
-      return early_exit{0, spec.help({""}) +
-                               "\nA directory argument is sent recursively under its own name "
-                               "(photos/ arrives as photos/...); with -R, and for --files-from "
-                               "entries, the\nwhole relative path is kept (data/x/a.csv arrives "
-                               "as data/x/a.csv). Two entries\nthat would arrive under one name "
-                               "are a usage error.\n'-' as a PATH streams stdin (needs "
-                               "--name).\n"
-                               "\nEvery session is encrypted (TLS 1.3). The receiver's key is "
-                               "checked against --pin, else\nknown_receivers (recorded on first "
-                               "contact; a changed key is fatal). The receiver\nauthorises us by "
-                               "our key (its authorized_senders), a token ($FERRY_TOKEN) or "
-                               "its\none-time code ($FERRY_CODE). See docs/security.md.\n\n" +
-                               exit_code_help};
+      return early_exit{
+          0, tidy_help(spec.help({""}) +
+                       "\nHOST[:PORT] is the receiver; PORT defaults to 7070. Files land in "
+                       "the receiver's --dir: there is no remote path.\n"
+                       "A directory argument is sent recursively under its own name (photos/ "
+                       "arrives as photos/...); with -R, and for --files-from entries, the "
+                       "whole relative path is kept (data/x/a.csv arrives as data/x/a.csv). "
+                       "Two entries that would arrive under one name are a usage error.\n"
+                       "'-' as a PATH streams stdin (needs --name).\n"
+                       "\nEvery session is encrypted (TLS 1.3). The receiver's key is checked "
+                       "against --pin, else known_receivers (recorded on first contact; a "
+                       "changed key is fatal). The receiver authorises us by our key (its "
+                       "authorized_senders), a token ($FERRY_TOKEN) or its one-time code "
+                       "($FERRY_CODE). See docs/security.md.\n\n" +
+                       exit_code_help)};
     if (args.count("version")) return early_exit{0, "ferry-send 0.1.0 (protocol 3)\n"};
     options o;
     if (args.count("config-dir")) o.config_dir = args["config-dir"].as<std::string>();

@@ -1,40 +1,107 @@
-// The progress line on stderr (total and current file: bytes, rate, ETA),
-// drawn only when stderr is a terminal and not --quiet.
+// What the sender shows while it works: a progress line on stderr (drawn
+// only on a terminal and without --quiet, fitted to its width) and, with
+// --json, `progress` events a few times a second for wrappers that draw
+// their own bars.
+//
+// Counts: an entry is done when it is stored, skipped, rejected or failed;
+// bytes are done when sent, kept by the receiver (resume) or settled
+// without being sent (a skip). The rate is what went on the wire over the
+// last five seconds, so kept bytes never inflate it or the ETA.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <string>
 
 #include "util/log.hpp"
 
 namespace ferry::send {
 
-class progress_meter {
+/// Bytes per second over a sliding window (like rsync's five seconds).
+class rate_window {
  public:
-  progress_meter(logger& log, bool enabled, std::uint64_t total_bytes)
-      : log_(log), enabled_(enabled), total_(total_bytes) {}
-
-  void start_file(const std::string& name, std::uint64_t size, bool size_known);
-  void add(std::uint64_t bytes);
-  /// Erases the line so that a warning can be printed cleanly.
-  void clear();
+  using clock = std::chrono::steady_clock;
+  explicit rate_window(clock::duration span = std::chrono::seconds(5)) : span_(span) {}
+  /// `total` is the running count of bytes sent at `now`.
+  void sample(clock::time_point now, std::uint64_t total);
+  /// 0 until two samples at least 0.5 s apart.
+  double rate() const;
 
  private:
-  void draw(bool force);
+  clock::duration span_;
+  std::deque<std::pair<clock::time_point, std::uint64_t>> samples_;
+};
 
+/// Everything the line shows.
+struct progress_state {
+  std::uint64_t done = 0;  // bytes sent, kept or settled
+  std::uint64_t total = 0;
+  bool total_known = true;  // false: a stream of unknown size is in the run
+  std::uint64_t files_done = 0;
+  std::uint64_t files_total = 0;
+  double rate = 0;    // bytes per second on the wire
+  std::string phase;  // "", "hashing", "verifying kept bytes"
+  std::uint64_t phase_done = 0;
+  std::uint64_t phase_total = 0;
+  std::string name;  // the current file, printable()
+  std::uint64_t file_done = 0;
+  std::uint64_t file_size = 0;
+  bool file_size_known = true;
+};
+
+/// The line for a terminal `width` columns wide, never wider than width - 1
+/// (the last column would wrap on some terminals). The name is shortened
+/// first, then the ETA and the file counter are dropped.
+std::string render_progress(const progress_state& s, int width);
+/// "0:00:17", "1:02:03"; "-:--:--" when unknown.
+std::string format_eta(double seconds);
+
+class progress_meter {
+ public:
   using clock = std::chrono::steady_clock;
+  /// `files_total` counts the run's files (and streams), not directories.
+  progress_meter(logger& log, bool draw, std::uint64_t total_bytes, bool total_known,
+                 std::uint64_t files_total);
+
+  /// A phase with its own progress ("hashing" for --skip-identical,
+  /// "verifying kept bytes" before a resume); end_phase() returns to the
+  /// transfer.
+  void phase(const std::string& what, const std::string& name, std::uint64_t total);
+  void phase_add(std::uint64_t bytes);
+  void end_phase();
+
+  void start_file(const std::string& name, std::uint64_t size, bool size_known);
+  /// Bytes put on the wire.
+  void add(std::uint64_t bytes);
+  /// Bytes the receiver kept: done, but not sent now.
+  void kept(std::uint64_t bytes);
+  /// An entry that ends without content (skipped, rejected, a directory):
+  /// its bytes and, for a file, its count are done.
+  void settled(std::uint64_t size, bool is_file);
+  /// A file given up part way (or before it began): the rest of its bytes
+  /// are done, and so is the file.
+  void abandon(const std::string& name, std::uint64_t size);
+  /// A file's content has all been sent (its verdict may follow).
+  void file_finished() { ++state_.files_done; }
+
+  /// Erases the line so that a warning can be printed cleanly.
+  void clear();
+  /// The current file and how far it got, for the interruption message.
+  const progress_state& state() const { return state_; }
+
+ private:
+  void tick(bool force);
+
   logger& log_;
-  bool enabled_;
-  std::uint64_t total_;
-  std::uint64_t done_ = 0;
-  std::string file_;
-  std::uint64_t file_size_ = 0;
-  bool file_size_known_ = true;
-  std::uint64_t file_done_ = 0;
-  clock::time_point start_ = clock::now();
+  bool draw_;
+  progress_state state_;
+  std::uint64_t sent_ = 0;
+  rate_window window_;
   clock::time_point last_draw_{};
+  clock::time_point last_event_{};
   bool drawn_ = false;
+  std::string shown_name_;  // the file the drawn line names
 };
 
 }  // namespace ferry::send

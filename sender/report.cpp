@@ -23,18 +23,18 @@ void report_run(logger& log, const send_result& result, exit_code code, const st
   }
   const double rate = secs > 0 ? static_cast<double>(result.bytes) / secs : 0;
   if (error.empty()) {
-    const auto files = result.stored - result.directories;
+    const auto files = result.files;
     log.info("stored " + std::to_string(files) + (files == 1 ? " file" : " files") + " and " +
              std::to_string(result.directories) +
              (result.directories == 1 ? " directory, " : " directories, ") +
-             format_bytes(result.bytes) + " in " + format_duration(secs) + " (" +
+             format_bytes(result.bytes) + " sent in " + format_duration(secs) + " (" +
              format_rate(rate) + "); " + std::to_string(result.skipped) + " skipped, " +
              std::to_string(result.rejected) + " rejected, " + std::to_string(result.failed) +
              " failed");
     if (result.resumed > 0)
       log.info("resumed " + std::to_string(result.resumed) +
                (result.resumed == 1 ? " file" : " files") + " after " +
-               format_bytes(result.bytes_resumed) + " the receiver had kept (hash verified)");
+               format_bytes(result.resumed_bytes) + " the receiver had kept (hash verified)");
     if (result.restarted > 0)
       log.info(std::to_string(result.restarted) + (result.restarted == 1 ? " file" : " files") +
                " sent whole: the bytes the receiver had kept did not match");
@@ -51,15 +51,15 @@ void report_run(logger& log, const send_result& result, exit_code code, const st
       log.info(line);
     }
   }
-  json_line summary("summary");
-  summary.num("stored", result.stored)
+  json_line summary("session_end");
+  summary.num("files", result.files)
       .num("directories", result.directories)
       .num("skipped", result.skipped)
       .num("rejected", result.rejected)
       .num("failed", result.failed)
       .num("bytes", result.bytes)
       .num("resumed", result.resumed)
-      .num("bytes_resumed", result.bytes_resumed)
+      .num("resumed_bytes", result.resumed_bytes)
       .num("restarted", result.restarted)
       .real("seconds", secs)
       .real("bytes_per_second", rate)
@@ -67,7 +67,8 @@ void report_run(logger& log, const send_result& result, exit_code code, const st
       .str("status", code == exit_code::ok ? "ok"
                      : error.empty()       ? "partial"
                                            : "error")
-      .str("transport", result.transport.empty() ? "none" : result.transport);
+      .str("transport", result.transport.empty() ? "none" : result.transport)
+      .str("error", error);
   if (const auto& u = result.link) {
     summary.real("rtt_ms", static_cast<double>(u->srtt.count()) / 1000)
         .real("min_rtt_ms", static_cast<double>(u->min_rtt.count()) / 1000)

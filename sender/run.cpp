@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "link/classify.hpp"
 #include "secure/handshake.hpp"
@@ -15,6 +16,7 @@
 #include "sender/report.hpp"
 #include "sender/session.hpp"
 #include "util/session_error.hpp"
+#include "util/units.hpp"
 
 namespace ferry::send {
 namespace {
@@ -61,6 +63,17 @@ secure::client_plan plan_for(const options& opts, const secure::identity& id,
 
 }  // namespace
 
+// What an interruption leaves, and that the same command picks it up: the
+// receiver keeps the part of a large file it got, and skips what it stored.
+static std::string progress_note(const progress_state& st, bool resume) {
+  if (st.files_done == 0 && st.done == 0) return {};
+  std::string note = "; ";
+  if (resume && !st.name.empty() && st.file_size_known && st.file_size > inline_max &&
+      st.file_done > 0 && st.file_done < st.file_size)
+    note += format_bytes(st.file_done) + " of " + st.name + " sent, which the receiver keeps; ";
+  return note + "run the same command again to resume";
+}
+
 int show_identity(const options& opts) {
   try {
     const auto dir = secure::config_dir(opts.config_dir);
@@ -83,6 +96,8 @@ int run(const options& opts) {
   send_result result;
   std::string error;
   int signal_number = 0;
+  std::optional<progress_meter> progress;
+  bool from_files = false;  // a file, not only stdin: the same command can resume
   try {
     // Keys and secrets first: a setup mistake fails before any work.
     const auto dir = secure::config_dir(opts.config_dir);
@@ -94,10 +109,15 @@ int run(const options& opts) {
     const auto entries = std::move(g.entries);
     if (entries.empty())
       throw session_error(code == exit_code::ok ? exit_code::usage : code, "nothing to send");
-    std::uint64_t total = 0;
-    for (const auto& e : entries)
+    std::uint64_t total = 0, files = 0;
+    bool sizes_known = true;
+    for (const auto& e : entries) {
       total += e.size;
-    progress_meter progress(log, !opts.quiet && ::isatty(STDERR_FILENO) != 0, total);
+      if (e.kind == entry_kind::file) ++files;
+      if (e.kind == entry_kind::file && !e.local_path.empty()) from_files = true;
+      sizes_known = sizes_known && e.size_known;
+    }
+    progress.emplace(log, !opts.quiet && ::isatty(STDERR_FILENO) != 0, total, sizes_known, files);
 
     asio::io_context ctx;
     asio::signal_set signals(ctx, SIGINT, SIGTERM);
@@ -107,13 +127,13 @@ int run(const options& opts) {
       ctx.stop();  // destroys the session; the receiver discards the part file
     });
     std::exception_ptr failed;
-    asio::co_spawn(ctx, run_send(opts, entries, log, progress, result, id, plan),
+    asio::co_spawn(ctx, run_send(opts, entries, log, *progress, result, id, plan),
                    [&](std::exception_ptr ex) {
                      failed = ex;
                      signals.cancel();
                    });
     ctx.run();
-    progress.clear();
+    progress->clear();
     if (failed) std::rethrow_exception(failed);
     code = worse(code, result.code);
   } catch (const session_error& e) {
@@ -126,6 +146,7 @@ int run(const options& opts) {
   if (signal_number != 0) {
     code = static_cast<exit_code>(128 + signal_number);
     error = signal_number == SIGINT ? "interrupted by SIGINT" : "interrupted by SIGTERM";
+    if (progress && from_files) error += progress_note(progress->state(), opts.resume);
   }
   if (code == exit_code::auth) log.event(json_line("auth_failed").str("message", error));
   report_run(log, result, code, error,

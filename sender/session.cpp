@@ -212,8 +212,11 @@ class sender_session {
     std::uint64_t pos = offset;
     std::span<const std::uint8_t> chunk;
     if (offset > 0) {
-      const std::error_code ec = co_await session::hash_keeping_alive(stream_, stream_.executor(),
-                                                                      src.fd(), 0, offset, hash);
+      progress_.phase("verifying kept bytes", e.remote_path, offset);
+      const std::error_code ec = co_await session::hash_keeping_alive(
+          stream_, stream_.executor(), src.fd(), 0, offset, hash,
+          [this](std::uint64_t n) { progress_.phase_add(n); });
+      progress_.end_phase();
       if (ec) {
         const std::string why =
             ec == std::errc::io_error ? "file shrank below the resume offset" : ec.message();
@@ -222,8 +225,8 @@ class sender_session {
       }
       if (hash.digest() == a.prefix_hash) {
         ++result_.resumed;
-        result_.bytes_resumed += offset;
-        progress_.add(offset);
+        result_.resumed_bytes += offset;
+        progress_.kept(offset);
       } else {
         // What the receiver kept is not the start of this file: say so, and
         // send all of it.
@@ -231,7 +234,7 @@ class sender_session {
         log_.event(json_line("file_restarted")
                        .num("id", static_cast<std::uint64_t>(i))
                        .str("path", e.remote_path)
-                       .num("kept", offset));
+                       .num("kept_bytes", offset));
         ++result_.restarted;
         hash.reset();
         pos = 0;
@@ -247,6 +250,7 @@ class sender_session {
     while (true) {
       if (cancelled_) {
         // The receiver already gave its verdict (disk full, limit, ...).
+        progress_.abandon(e.remote_path, e.size);
         stream_.queue(abort_file{id, "receiver refused the file"});
         aborted_[id] = true;
         co_await stream_.flush();
@@ -277,6 +281,7 @@ class sender_session {
       result_.bytes += static_cast<std::uint64_t>(n);
       progress_.add(static_cast<std::uint64_t>(n));
     }
+    progress_.file_finished();
     finish_file(id, pos, hash.digest(), start);
   }
 
@@ -309,6 +314,7 @@ class sender_session {
     result_.bytes += e.size;
     progress_.start_file(e.remote_path, e.size, true);
     progress_.add(e.size);
+    progress_.file_finished();
     stream_.touch();
     finish_file(id, e.size, hash.digest(), start);
   }
@@ -322,6 +328,7 @@ class sender_session {
   // destroyed twice by GCC 12's coroutine lowering.
   asio::awaitable<void> abort_file_(std::size_t i, const char* why) {
     const auto& e = entries_[i];
+    progress_.abandon(e.remote_path, e.size);
     progress_.clear();
     log_.warn((e.local_path.empty() ? std::string("stdin") : e.local_path) + ": " + why +
               " (not sent)");
@@ -400,35 +407,44 @@ class sender_session {
                                                      " at byte " + std::to_string(a.offset) +
                                                      ", outside 1.." + std::to_string(e.size));
     }
-    const char* event = "file_accepted";
+    // Every entry ends in one file_done event: here when the answer
+    // settles it (a directory, a skip, a refusal), else at its verdict.
+    const char* status = nullptr;
     switch (a.kind) {
       case answer_kind::accept:
       case answer_kind::resume:
         if (e.kind == entry_kind::directory) {
-          ++result_.stored;
           ++result_.directories;
+          status = "stored";
         }
         break;
       case answer_kind::skip:
         ++result_.skipped;
-        event = "file_skipped";
+        status = "skipped";
         break;
       case answer_kind::reject:
         ++result_.rejected;
         result_.code = worse(result_.code, exit_code::partial);
         progress_.clear();
         log_.warn(e.remote_path + ": rejected by receiver: " + a.reason);
-        event = "file_rejected";
+        status = "rejected";
         break;
     }
+    if (status) progress_.settled(e.size, e.kind == entry_kind::file);
     log_.event([&] {
-      json_line ev(event);
-      ev.num("id", static_cast<std::uint64_t>(a.id)).str("path", e.remote_path);
-      if (a.kind == answer_kind::accept || a.kind == answer_kind::resume)
-        ev.num("offset", a.offset);
-      else
-        ev.str("reason", a.reason);
-      return ev;
+      if (status)
+        return json_line("file_done")
+            .num("id", static_cast<std::uint64_t>(a.id))
+            .str("path", e.remote_path)
+            .str("kind", kind_text(e.kind))
+            .str("status", status)
+            .num("bytes", std::uint64_t{0})
+            .real("seconds", 0)
+            .str("reason", a.reason);
+      return json_line("file_accepted")
+          .num("id", static_cast<std::uint64_t>(a.id))
+          .str("path", e.remote_path)
+          .num("offset", a.offset);
     });
     answers_[a.id] = std::move(a);
     wake_.cancel();
@@ -450,7 +466,7 @@ class sender_session {
                           "receiver said " + e.remote_path + " was aborted; it was not");
     const sent_info info = it != sent_.end() ? it->second : sent_info{};
     if (v.kind == verdict_kind::stored) {
-      ++result_.stored;
+      ++result_.files;
     } else {
       ++result_.failed;
       exit_code c = exit_code::partial;
@@ -471,6 +487,7 @@ class sender_session {
       return json_line("file_done")
           .num("id", static_cast<std::uint64_t>(v.id))
           .str("path", e.remote_path)
+          .str("kind", kind_text(e.kind))
           .str("status", verdict_text(v.kind))
           .num("bytes", info.bytes)
           .str("hash", info.hash ? fileio::to_hex(*info.hash) : std::string())
@@ -521,22 +538,33 @@ class sender_session {
 // with nothing but KEEPALIVEs to show. A file that cannot be read gets no
 // hash (its offer then fails the usual way).
 asio::awaitable<std::vector<std::optional<hash128>>> hash_sources(
-    const std::vector<fileio::source_entry>& entries) {
+    const std::vector<fileio::source_entry>& entries, progress_meter& progress) {
   std::vector<std::optional<hash128>> out(entries.size());
+  auto hashable = [](const fileio::source_entry& e) {
+    return e.kind == entry_kind::file && e.size_known && !e.local_path.empty();
+  };
+  std::uint64_t total = 0;
+  for (const auto& e : entries)
+    if (hashable(e)) total += e.size;
   const auto ex = co_await asio::this_coro::executor;
+  progress.phase("hashing", "", total);
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const auto& e = entries[i];
-    if (e.kind != entry_kind::file || !e.size_known || e.local_path.empty()) continue;
+    if (!hashable(e)) continue;
+    progress.phase("hashing", e.remote_path, total);
     fileio::unique_fd fd(::open(e.local_path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) continue;
     fileio::hasher h;
     std::error_code ec;
     for (std::uint64_t off = 0; off < e.size && !ec; off += fileio::hash_slice) {
-      ec = fileio::hash_file_range(fd.get(), off, std::min(fileio::hash_slice, e.size - off), h);
+      const std::uint64_t n = std::min(fileio::hash_slice, e.size - off);
+      ec = fileio::hash_file_range(fd.get(), off, n, h);
+      progress.phase_add(n);
       co_await asio::post(ex, asio::use_awaitable);  // a signal may stop us between slices
     }
     if (!ec) out[i] = h.digest();
   }
+  progress.end_phase();
   co_return out;
 }
 
@@ -594,7 +622,11 @@ asio::awaitable<void> start_secure(net::frame_stream& stream, secure::channel& c
                   .str("fingerprint", fp)
                   .str("file", plan.known_file.string())
                   .str("by", out.trust == secure::trust::paired ? "code" : "first_contact"));
-  log.event(json_line("secure").str("fingerprint", fp).str("trust", how).str("cipher", out.cipher));
+  log.event(json_line("authenticated")
+                .str("peer", stream.peer())
+                .str("fingerprint", fp)
+                .str("how", how)
+                .str("cipher", out.cipher));
 }
 
 }  // namespace
@@ -604,7 +636,7 @@ asio::awaitable<void> run_send(const options& opts,
                                progress_meter& progress, send_result& result,
                                const secure::identity& id, const secure::client_plan& plan) {
   std::vector<std::optional<hash128>> hashes;
-  if (opts.skip_identical) hashes = co_await hash_sources(entries);
+  if (opts.skip_identical) hashes = co_await hash_sources(entries, progress);
   const secure::tls_context tls(id, secure::side::client);
   const auto started = clock::now();
   link::dial_plan dial;

@@ -24,14 +24,14 @@ namespace ferry::send {
 
 struct send_result {
   exit_code code = exit_code::ok;
-  std::uint64_t stored = 0;  // files and directories
-  std::uint64_t directories = 0;
+  std::uint64_t files = 0;        // regular files (and streams) stored
+  std::uint64_t directories = 0;  // directories created or already there
   std::uint64_t skipped = 0;
   std::uint64_t rejected = 0;
   std::uint64_t failed = 0;
   std::uint64_t bytes = 0;                   // content bytes put on the wire
   std::uint64_t resumed = 0;                 // files continued after a verified kept prefix
-  std::uint64_t bytes_resumed = 0;           // bytes those prefixes held (not sent again)
+  std::uint64_t resumed_bytes = 0;           // bytes those prefixes held (not sent again)
   std::uint64_t restarted = 0;               // files whose kept prefix differed: sent whole
   std::optional<net::transport_stats> link;  // the transport's figures (UDP mode keeps them)
   std::string transport;                     // "tcp" or "udp": what the session ran over; empty

@@ -5,7 +5,8 @@ namespace ferry::session {
 asio::awaitable<std::error_code> hash_keeping_alive(net::frame_stream& stream,
                                                     asio::any_io_executor where, int fd,
                                                     std::uint64_t offset, std::uint64_t length,
-                                                    fileio::hasher& h) {
+                                                    fileio::hasher& h,
+                                                    std::function<void(std::uint64_t)> hashed) {
   for (std::uint64_t off = 0; off < length; off += fileio::hash_slice) {
     const std::uint64_t n = std::min(fileio::hash_slice, length - off);
     const std::uint64_t at = offset + off;
@@ -16,6 +17,7 @@ asio::awaitable<std::error_code> hash_keeping_alive(net::frame_stream& stream,
         },
         asio::use_awaitable);
     if (ec) co_return ec;
+    if (hashed) hashed(n);
     co_await stream.keep_alive();
   }
   co_return std::error_code{};

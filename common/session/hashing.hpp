@@ -4,6 +4,7 @@
 
 #include <asio.hpp>
 #include <cstdint>
+#include <functional>
 #include <system_error>
 
 #include "fileio/hash.hpp"
@@ -15,9 +16,11 @@ namespace ferry::session {
 /// fileio::hash_slice at a time run on `where` (a disk pool, or the
 /// stream's own executor), with stream.keep_alive() between slices: a
 /// large file can take longer to hash than the peer waits in silence.
+/// `hashed`, when set, hears of each slice (a progress display).
 asio::awaitable<std::error_code> hash_keeping_alive(net::frame_stream& stream,
                                                     asio::any_io_executor where, int fd,
                                                     std::uint64_t offset, std::uint64_t length,
-                                                    fileio::hasher& h);
+                                                    fileio::hasher& h,
+                                                    std::function<void(std::uint64_t)> hashed = {});
 
 }  // namespace ferry::session

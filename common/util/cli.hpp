@@ -22,6 +22,11 @@ struct early_exit {
   std::string text;
 };
 
+/// Help text as both programs print it: no line wider than `width`
+/// columns (broken at spaces, keeping the indentation), no trailing
+/// spaces, implicit values shown as typed ("--udp[=strict]").
+std::string tidy_help(std::string_view text, std::size_t width = 80);
+
 inline early_exit usage_error(std::string_view program, const std::string& msg) {
   const std::string p(program);
   return {to_int(exit_code::usage), p + ": " + printable(msg) + "\nTry '" + p + " --help'.\n"};

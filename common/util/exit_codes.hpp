@@ -26,8 +26,9 @@ inline constexpr int to_int(exit_code c) {
 /// Help text block listing every code, used by both programs' --help.
 inline constexpr const char* exit_code_help =
     "Exit codes:\n"
-    "  0    success: every entry stored or already identical\n"
-    "  1    partial: some entries rejected or skipped by policy\n"
+    "  0    success: every entry stored, or already there and identical\n"
+    "  1    partial: the receiver's policy refused some entries (a different file\n"
+    "       exists, something in the way, a size limit, an unsafe path)\n"
     "  2    usage error\n"
     "  3    cannot connect or listen, receiver busy, or connection lost\n"
     "  4    proxy failure\n"
@@ -35,7 +36,8 @@ inline constexpr const char* exit_code_help =
     "  6    integrity failure (hash or size mismatch)\n"
     "  7    local I/O error\n"
     "  8    timeout\n"
-    "  9    receiver could not store a file (remote I/O error)\n"
+    "  9    the receiver accepted a file but could not store it (disk full,\n"
+    "       permission, read-only)\n"
     "  10   authentication failed: receiver key not the --pin or changed, sender not\n"
     "       authorised, wrong or burned code, wrong token\n"
     "  130  interrupted by SIGINT, 143 by SIGTERM (128 + signal)\n";

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 
 #include "util/text.hpp"
 
@@ -76,12 +77,38 @@ json_line& json_line::num(std::string_view k, std::int64_t value) {
   return *this;
 }
 
+std::string rfc3339_now() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  tm utc{};
+  ::gmtime_r(&ts.tv_sec, &utc);
+  char buf[40];
+  const auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::snprintf(buf + n, sizeof buf - n, ".%03ldZ", ts.tv_nsec / 1000000);
+  return buf;
+}
+
+std::string plain_decimal(double value) {
+  if (!std::isfinite(value)) value = 0;
+  // Six places, never an exponent (6.0551e-05 is 0.000061), no trailing
+  // zeros (2.500000 is 2.5, 3.000000 is 3).
+  char buf[400];
+  std::snprintf(buf, sizeof buf, "%.6f", value);
+  std::string s = buf;
+  s.erase(s.find_last_not_of('0') + 1);
+  if (s.back() == '.') s.pop_back();
+  if (s == "-0") s = "0";
+  return s;
+}
+
+json_line::json_line(std::string_view event) {
+  str("event", event);
+  str("time", rfc3339_now());
+}
+
 json_line& json_line::real(std::string_view k, double value) {
   key(k);
-  if (!std::isfinite(value)) value = 0;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", value);
-  out_ += buf;
+  out_ += plain_decimal(value);
   return *this;
 }
 

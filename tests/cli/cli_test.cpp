@@ -437,18 +437,52 @@ TEST(RecvCli, SecurityOptions) {
   EXPECT_EQ(recv_exit({"--allow-any-sender", "--remember-senders"}), 2);
 }
 
+std::string help_of(bool sender) {
+  argv a({"--help"});
+  if (sender) return std::get<send::early_exit>(send::parse_options(a.argc(), a.get())).text;
+  return std::get<recv::early_exit>(recv::parse_options(a.argc(), a.get())).text;
+}
+
 TEST(Cli, BothHelpsNameExitCodeTen) {
   for (const bool sender : {true, false}) {
-    argv a({"--help"});
-    std::string text;
-    if (sender)
-      text = std::get<send::early_exit>(send::parse_options(a.argc(), a.get())).text;
-    else
-      text = std::get<recv::early_exit>(recv::parse_options(a.argc(), a.get())).text;
+    const std::string text = help_of(sender);
     EXPECT_NE(text.find("10   authentication failed"), std::string::npos) << sender;
     EXPECT_NE(text.find("--config-dir"), std::string::npos) << sender;
     EXPECT_NE(text.find("--show-identity"), std::string::npos) << sender;
   }
+}
+
+// Both helps fit an 80-column terminal, end no line in spaces, and show
+// options as they are typed (not cxxopts' "--udp [=[=strict](=on)]").
+TEST(Cli, HelpFitsEightyColumnsWithoutTrailingSpaces) {
+  for (const bool sender : {true, false}) {
+    const std::string text = help_of(sender);
+    std::size_t start = 0, lines = 0;
+    while (start < text.size()) {
+      const std::size_t end = text.find('\n', start);
+      const std::string line = text.substr(start, end - start);
+      start = end + 1;
+      ++lines;
+      EXPECT_LE(line.size(), 80u) << sender << ": " << line;
+      if (!line.empty()) {
+        EXPECT_NE(line.back(), ' ') << sender << ": '" << line << "'";
+      }
+    }
+    EXPECT_GT(lines, 40u);
+    EXPECT_EQ(text.find("(=on)"), std::string::npos) << sender;
+    EXPECT_EQ(text.find("[=["), std::string::npos) << sender;
+  }
+  const auto text = help_of(true);
+  EXPECT_NE(text.find("--udp[=strict]"), std::string::npos);
+  EXPECT_NE(text.find("PORT defaults to 7070"), std::string::npos);
+}
+
+TEST(Cli, TidyHelpBreaksAtSpacesKeepingTheIndent) {
+  EXPECT_EQ(tidy_help("ab cd ef  \n", 5), "ab cd\nef\n");
+  EXPECT_EQ(tidy_help("    one two three four\n", 14), "    one two\n    three four\n");
+  EXPECT_EQ(tidy_help("  --x [=m(=on)]   desc\n"), "  --x[=m]         desc\n");
+  const std::string unbreakable(90, 'x');
+  EXPECT_EQ(tidy_help(unbreakable + "\n"), unbreakable + "\n");
 }
 
 }  // namespace

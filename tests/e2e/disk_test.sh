@@ -17,16 +17,37 @@ mount -t tmpfs -o size=1m tmpfs "$WORK/small" || skip "cannot mount tmpfs here"
 MOUNTS+=("$WORK/small")
 head -c $((2 * 1024 * 1024)) /dev/urandom >"$WORK/src/big.bin"
 printf 'small\n' >"$WORK/src/small.txt"
-# With its default --min-free reserve (256 MiB) the receiver refuses the
-# file up front: nothing is written.
-start_recv "$WORK/small/inbox"
+# A file system no larger than the --min-free reserve (256 MiB by default)
+# could store nothing: the receiver says so at start and exits 7.
+mkdir -p "$WORK/small/inbox"
+rc=0
+timeout 20 "$RECV" --listen 127.0.0.1:0 --dir "$WORK/small/inbox" 2>"$WORK/tiny.err" || rc=$?
+[ "$rc" -eq 7 ] || fail "receiver on a 1 MiB file system with a 256 MiB reserve: exit $rc, expected 7"
+grep -q 'cannot store into .*/small/inbox: its file system holds 1.0 MiB in all, no more than the --min-free reserve of 256.0 MiB' \
+  "$WORK/tiny.err" || fail "reserve larger than the file system: $(cat "$WORK/tiny.err")"
+pass "a file system smaller than the --min-free reserve: refused at start (exit 7)"
+
+# With a reserve that fits, a file that would eat into it is refused up
+# front: nothing is written.
+start_recv "$WORK/small/inbox" --min-free 512K
 send --json "$WORK/src/big.bin"
 expect_rc 1 "offer beyond the free-space reserve"
-grep -q 'big.bin: rejected by receiver: not enough free space on the receiver (.* free, .* promised to transfers in progress, keeps 256.0 MiB free: its --min-free)' "$SEND_ERR" ||
+grep -q 'big.bin: rejected by receiver: not enough free space on the receiver (.* free, .* promised to transfers in progress, keeps 512.0 KiB free: its --min-free)' "$SEND_ERR" ||
   fail "free-space rejection message: $(cat "$SEND_ERR")"
 [ -z "$(ls -A "$WORK/small/inbox")" ] || fail "something was written for a file refused for space"
 kill "$RECV_PID"
 pass "a file that would eat the --min-free reserve is rejected before any byte is written"
+
+# A read-only file system: said at start, exit 7 (not "not enough space").
+mkdir -p "$WORK/ro"
+mount -t tmpfs -o size=1g,ro tmpfs "$WORK/ro" || skip "cannot mount a read-only tmpfs here"
+MOUNTS+=("$WORK/ro")
+rc=0
+timeout 20 "$RECV" --listen 127.0.0.1:0 --dir "$WORK/ro" 2>"$WORK/ro.err" || rc=$?
+[ "$rc" -eq 7 ] || fail "receiver on a read-only file system: exit $rc, expected 7"
+grep -q "cannot store into $WORK/ro: it is on a read-only file system" "$WORK/ro.err" ||
+  fail "read-only message: $(cat "$WORK/ro.err")"
+pass "a read-only file system: refused at start (exit 7)"
 
 # Without the reserve the disk fills mid-file: ENOSPC, reported and cleaned.
 start_recv "$WORK/small/inbox" --min-free 0
@@ -100,7 +121,7 @@ touch "$WORK/stop.many"
 wait "$sampler"
 min=$(cat "$WORK/min.many")
 stored=$(cat "$WORK"/c?.out | jq -s '[.[] | select(.event=="file_done" and .status=="stored")] | length')
-refused=$(cat "$WORK"/c?.out | jq -s '[.[] | select(.event=="file_rejected")] | length')
+refused=$(cat "$WORK"/c?.out | jq -s '[.[] | select(.event=="file_done" and .status=="rejected")] | length')
 echo "8 senders x 6 MiB and a 48 MiB stream: $stored stored, $refused refused up front," \
   "lowest free $((min >> 10)) KiB, reserve $((reserve >> 10)) KiB"
 if ! [ "$stored" -ge 1 ] || ! [ "$refused" -ge 1 ]; then fail "expected some stored and some refused"; fi
@@ -118,16 +139,25 @@ mkdir -p "$WORK/locked"
 RECV_PREFIX=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
 cp -r "$FERRY_CONFIG_DIR" "$WORK/config-nobody"
 chown -R nobody:nogroup "$WORK/config-nobody"
-start_recv "$WORK/locked" --config-dir "$WORK/config-nobody"
-mkdir -p "$WORK/src/sub"
-printf 'x\n' >"$WORK/src/sub/inner.txt"
-send "$WORK/src/small.txt"
-expect_rc 9 "permission denied on the file"
-grep -q 'small.txt: not stored by receiver: cannot create part file: Permission denied' "$SEND_ERR" ||
-  fail "permission message: $(cat "$SEND_ERR")"
-send "$WORK/src/sub"
-expect_rc 1 "permission denied on a directory"
-grep -q 'sub: rejected by receiver: cannot create directory: Permission denied' "$SEND_ERR" ||
-  fail "directory permission message: $(cat "$SEND_ERR")"
+# A directory it cannot write in: said at start, exit 7.
+rc=0
+timeout 20 "${RECV_PREFIX[@]}" "$RECV" --listen 127.0.0.1:0 --dir "$WORK/locked" \
+  --config-dir "$WORK/config-nobody" 2>"$WORK/locked.err" || rc=$?
+[ "$rc" -eq 7 ] || fail "receiver in a directory it cannot write: exit $rc, expected 7"
+grep -q "cannot store into $WORK/locked: cannot create a file there: Permission denied" "$WORK/locked.err" ||
+  fail "unwritable directory message: $(cat "$WORK/locked.err")"
 [ -z "$(ls -A "$WORK/locked")" ] || fail "something was written into the locked directory"
-pass "permission denied"
+# Per file, the real cause: its own directory is root's, the rest writable.
+mkdir -p "$WORK/open/sub"
+chown nobody:nogroup "$WORK/open"
+start_recv "$WORK/open" --config-dir "$WORK/config-nobody"
+mkdir -p "$WORK/src/sub/newdir"
+printf 'x\n' >"$WORK/src/sub/inner.txt"
+send "$WORK/src/sub"
+expect_rc 9 "permission denied in a subdirectory"
+grep -q 'sub/inner.txt: not stored by receiver: cannot write it: permission denied in its directory' "$SEND_ERR" ||
+  fail "permission message: $(cat "$SEND_ERR")"
+grep -q 'sub/newdir: rejected by receiver: cannot create directory: Permission denied' "$SEND_ERR" ||
+  fail "directory permission message: $(cat "$SEND_ERR")"
+[ -z "$(ls -A "$WORK/open/sub")" ] || fail "something was written into the root-owned subdirectory"
+pass "permission denied: refused at start for the receive directory, named per file below it"

@@ -10,7 +10,7 @@ printf 'hello\n' >"$WORK/src/a.txt"
 rc=0; "$SEND" >/dev/null 2>&1 || rc=$?; [ "$rc" -eq 2 ] || fail "send usage exit $rc"
 rc=0; "$RECV" --overwrite maybe >/dev/null 2>&1 || rc=$?; [ "$rc" -eq 2 ] || fail "recv usage exit $rc"
 "$SEND" --help | grep -q '^  8    timeout' || fail "send --help lacks exit codes"
-"$RECV" --help | grep -q '^  9    receiver could not store' || fail "recv --help lacks exit codes"
+"$RECV" --help | grep -q '^  9    the receiver accepted a file but could not store it' || fail "recv --help lacks exit codes"
 pass "2 usage"
 
 # 0 and --once: the receiver exits with the session's status.
@@ -27,6 +27,23 @@ send "$WORK/src/a.txt"
 expect_rc 1 "partial"
 wait_exit "$RECV_PID" 10; [ "$WAIT_RC" -eq 1 ] || fail "--once receiver did not exit 1 on a partial session"
 pass "1 partial"
+
+# Something in the way is refused when offered: 1 (not 9, which is for a
+# file accepted and then not storable). An identical file skipped is 0.
+mkdir -p "$WORK/inbox1/a.txt"
+start_recv "$WORK/inbox1"
+send --json "$WORK/src/a.txt"
+expect_rc 1 "a directory in the way of a file"
+has_event "$SEND_OUT" '.event=="file_done" and .path=="a.txt" and .status=="rejected"' ||
+  fail "a directory in the way: no rejected file_done"
+rmdir "$WORK/inbox1/a.txt"
+send "$WORK/src/a.txt"
+expect_rc 0 "stored once the way is clear"
+send --json "$WORK/src/a.txt"
+expect_rc 0 "an identical file skipped"
+has_event "$SEND_OUT" '.event=="file_done" and .path=="a.txt" and .status=="skipped"' ||
+  fail "an identical file: no skipped file_done"
+pass "1 for something in the way, 0 for an identical file skipped"
 
 # Two paths that would arrive under one name: a usage error before anything
 # connects, never one of them dropped quietly.
@@ -83,7 +100,8 @@ head -c $((2 * 1024 * 1024)) /dev/urandom >"$WORK/src/big9.bin"
 start_recv "$WORK/inbox9"
 send "$WORK/src/big9.bin"
 expect_rc 9 "remote I/O"
-grep -q 'big9.bin: not stored by receiver: cannot create part file' "$SEND_ERR" || fail "remote I/O message: $(cat "$SEND_ERR")"
+grep -q 'big9.bin: not stored by receiver: cannot write it: something is in the way of its temporary name' "$SEND_ERR" ||
+  fail "remote I/O message: $(cat "$SEND_ERR")"
 pass "9 remote I/O"
 # The same obstacle at a small file's part name does not matter: small
 # files are written without a name until they are verified.
@@ -122,3 +140,15 @@ wait_exit "$spid" 10
 [ ! -e "$WORK/inbox-once/once.bin" ] || fail "interrupted --once session kept a file"
 [[ ! -e "$WORK/inbox/stream-INT.bin" && ! -e "$WORK/inbox/stream-TERM.bin" ]] || fail "interrupted stream kept"
 pass "130/143 interrupted"
+
+# Every row of the README's exit-code table is produced by some test
+# (expect_rc N, or a status compared with N).
+readme="$(dirname "$0")/../../README.md"
+codes=$(sed -n '/^### Exit codes/,/^### JSON/p' "$readme" | grep -oE '^\| [0-9]+(, [0-9]+)*' | tr -d '|,')
+[ "$(echo "$codes" | wc -w)" -ge 12 ] || fail "README exit-code table not found ($codes)"
+for code in $codes; do
+  grep -qE "(expect_rc|-eq|want=) *\"?$code\b" "$(dirname "$0")"/*.sh ||
+    fail "exit code $code is in the README's table but no test produces it"
+done
+pass "every exit code in the README's table is produced by a test: $(tr '\n' ' ' <<<"$codes")"
+

@@ -63,11 +63,11 @@ wait_part "$WORK/inbox" $((8 * MIB)) 30
 kill -9 "$RECV_PID"
 expect_bg_exit 3 "connection lost\|connection refused\|stopped answering" "UDP, receiver killed"
 # The summary of a failed UDP session says UDP, as its session_start did.
-has_event "$BG_OUT" '.event=="summary" and .transport=="udp" and .exit_code==3' ||
+has_event "$BG_OUT" '.event=="session_end" and .transport=="udp" and .exit_code==3' ||
   fail "summary of the failed UDP session: $(tail -n 1 "$BG_OUT")"
 start_recv "$WORK/inbox"
 resume_big "UDP, new receiver after a kill" --udp
-has_event "$SEND_OUT" '.event=="summary" and .transport=="udp"' || fail "UDP resume not over UDP"
+has_event "$SEND_OUT" '.event=="session_end" and .transport=="udp"' || fail "UDP resume not over UDP"
 pass "UDP: receiver SIGKILLed mid-file → sender exit 3; a new receiver resumes over UDP, byte-exact"
 
 # ---- proxy SIGKILLed mid-file -----------------------------------------------
@@ -114,7 +114,7 @@ RECV_PORT=$RECV_PORT_SAVED
 expect_rc 6 "corrupted wire"
 grep -q 'integrity check (changed in transit)' "$SEND_ERR" ||
   fail "corruption not reported as an integrity failure: $(cat "$SEND_ERR")"
-has_event "$SEND_OUT" '.event=="summary" and .exit_code==6' || fail "no summary with exit code 6"
+has_event "$SEND_OUT" '.event=="session_end" and .exit_code==6' || fail "no summary with exit code 6"
 [ ! -e "$WORK/inbox/big.bin" ] || fail "a corrupted file was kept"
 # What TLS authenticated before the forged record is a sound prefix: kept
 # for a resume, which the next send makes.

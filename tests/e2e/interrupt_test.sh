@@ -41,4 +41,9 @@ wait_exit "$RECV_PID" 10; [ "$WAIT_RC" -eq 143 ] || fail "receiver with a cut se
 no_leftovers "$WORK/inbox"
 wait_exit "$spid" 25; rc=$WAIT_RC
 [ "$rc" -eq 3 ] || fail "sender exit $rc after the receiver stopped, expected 3: $(cat "$WORK/stalled.err")"
+grep -q 'caught SIGTERM, shutting down (waiting for 1 sessions)' "$RECV_ERR" ||
+  fail "the receiver did not say it is shutting down"
+grep -qE ': session failed: receiver is shutting down: session cut short; stored 0 files' "$RECV_ERR" ||
+  fail "the cut session's line: $(grep 'session failed' "$RECV_ERR")"
+! grep -q 'aborted\.,' "$RECV_ERR" || fail "stray punctuation in the receiver's log"
 pass "SIGTERM with a session: 143, nothing half-written"

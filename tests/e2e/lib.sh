@@ -12,12 +12,23 @@ source "$here/../../scripts/lib/sample.sh"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ferry-e2e.XXXXXX")
 _pids=()
 MOUNTS=()  # file systems a test mounted under WORK, unmounted at the end
+# _cleanup [STATUS]: the test's exit status (default: the one it ended with).
 _cleanup() {
-  local p m
+  local rc=${1:-$?} p m outs=()
   for p in "${_pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  # Every event a passing test saw must be in docs/events.md, field by field.
+  if [ "$rc" -eq 0 ]; then
+    mapfile -t outs < <(find "$WORK" -maxdepth 2 -name '*.out' -type f)
+    if [ ${#outs[@]} -gt 0 ] &&
+      ! python3 "$here/check_events.py" "$here/../../docs/events.md" "${outs[@]}" >&2; then
+      echo "FAIL: JSON events do not match docs/events.md" >&2
+      rc=1
+    fi
+  fi
   for m in "${MOUNTS[@]}"; do umount "$m" 2>/dev/null || true; done
   [ -n "${KEEP:-}" ] || rm -rf "$WORK"
+  exit "$rc"
 }
 trap _cleanup EXIT
 
@@ -214,9 +225,9 @@ expect_resumed() {
   expect_rc 0 "$label"
   cmp "$src" "$dir/$name" || fail "$label: file differs after resume"
   no_leftovers "$dir"
-  has_event "$SEND_OUT" ".event==\"summary\" and .resumed==1 and .restarted==0 and .bytes_resumed==$kept and .bytes==$((size - kept))" ||
+  has_event "$SEND_OUT" ".event==\"session_end\" and .resumed==1 and .restarted==0 and .resumed_bytes==$kept and .bytes==$((size - kept))" ||
     fail "$label: not resumed after $kept kept bytes: $(tail -n 1 "$SEND_OUT")"
-  has_event "$RECV_OUT" ".event==\"file\" and .path==\"$name\" and .verdict==\"stored\" and .reason==\"resumed after $kept kept bytes\"" ||
+  has_event "$RECV_OUT" ".event==\"file_done\" and .path==\"$name\" and .status==\"stored\" and .resumed_bytes==$kept and .bytes==$size" ||
     fail "$label: the receiver did not log a resume after $kept bytes"
   rm "$dir/$name"
 }

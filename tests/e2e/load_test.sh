@@ -68,7 +68,7 @@ done
 [ "$failed" -eq 0 ] || fail "$failed of $SENDERS senders failed"
 for s in $(seq 1 $SENDERS); do
   diff -r "$WORK/src/common" "$WORK/inbox/s$s" >/dev/null || fail "sender $s: tree differs"
-  has_event "$WORK/load$s.out" ".event==\"summary\" and .stored==$((FILES + 8)) and .transport==\"$([ $((s % 2)) -eq 0 ] && echo udp || echo tcp)\"" ||
+  has_event "$WORK/load$s.out" ".event==\"session_end\" and .files==$FILES and .directories==8 and .transport==\"$([ $((s % 2)) -eq 0 ] && echo udp || echo tcp)\"" ||
     fail "sender $s: summary $(tail -n 1 "$WORK/load$s.out")"
 done
 no_leftovers "$WORK/inbox"

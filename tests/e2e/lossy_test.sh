@@ -13,8 +13,9 @@ fi
 ip netns add "ferrychk$$" 2>/dev/null || skip "cannot create network namespaces here"
 ip netns del "ferrychk$$"
 _ns_cleanup() {
+  local rc=$?
   netns_down
-  _cleanup
+  _cleanup "$rc"
 }
 trap _ns_cleanup EXIT
 netns_up 100mbit 1
@@ -37,13 +38,13 @@ lossy_send() {
   expect_rc 0 "$label"
   same_tree "$WORK/src/sample" "$WORK/inbox/sample" || fail "$label: tree differs"
   cmp "$WORK/src/big.bin" "$WORK/inbox/big.bin" || fail "$label: big file differs"
-  has_event "$SEND_OUT" '.event=="summary" and .packets_lost > 0 and .retransmitted_bytes > 0' ||
+  has_event "$SEND_OUT" '.event=="session_end" and .packets_lost > 0 and .retransmitted_bytes > 0' ||
     fail "$label: no loss seen, so the drop rule did not work: $(tail -n 1 "$SEND_OUT")"
   # Path MTU discovery found the veth's 1500-byte MTU: larger than the
   # 1200-byte start, never more than fits unfragmented.
-  has_event "$SEND_OUT" '.event=="summary" and .packet_size > 1200 and .packet_size <= 1472' ||
+  has_event "$SEND_OUT" '.event=="session_end" and .packet_size > 1200 and .packet_size <= 1472' ||
     fail "$label: packet size not fitted to the 1500-byte MTU: $(tail -n 1 "$SEND_OUT")"
-  pass "$label ($(jq -r 'select(.event=="summary") | "\(.loss_percent|floor)% lost, \(.bytes_per_second*8/1e6|floor) Mbit/s, \(.packet_size) B packets"' "$SEND_OUT"))"
+  pass "$label ($(jq -r 'select(.event=="session_end") | "\(.loss_percent|floor)% lost, \(.bytes_per_second*8/1e6|floor) Mbit/s, \(.packet_size) B packets"' "$SEND_OUT"))"
 }
 
 lossy_send "1% loss, 100 Mbit/s"

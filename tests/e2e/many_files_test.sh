@@ -28,6 +28,6 @@ cd "$WORK"
 find list -type f -print0 | {
   send --files-from - -0 --json
   expect_rc 0 "--files-from - -0"
-  [ "$(jq -c 'select(.event=="file_skipped")' "$SEND_OUT" | wc -l)" -eq 2 ] || fail "-0 list not read"
+  [ "$(jq -c 'select(.event=="file_done" and .status=="skipped")' "$SEND_OUT" | wc -l)" -eq 2 ] || fail "-0 list not read"
 }
 pass "--files-from and -0"

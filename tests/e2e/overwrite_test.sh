@@ -12,8 +12,8 @@ start_recv "$WORK/inbox"  # never (default)
 send --json "$WORK/src/doc.txt"
 expect_rc 1 "never policy"
 grep -q 'doc.txt: rejected by receiver: a different file exists' "$SEND_ERR" || fail "reason not printed"
-has_event "$SEND_OUT" '.event=="file_rejected" and (.reason | test("different file exists"))' ||
-  fail "no file_rejected event"
+has_event "$SEND_OUT" '.event=="file_done" and .status=="rejected" and (.reason | test("different file exists"))' ||
+  fail "no file_done event with status rejected"
 [ "$(cat "$WORK/inbox/doc.txt")" = old ] || fail "never policy replaced the file"
 pass "never rejects, exit 1"
 

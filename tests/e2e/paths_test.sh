@@ -18,7 +18,7 @@ cd "$WORK"
 find data -name '*.csv' -print0 | {
   send --files-from - -0 --json
   expect_rc 0 "find -print0 | --files-from - -0"
-  [ "$(jq -s '[.[] | select(.event=="summary")][0].stored' "$SEND_OUT")" -eq 5000 ] ||
+  [ "$(jq -s '[.[] | select(.event=="session_end")][0].files' "$SEND_OUT")" -eq 5000 ] ||
     fail "expected 5000 stored: $(tail -n 1 "$SEND_OUT")"
 }
 [ "$(find "$WORK/inbox/data" -name '*.csv' | wc -l)" -eq 5000 ] || fail "not every csv arrived"
@@ -61,7 +61,7 @@ pass "-R keeps the whole path; collisions are usage errors before connecting"
 send --json data/d9/notes.txt data/missing.txt
 expect_rc 7 "one path missing"
 has_event "$SEND_OUT" '.event=="path_error" and .path=="data/missing.txt"' || fail "no path_error event"
-has_event "$SEND_OUT" '.event=="summary" and .failed==1 and .stored==1 and .status=="partial"' ||
+has_event "$SEND_OUT" '.event=="session_end" and .failed==1 and .files==1 and .directories==0 and .status=="partial"' ||
   fail "summary: $(tail -n 1 "$SEND_OUT")"
 cmp data/d9/notes.txt "$WORK/inbox-r/notes.txt" || fail "the readable path was still sent"
 # A symlink named on the command line and not followed is not sent: exit 1.

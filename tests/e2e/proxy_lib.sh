@@ -7,8 +7,9 @@ if ! command -v microsocks >/dev/null || ! command -v danted >/dev/null; then
   skip "microsocks and danted are not installed (scripts/setup.sh installs them)"
 fi
 _proxy_cleanup() {
+  local rc=$?
   stop_proxies
   [ -n "${TEST_USER:-}" ] && userdel "$TEST_USER" 2>/dev/null
-  _cleanup
+  _cleanup "$rc"
 }
 trap _proxy_cleanup EXIT

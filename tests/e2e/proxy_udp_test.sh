@@ -21,7 +21,7 @@ udp_via() {
   send --udp=strict --proxy "$url" --json "$WORK/src/sample"
   expect_rc 0 "$label"
   same_tree "$WORK/src/sample" "$WORK/inbox/sample" || fail "$label: tree differs"
-  has_event "$SEND_OUT" '.event=="summary" and .transport=="udp" and .packets_sent > 20' ||
+  has_event "$SEND_OUT" '.event=="session_end" and .transport=="udp" and .packets_sent > 20' ||
     fail "$label: not carried in UDP mode: $(tail -n 1 "$SEND_OUT")"
   [ "$(associations)" -gt "$before" ] || fail "$label: the proxy logged no UDP association"
   pass "$label"
@@ -37,10 +37,10 @@ head -c $((64 * 1024 * 1024)) /dev/urandom >"$WORK/src/big.bin"
 before=$(associations)
 send --udp=strict -q --json --proxy "socks5://127.0.0.1:$dante" "$WORK/src/big.bin"
 expect_rc 0 "64 MiB via dante"
-has_event "$SEND_OUT" '.event=="summary" and .transport=="udp"' || fail "64 MiB not in UDP mode"
+has_event "$SEND_OUT" '.event=="session_end" and .transport=="udp"' || fail "64 MiB not in UDP mode"
 [ "$(associations)" -gt "$before" ] || fail "64 MiB: dante logged no UDP association"
 cmp "$WORK/src/big.bin" "$WORK/inbox/big.bin" || fail "64 MiB via dante differs"
-pass "64 MiB byte-exact in UDP mode via dante ($(jq -r 'select(.event=="summary") | "\(.packet_size) B packets, \(.loss_percent|floor)% lost"' "$SEND_OUT"))"
+pass "64 MiB byte-exact in UDP mode via dante ($(jq -r 'select(.event=="session_end") | "\(.packet_size) B packets, \(.loss_percent|floor)% lost"' "$SEND_OUT"))"
 
 # The proxy dies mid-file: its control connection closes, which ends the
 # association; the sender says so and exits 3 (not at the idle timeout).
@@ -81,7 +81,7 @@ grep -q 'command not supported by proxy (REP 7); falling back to TCP' "$SEND_ERR
   fail "no fallback warning: $(cat "$SEND_ERR")"
 has_event "$SEND_OUT" '.event=="warning" and (.message | test("falling back to TCP"))' ||
   fail "no fallback warning event"
-has_event "$SEND_OUT" '.event=="summary" and .transport=="tcp"' || fail "fallback summary does not say tcp"
+has_event "$SEND_OUT" '.event=="session_end" and .transport=="tcp"' || fail "fallback summary does not say tcp"
 same_tree "$WORK/src/sample" "$WORK/inbox/sample" || fail "fallback tree differs"
 grep -q "$RECV_PORT" "$WORK/px/microsocks-$micro.log" || fail "microsocks did not carry the fallback"
 pass "microsocks (no UDP): warning, then TCP through it"

@@ -37,11 +37,38 @@ expect_resumed "TCP resume" "$WORK/src/big.bin" "$WORK/inbox" "$KEPT"
 grep -q 'resumed 1 file after' "$SEND_ERR" || fail "no human resume line: $(cat "$SEND_ERR")"
 pass "TCP: sender SIGKILLed at $KEPT bytes, resumed: only the rest sent, byte-exact"
 
+# SIGINT mid-file: exit 130, and the sender says what is kept and how to go
+# on. The same command then resumes, on a terminal: it says it verifies the
+# kept bytes, and its rate is the wire's (the relay's 8 MB/s), never the
+# kept bytes counted as sent in no time (a resume once showed 3.9 GB/s).
+ended=$(session_ends)
+"$SEND" "127.0.0.1:$RELAY_PORT" "$WORK/src/big.bin" 2>"$WORK/int.err" &
+pid=$!
+_pids+=("$pid")
+wait_part "$WORK/inbox" $((8 * MIB)) 30
+kill -INT "$pid"
+wait_exit "$pid" 10
+[ "$WAIT_RC" -eq 130 ] || fail "SIGINT mid-file: exit $WAIT_RC, expected 130"
+grep -qE 'interrupted by SIGINT; [0-9.]+ MiB of big.bin sent, which the receiver keeps; run the same command again to resume' \
+  "$WORK/int.err" || fail "the interruption does not say what is kept: $(cat "$WORK/int.err")"
+wait_session_end "$ended" 20
+script -qec "$SEND 127.0.0.1:$RELAY_PORT $WORK/src/big.bin" /dev/null >"$WORK/tty.out" </dev/null ||
+  fail "resume on a terminal failed: $(tail -c 400 "$WORK/tty.out")"
+cmp "$WORK/src/big.bin" "$WORK/inbox/big.bin" || fail "resumed on a terminal: file differs"
+grep -q 'verifying kept bytes' "$WORK/tty.out" || fail "no 'verifying kept bytes' while the prefix was hashed"
+grep -q 'resumed 1 file after' "$WORK/tty.out" || fail "the terminal run did not resume"
+fastest=$(tr '\r' '\n' <"$WORK/tty.out" | grep -oE '[0-9.]+ [kMG]B/s' |
+  awk '{ v = $1 * ($2 ~ /^G/ ? 1000 : $2 ~ /^M/ ? 1 : 0.001); if (v > m) m = v } END { print m + 0 }')
+awk -v f="$fastest" 'BEGIN { exit !(f < 20) }' ||
+  fail "the progress line showed $fastest MB/s through an 8 MB/s relay: kept bytes counted as sent"
+rm "$WORK/inbox/big.bin"
+pass "SIGINT mid-file: 130, says what is kept; the same command resumes ('verifying kept bytes', rate $fastest MB/s at most)"
+
 # UDP mode, rate-capped so that the kill lands mid-file.
 kill_mid_file "127.0.0.1:$RECV_PORT" --udp --rate 64M
 send --udp --json "$WORK/src/big.bin"
 expect_resumed "UDP resume" "$WORK/src/big.bin" "$WORK/inbox" "$KEPT"
-has_event "$SEND_OUT" '.event=="summary" and .transport=="udp"' || fail "UDP resume not over UDP"
+has_event "$SEND_OUT" '.event=="session_end" and .transport=="udp"' || fail "UDP resume not over UDP"
 pass "UDP: sender SIGKILLed at $KEPT bytes, resumed over UDP, byte-exact"
 
 # A retry right after a killed UDP sender, before the receiver could notice
@@ -59,7 +86,7 @@ expect_rc 0 "a retry right after a killed UDP sender"
 cmp "$WORK/src/big.bin" "$WORK/inbox/big.bin" || fail "file differs after a takeover"
 grep -q 'big.bin: taking the part file over from 127.0.0.1:[0-9]*, silent for' "$RECV_ERR" ||
   fail "no takeover in the receiver's log: $(tail -n 5 "$RECV_ERR")"
-has_event "$SEND_OUT" '.event=="summary" and .resumed==1 and .bytes_resumed >= 8388608' ||
+has_event "$SEND_OUT" '.event=="session_end" and .resumed==1 and .resumed_bytes >= 8388608' ||
   fail "the retry did not resume the dead session's part: $(tail -n 1 "$SEND_OUT")"
 no_leftovers "$WORK/inbox"
 rm "$WORK/inbox/big.bin"
@@ -73,7 +100,7 @@ printf 'X' | dd of="$part" bs=1 seek=1000 conv=notrunc status=none
 send --json "$WORK/src/big.bin"
 expect_rc 0 "restart after a damaged prefix"
 cmp "$WORK/src/big.bin" "$WORK/inbox/big.bin" || fail "file differs after restart"
-has_event "$SEND_OUT" ".event==\"summary\" and .resumed==0 and .restarted==1 and .bytes==$((32 * MIB))" ||
+has_event "$SEND_OUT" ".event==\"session_end\" and .resumed==0 and .restarted==1 and .bytes==$((32 * MIB))" ||
   fail "damaged prefix not detected: $(tail -n 1 "$SEND_OUT")"
 has_event "$SEND_OUT" '.event=="file_restarted" and .path=="big.bin"' || fail "no file_restarted event"
 rm "$WORK/inbox/big.bin"
@@ -84,7 +111,7 @@ kill_mid_file "127.0.0.1:$RELAY_PORT"
 send --json --no-resume "$WORK/src/big.bin"
 expect_rc 0 "--no-resume"
 cmp "$WORK/src/big.bin" "$WORK/inbox/big.bin" || fail "file differs with --no-resume"
-has_event "$SEND_OUT" ".event==\"summary\" and .resumed==0 and .bytes==$((32 * MIB))" ||
+has_event "$SEND_OUT" ".event==\"session_end\" and .resumed==0 and .bytes==$((32 * MIB))" ||
   fail "--no-resume resumed: $(tail -n 1 "$SEND_OUT")"
 no_leftovers "$WORK/inbox"
 rm "$WORK/inbox/big.bin"
@@ -98,7 +125,7 @@ head -c $((4 * MIB)) "$WORK/src/big.bin" >"$WORK/src/short/big.bin"
 send --json "$WORK/src/short/big.bin"
 expect_rc 0 "shorter file over a longer kept part"
 cmp "$WORK/src/short/big.bin" "$WORK/inbox/big.bin" || fail "short file differs"
-has_event "$SEND_OUT" '.event=="summary" and .resumed==0' || fail "resumed from a part longer than the file"
+has_event "$SEND_OUT" '.event=="session_end" and .resumed==0' || fail "resumed from a part longer than the file"
 no_leftovers "$WORK/inbox"
 rm "$WORK/inbox/big.bin"
 pass "a kept part longer than the offered file is discarded"
@@ -115,16 +142,16 @@ expect_rc 0 "first copy"
 touch -d '2001-01-01' "$WORK/inbox2/same/a.bin"
 send --json --skip-identical "$WORK/src/same"
 expect_rc 0 "--skip-identical, same content"
-has_event "$SEND_OUT" '.event=="file_skipped" and .path=="same/a.bin" and (.reason|contains("XXH3-128"))' ||
+has_event "$SEND_OUT" '.event=="file_done" and .status=="skipped" and .path=="same/a.bin" and (.reason|contains("XXH3-128"))' ||
   fail "identical content with another mtime not skipped: $(cat "$SEND_OUT")"
-has_event "$SEND_OUT" '.event=="summary" and .bytes==0' || fail "--skip-identical sent content"
+has_event "$SEND_OUT" '.event=="session_end" and .bytes==0' || fail "--skip-identical sent content"
 # Same size and mtime, different bytes: mtime alone would skip it.
 printf 'Z' | dd of="$WORK/inbox2/same/a.bin" bs=1 seek=5 conv=notrunc status=none
 touch -r "$WORK/src/same/a.bin" "$WORK/inbox2/same/a.bin"
 send --json --skip-identical "$WORK/src/same"
 expect_rc 0 "--skip-identical, different content"
 cmp "$WORK/src/same/a.bin" "$WORK/inbox2/same/a.bin" || fail "different content was skipped"
-has_event "$SEND_OUT" '.event=="summary" and .bytes==100000 and .skipped==0' ||
+has_event "$SEND_OUT" '.event=="session_end" and .bytes==100000 and .skipped==0' ||
   fail "different content with same size and mtime not sent: $(tail -n 1 "$SEND_OUT")"
 pass "--skip-identical skips by content (size + XXH3-128), not by mtime"
 

@@ -26,12 +26,14 @@ cat >"$WORK/manifest" <<MANIFEST
 127.0.0.1:$good_port	$WORK/src/b file.txt
 MANIFEST
 rc=0
-FERRY_SEND=$SEND bash "$root/scripts/batch.sh" "$WORK/manifest" >"$WORK/batch.out" 2>&1 || rc=$?
+# Found through FERRY_BIN, as the other scripts find the binaries.
+FERRY_BIN=$FERRY_BIN bash "$root/scripts/batch.sh" "$WORK/manifest" >"$WORK/batch.out" 2>&1 || rc=$?
 cat "$WORK/batch.out"
 [ "$rc" -eq 1 ] || fail "batch exit $rc, expected 1 (some lines failed)"
 [ "$(grep -c "^127.0.0.1" "$WORK/batch.out")" -eq 4 ] || fail "batch table should have 4 rows"
-grep -qE "^127.0.0.1:$good_port +2 +2 +ok$" "$WORK/batch.out" || fail "first line not ok"
-grep -qE "^127.0.0.1:$dead_port +0 +0 +connect-failed: .*Connection refused" "$WORK/batch.out" || fail "dead line"
+# docs/ and docs/a.txt: one file and one directory counted apart, 2 bytes.
+grep -qE "^127.0.0.1:$good_port +1 +1 +2 +ok$" "$WORK/batch.out" || fail "first line not ok"
+grep -qE "^127.0.0.1:$dead_port +0 +0 +0 +connect-failed: .*Connection refused" "$WORK/batch.out" || fail "dead line"
 grep -qE "local-io-error" "$WORK/batch.out" || fail "missing path line"
 [ -f "$WORK/inbox/b file.txt" ] || fail "tab-separated line with a space in the path"
 pass "batch"

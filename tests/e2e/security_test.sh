@@ -71,7 +71,7 @@ has_event "$RECV_OUT" '.event=="auth_failed"' || fail "no auth_failed event on t
 "$SEND" --config-dir "$S" --show-identity | head -n 1 >>"$R/authorized_senders"
 send_as "$S" "$WORK/src/$name"
 expect_rc 0 "listed sender"
-has_event "$RECV_OUT" '.event=="authorised" and (.auth|startswith("key"))' || fail "not authorised by key"
+has_event "$RECV_OUT" '.event=="authenticated" and (.how|startswith("key"))' || fail "not authorised by key"
 kill "$RECV_PID"
 pass "authorized_senders: an unlisted key is refused (exit 10), a listed one is served"
 
@@ -86,7 +86,7 @@ send_as "$S" --token-file "$WORK/token.txt" "$WORK/src/$name"
 expect_rc 0 "token from a file"
 FERRY_TOKEN=$token send_as "$S" "$WORK/src/$name"
 expect_rc 0 "token from the environment"
-has_event "$RECV_OUT" '.event=="authorised" and .auth=="token '"'ci-job'"'"' || fail "not authorised by token"
+has_event "$RECV_OUT" '.event=="authenticated" and .how=="token '"'ci-job'"'"' || fail "not authorised by token"
 FERRY_TOKEN=$("$RECV" --config-dir "$WORK/other-token" --new-token x 2>/dev/null) send_as "$S" "$WORK/src/$name"
 expect_rc 10 "wrong token"
 grep -q "wrong token" "$SEND_ERR" || fail "wrong token message: $(cat "$SEND_ERR")"
@@ -181,7 +181,7 @@ capture udp plain_send --udp=strict
 start_dante "$WORK/px"
 capture dante-connect plain_send --proxy "socks5://127.0.0.1:$PROXY_PORT"
 capture dante-udp plain_send --udp=strict --proxy "socks5://127.0.0.1:$PROXY_PORT"
-has_event "$SEND_OUT" '.event=="summary" and .transport=="udp"' || fail "UDP ASSOCIATE fell back to TCP"
+has_event "$SEND_OUT" '.event=="session_end" and .transport=="udp"' || fail "UDP ASSOCIATE fell back to TCP"
 kill "$RECV_PID"
 bind_send() {
   "$RECV" --proxy "socks5://127.0.0.1:$PROXY_PORT" --via-bind --once --dir "$WORK/in-pre" \

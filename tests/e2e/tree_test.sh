@@ -9,9 +9,20 @@ send --json "$WORK/src/sample/"
 expect_rc 0 "sample tree"
 same_tree "$WORK/src/sample" "$WORK/inbox/sample" || fail "sample tree differs"
 no_leftovers "$WORK/inbox"
-has_event "$SEND_OUT" '.event=="summary" and .exit_code == 0 and .failed == 0' ||
+has_event "$SEND_OUT" '.event=="session_end" and .exit_code == 0 and .failed == 0' ||
   fail "summary event missing or wrong: $(tail -n 1 "$SEND_OUT")"
-[ "$(jq -c 'select(.event=="file_done")' "$SEND_OUT" | wc -l)" -eq 9 ] || fail "expected 9 file_done events"
+# One file_done per entry; files and directories counted apart.
+[ "$(jq -c 'select(.event=="file_done" and .kind=="file")' "$SEND_OUT" | wc -l)" -eq 9 ] ||
+  fail "expected 9 file_done events for files"
+dirs=$(find "$WORK/src/sample" -type d | wc -l)
+[ "$(jq -c 'select(.event=="file_done" and .kind=="directory" and .status=="stored")' "$SEND_OUT" | wc -l)" -eq "$dirs" ] ||
+  fail "expected $dirs file_done events for directories"
+has_event "$SEND_OUT" ".event==\"session_end\" and .files==9 and .directories==$dirs" ||
+  fail "session_end does not count 9 files and $dirs directories apart: $(tail -n 1 "$SEND_OUT")"
+has_event "$RECV_OUT" ".event==\"session_end\" and .files==9 and .directories==$dirs" ||
+  fail "the receiver's session_end does not count 9 files and $dirs directories apart"
+grep -q "stored 9 files and $dirs directories" "$SEND_ERR" || fail "the sender's summary line miscounts"
+grep -q "session done; stored 9 files and $dirs directories" "$RECV_ERR" || fail "the receiver's session line miscounts"
 has_event "$SEND_OUT" '.event=="file_done" and .path=="sample/big/random.bin" and (.hash | test("^[0-9a-f]{32}$"))' ||
   fail "file_done lacks a hash"
 expected=$(xxhsum -H2 "$WORK/src/sample/big/random.bin" | cut -d' ' -f1 | sed 's/^XXH128_//')
@@ -20,11 +31,11 @@ pass "sample tree identical"
 
 send --json "$WORK/src/sample"
 expect_rc 0 "identical resend"
-[ "$(jq -c 'select(.event=="file_skipped")' "$SEND_OUT" | wc -l)" -eq 9 ] || fail "identical files were not skipped"
+[ "$(jq -c 'select(.event=="file_done" and .status=="skipped")' "$SEND_OUT" | wc -l)" -eq 9 ] || fail "identical files were not skipped"
 pass "identical files skipped"
 
 # Receiver's per-file events and log lines name peer, path, bytes and verdict.
-has_event "$RECV_OUT" '.event=="file" and .path=="sample/big/random.bin" and .verdict=="stored" and .bytes == 3145728' ||
+has_event "$RECV_OUT" '.event=="file_done" and .path=="sample/big/random.bin" and .status=="stored" and .bytes == 3145728' ||
   fail "receiver file event missing"
 grep -q 'sample/big/random.bin: stored, 3.0 MiB' "$RECV_ERR" || fail "receiver log line missing"
 pass "receiver logs"

@@ -13,7 +13,7 @@ no_leftovers "$WORK/inbox"
 has_event "$SEND_OUT" '.event=="session_start" and .transport=="udp"' || fail "session_start does not say udp"
 # On loopback path MTU discovery takes the packets from 1200 bytes to the
 # largest size (one probe).
-has_event "$SEND_OUT" '.event=="summary" and .exit_code==0 and .transport=="udp" and .packets_sent > 40 and .packet_size == 65000 and .mtu_probes == 1 and (.rtt_ms|type)=="number" and (.loss_percent|type)=="number" and (.retransmitted_bytes|type)=="number"' ||
+has_event "$SEND_OUT" '.event=="session_end" and .exit_code==0 and .transport=="udp" and .packets_sent > 40 and .packet_size == 65000 and .mtu_probes == 1 and (.rtt_ms|type)=="number" and (.loss_percent|type)=="number" and (.retransmitted_bytes|type)=="number"' ||
   fail "summary lacks the UDP figures: $(tail -n 1 "$SEND_OUT")"
 grep -q '^ferry-send: udp: rtt' "$SEND_ERR" || fail "no human UDP summary line"
 pass "sample tree over UDP, 65000-byte packets found on loopback, summary with rtt/loss/retransmissions"
@@ -27,20 +27,20 @@ pass "identical resend skipped over UDP"
 head -c $((256 * 1024 * 1024)) /dev/urandom >"$WORK/src/big.bin"
 # carried_by_udp LABEL: the last send's summary shows UDP packets.
 carried_by_udp() {
-  has_event "$SEND_OUT" '.event=="summary" and .transport=="udp" and .packets_sent > 0' ||
+  has_event "$SEND_OUT" '.event=="session_end" and .transport=="udp" and .packets_sent > 0' ||
     fail "$1: not carried in UDP mode: $(tail -n 1 "$SEND_OUT")"
 }
 send --udp -q --json "$WORK/src/big.bin"
 expect_rc 0 "256 MiB over UDP"
 carried_by_udp "256 MiB"
-has_event "$SEND_OUT" '.event=="summary" and .packet_size == 65000 and .packets_sent < 20000' ||
+has_event "$SEND_OUT" '.event=="session_end" and .packet_size == 65000 and .packets_sent < 20000' ||
   fail "--udp-size auto did not find 65000-byte packets on loopback: $(tail -n 1 "$SEND_OUT")"
 cmp "$WORK/src/big.bin" "$WORK/inbox/big.bin" || fail "256 MiB file differs"
 rm "$WORK/inbox/big.bin"
 send --udp --udp-size 1200 -q --json "$WORK/src/big.bin"
 expect_rc 0 "256 MiB over UDP with 1200-byte datagrams"
 carried_by_udp "256 MiB, 1200-byte datagrams"
-has_event "$SEND_OUT" '.event=="summary" and .packet_size == 1200 and .mtu_probes == 0 and .packets_sent > 200000' ||
+has_event "$SEND_OUT" '.event=="session_end" and .packet_size == 1200 and .mtu_probes == 0 and .packets_sent > 200000' ||
   fail "--udp-size 1200 did not keep to 1200-byte datagrams: $(tail -n 1 "$SEND_OUT")"
 cmp "$WORK/src/big.bin" "$WORK/inbox/big.bin" || fail "256 MiB file differs (1200-byte datagrams)"
 pass "256 MiB byte-exact over UDP (auto-sized 65000 B and fixed 1200 B datagrams)"
@@ -50,7 +50,7 @@ if [ -n "$(ip -6 addr show dev lo 2>/dev/null)" ]; then
   SEND_HOST="[::1]" send --udp --json "$WORK/src/sample"
   expect_rc 0 "UDP over IPv6"
   carried_by_udp "IPv6"
-  has_event "$SEND_OUT" '.event=="summary" and .packet_size > 1200' ||
+  has_event "$SEND_OUT" '.event=="session_end" and .packet_size > 1200' ||
     fail "IPv6: path MTU discovery did not grow the packets: $(tail -n 1 "$SEND_OUT")"
   same_tree "$WORK/src/sample" "$WORK/inbox6/sample" || fail "IPv6 tree differs"
   pass "UDP over IPv6 loopback"
@@ -78,7 +78,7 @@ for k in $(seq 1 10); do
 done
 for k in $(seq 1 10); do same_tree "$WORK/src/m$k" "$WORK/many/m$k" || fail "sender $k tree"; done
 for k in $(seq 1 8); do
-  has_event "$WORK/m$k.out" '.event=="summary" and .transport=="udp"' || fail "sender $k did not use UDP"
+  has_event "$WORK/m$k.out" '.event=="session_end" and .transport=="udp"' || fail "sender $k did not use UDP"
 done
 [ "$(jq -c 'select(.event=="session_end" and .exit_code==0)' "$RECV_OUT" | wc -l)" -eq 10 ] ||
   fail "expected 10 clean sessions"

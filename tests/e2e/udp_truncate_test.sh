@@ -15,10 +15,10 @@ start_recv "$WORK/inbox"
 check_cut() {
   expect_rc 0 "$1"
   cmp "$WORK/src/big.bin" "$WORK/inbox/big.bin" || fail "$1: file differs"
-  has_event "$SEND_OUT" '.event=="summary" and .transport=="udp" and .mtu_probes > 0' ||
+  has_event "$SEND_OUT" '.event=="session_end" and .transport=="udp" and .mtu_probes > 0' ||
     fail "$1: not UDP mode with probing: $(tail -n 1 "$SEND_OUT")"
   local size
-  size=$(jq -s '[.[] | select(.event=="summary")][0].packet_size' "$SEND_OUT")
+  size=$(jq -s '[.[] | select(.event=="session_end")][0].packet_size' "$SEND_OUT")
   [ "$size" -le 2048 ] || fail "$1: settled on $size-byte packets through a 2048-byte cut"
   echo "$1: settled on $size-byte packets"
   rm "$WORK/inbox/big.bin"

@@ -90,7 +90,7 @@ class Session : public ::testing::Test {
     sopts.quiet = true;
     logger slog("ferry-send", false, true, null_, null_);
     auto g = send::gather(sopts, slog);
-    send::progress_meter progress(slog, false, 0);
+    send::progress_meter progress(slog, false, 0, true, 0);
     recv::options ropts;
     ropts.quiet = true;
     ropts.min_free = 0;
@@ -162,7 +162,9 @@ TEST_F(Session, ACleanRunStoresTheTree) {
   ASSERT_TRUE(r.finished);
   EXPECT_FALSE(r.send_failed);
   EXPECT_EQ(r.sent.code, exit_code::ok);
-  EXPECT_EQ(r.sent.stored, 7u);  // four files, three directories
+  EXPECT_EQ(r.sent.files, 4u);
+  EXPECT_EQ(r.sent.directories, 3u);
+  EXPECT_EQ(r.received.directories, 3u);
   EXPECT_EQ(r.received.code, exit_code::ok) << r.received.message;
   EXPECT_EQ(r.received.files_stored, 4u);
   expect_all_stored("clean");

@@ -1,6 +1,9 @@
 // JSON escaping, sizes and durations, host:port parsing.
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <regex>
+
 #include "net/address.hpp"
 #include "util/checked.hpp"
 #include "util/json.hpp"
@@ -13,7 +16,23 @@ namespace {
 TEST(Json, EscapesControlQuotesAndInvalidUtf8) {
   const auto line =
       json_line("e").str("p", "a\"b\\c\nd\x01\xc3\xa9\xff").num("n", std::uint64_t{7}).finish();
-  EXPECT_EQ(line, "{\"event\":\"e\",\"p\":\"a\\\"b\\\\c\\nd\\u0001\xc3\xa9\\ufffd\",\"n\":7}\n");
+  // {"event":"e","time":"2026-12-01T05:10:00.123Z",...}
+  ASSERT_EQ(line.substr(0, 21), "{\"event\":\"e\",\"time\":\"");
+  const auto time = line.substr(21, 24);
+  EXPECT_TRUE(std::regex_match(time, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")))
+      << time;
+  EXPECT_EQ(line.substr(45), "\",\"p\":\"a\\\"b\\\\c\\nd\\u0001\xc3\xa9\\ufffd\",\"n\":7}\n");
+}
+
+TEST(Json, RealsArePlainDecimals) {
+  EXPECT_EQ(plain_decimal(6.0551e-05), "0.000061");
+  EXPECT_EQ(plain_decimal(2.5), "2.5");
+  EXPECT_EQ(plain_decimal(3.0), "3");
+  EXPECT_EQ(plain_decimal(0.0), "0");
+  EXPECT_EQ(plain_decimal(-1e-9), "0");
+  EXPECT_EQ(plain_decimal(1.2e9), "1200000000");
+  EXPECT_EQ(plain_decimal(1e300).find('e'), std::string::npos);
+  EXPECT_EQ(plain_decimal(std::numeric_limits<double>::infinity()), "0");
 }
 
 TEST(Printable, EscapesWhatCouldDriveATerminalOrForgeALine) {
