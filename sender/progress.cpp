@@ -23,7 +23,7 @@ double rate_window::rate() const {
   const auto& [t0, b0] = samples_.front();
   const auto& [t1, b1] = samples_.back();
   const double secs = std::chrono::duration<double>(t1 - t0).count();
-  if (secs < 0.5 || b1 < b0) return 0;
+  if (secs < 1.0 || b1 < b0) return 0;
   return static_cast<double>(b1 - b0) / secs;
 }
 
@@ -201,19 +201,7 @@ void progress_meter::tick(bool force) {
   last_draw_ = now;
   window_.sample(now, sent_);
   state_.rate = window_.rate();
-  if (log_.json() && now - last_event_ >= std::chrono::milliseconds(500)) {
-    last_event_ = now;
-    json_line ev("progress");
-    ev.num("bytes", state_.done);
-    if (state_.total_known) ev.num("total_bytes", state_.total);
-    ev.num("files", state_.files_done)
-        .num("total_files", state_.files_total)
-        .real("bytes_per_second", state_.rate);
-    if (state_.total_known && state_.rate > 0 && state_.total >= state_.done)
-      ev.real("eta_seconds", static_cast<double>(state_.total - state_.done) / state_.rate);
-    ev.str("phase", state_.phase.empty() ? "sending" : state_.phase);
-    log_.event(ev);
-  }
+  if (log_.json() && now - last_event_ >= std::chrono::milliseconds(500)) emit_event(now);
   if (!draw_) return;
   // Asked each time (at most five a second): a resized window (SIGWINCH)
   // is fitted on the next redraw.
@@ -225,6 +213,28 @@ void progress_meter::tick(bool force) {
   std::fputs(line.c_str(), stderr);
   std::fflush(stderr);
   drawn_ = true;
+}
+
+void progress_meter::finish() {
+  if (!log_.json()) return;
+  const auto now = clock::now();
+  window_.sample(now, sent_);
+  state_.rate = window_.rate();
+  emit_event(now);
+}
+
+void progress_meter::emit_event(clock::time_point now) {
+  last_event_ = now;
+  json_line ev("progress");
+  ev.num("bytes", state_.done);
+  if (state_.total_known) ev.num("total_bytes", state_.total);
+  ev.num("files", state_.files_done)
+      .num("total_files", state_.files_total)
+      .real("bytes_per_second", state_.rate);
+  if (state_.total_known && state_.rate > 0 && state_.total >= state_.done)
+    ev.real("eta_seconds", static_cast<double>(state_.total - state_.done) / state_.rate);
+  ev.str("phase", state_.phase.empty() ? "sending" : state_.phase);
+  log_.event(ev);
 }
 
 }  // namespace ferry::send

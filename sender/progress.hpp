@@ -25,7 +25,8 @@ class rate_window {
   explicit rate_window(clock::duration span = std::chrono::seconds(5)) : span_(span) {}
   /// `total` is the running count of bytes sent at `now`.
   void sample(clock::time_point now, std::uint64_t total);
-  /// 0 until two samples at least 0.5 s apart.
+  /// 0 until two samples at least 1 s apart (a socket buffer filling at
+  /// the start is not the rate).
   double rate() const;
 
  private:
@@ -85,6 +86,8 @@ class progress_meter {
   /// A file's content has all been sent (its verdict may follow).
   void file_finished() { ++state_.files_done; }
 
+  /// The run is over: a last `progress` event, whatever the throttle.
+  void finish();
   /// Erases the line so that a warning can be printed cleanly.
   void clear();
   /// The current file and how far it got, for the interruption message.
@@ -92,6 +95,7 @@ class progress_meter {
 
  private:
   void tick(bool force);
+  void emit_event(clock::time_point now);
 
   logger& log_;
   bool draw_;

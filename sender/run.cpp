@@ -133,6 +133,7 @@ int run(const options& opts) {
                      signals.cancel();
                    });
     ctx.run();
+    progress->finish();
     progress->clear();
     if (failed) std::rethrow_exception(failed);
     code = worse(code, result.code);
