@@ -67,17 +67,21 @@ title() {
   esac
 }
 med() { awk -F, -v c="$1" -v t="$2" '$1 == c && $2 == t { print $4 }' "$stats"; }
-# target_row TEXT VALUE GOAL: a row of the targets table, VALUE against
-# GOAL ("not run" when the case was left out).
+# target_row TEXT VALUE GOAL [UNIT]: a row of the targets table: VALUE
+# against GOAL, worded as the figure and the goal ("1.90x, goal 2.0x: 95% of
+# the goal"), never a bare "not met" for a ratio that may well be a win.
+# UNIT is "x" (a ratio, the default) or a unit such as "Mbit/s".
 target_row() {
-  awk -v text="$1" -v v="$2" -v g="$3" 'BEGIN {
-    if (v == "") { printf "| %s | n/a | %s | not run |\n", text, g; exit }
-    printf "| %s | %.2f | %s | %s |\n", text, v, g, (v + 0 >= g + 0 ? "met" : "**not met**") }'
+  awk -v text="$1" -v v="$2" -v g="$3" -v u="${4:-x}" 'BEGIN {
+    sep = (u == "x") ? "" : " "
+    if (v == "") { printf "| %s | not run | %s%s%s | |\n", text, g, sep, u; exit }
+    verdict = (v + 0 >= g + 0) ? "goal reached" : sprintf("%.0f%% of the goal", 100 * v / g)
+    printf "| %s | %.2f%s%s | %s%s%s | %s |\n", text, v, sep, u, g, sep, u, verdict }'
 }
 # info_row TEXT VALUE: a measured ratio the targets table names without a goal.
 info_row() {
   awk -v text="$1" -v v="$2" 'BEGIN {
-    printf "| %s | %s | (no target) | %s |\n", text, (v == "" ? "n/a" : sprintf("%.2f", v)), (v == "" ? "not run" : "") }'
+    printf "| %s | %s | (no goal) | %s |\n", text, (v == "" ? "not run" : sprintf("%.2fx", v)), "" }'
 }
 # notes CASE: what a reader needs to know under CASE's table.
 notes() {
@@ -114,7 +118,10 @@ cases=$(awk -F, '!seen[$1]++ && $1 !~ /-cpu-(send|recv)$/ { print $1 }' "$raw")
   echo
   echo "## Targets"
   echo
-  echo "| target | measured (median ratio or value) | goal | |"
+  echo "A ratio is ferry's figure over the other tool's (2.00x: twice as fast);"
+  echo "the last column says how far the median got towards the goal."
+  echo
+  echo "| target | measured (median) | goal | against the goal |"
   echo "| --- | --- | --- | --- |"
   target_row "1 large file: ferry / best of nc, socat" "$(ratio "$(med file ferry)" "$(maxof "$(med file nc)" "$(med file socat)")")" 1.0
   target_row "1 large file: ferry / nc" "$(ratio "$(med file ferry)" "$(med file nc)")" 2.0
@@ -124,9 +131,9 @@ cases=$(awk -F, '!seen[$1]++ && $1 !~ /-cpu-(send|recv)$/ { print $1 }' "$raw")
   target_row "through dante: ferry / nc -X 5" "$(ratio "$(med dante ferry_dante)" "$(med dante nc_dante)")" 0.9
   target_row "through dante: ferry via dante / ferry direct" "$(ratio "$(med dante ferry_dante)" "$(med dante ferry_direct)")" 0.9
   target_row "UDP mode / TCP mode, clean loopback" "$(ratio "$(med udp ferry_udp)" "$(med udp ferry_tcp)")" 0.75
-  target_row "UDP mode, 100 Mbit/s, 0% loss (Mbit/s)" "$(med lossy0 lossy_udp)" 90
-  target_row "UDP mode, 100 Mbit/s, 1% loss (Mbit/s)" "$(med lossy1 lossy_udp)" 85
-  target_row "UDP mode, 100 Mbit/s, 5% loss (Mbit/s)" "$(med lossy5 lossy_udp)" 70
+  target_row "UDP mode, 100 Mbit/s, 0% loss" "$(med lossy0 lossy_udp)" 90 Mbit/s
+  target_row "UDP mode, 100 Mbit/s, 1% loss" "$(med lossy1 lossy_udp)" 85 Mbit/s
+  target_row "UDP mode, 100 Mbit/s, 5% loss" "$(med lossy5 lossy_udp)" 70 Mbit/s
   target_row "concurrent senders / one sender" "$(ratio "$(med concurrent conc_many)" "$(med concurrent conc_one)")" 0.9
   target_row "encrypted large file: ferry / socat OPENSSL (TLS 1.3)" "$(ratio "$(med encryption enc_ferry)" "$(med encryption enc_socat)")" 1.5
   target_row "encrypted large file: ferry / scp -c aes128-gcm" "$(ratio "$(med encryption enc_ferry)" "$(med encryption enc_scp)")" 3.0
@@ -134,8 +141,8 @@ cases=$(awk -F, '!seen[$1]++ && $1 !~ /-cpu-(send|recv)$/ { print $1 }' "$raw")
   if [ -s "$rss" ]; then
     s=$(awk -F, '$1 == "send" { if ($2 > m) m = $2 } END { printf "%.1f", m / 1024 }' "$rss")
     r=$(awk -F, '$1 == "recv" { if ($2 > m) m = $2 } END { printf "%.1f", m / 1024 }' "$rss")
-    echo "| peak RSS, large file: ferry-send (MiB, worst run) | $s | ≤ 64 | $(awk -v v="$s" 'BEGIN { print (v <= 64 ? "met" : "**not met**") }') |"
-    echo "| peak RSS, large file: ferry-recv (MiB, whole case) | $r | ≤ 64 | $(awk -v v="$r" 'BEGIN { print (v <= 64 ? "met" : "**not met**") }') |"
+    echo "| peak RSS, large file: ferry-send (worst run) | $s MiB | ≤ 64 MiB | $(awk -v v="$s" 'BEGIN { print (v <= 64 ? "goal reached" : "over the goal") }') |"
+    echo "| peak RSS, large file: ferry-recv (whole case) | $r MiB | ≤ 64 MiB | $(awk -v v="$r" 'BEGIN { print (v <= 64 ? "goal reached" : "over the goal") }') |"
   fi
   for c in $cases; do
     unit=$(awk -F, -v c="$c" '$1 == c { print $3; exit }' "$stats")
@@ -172,22 +179,29 @@ if command -v gnuplot >/dev/null; then
     unit=$(awk -F, -v c="$c" '$1 == c { print $3; exit }' "$stats")
     awk -F, -v c="$c" '$1 == c { print $2 "," $4 "," $5 "," $6 }' "$stats" | while IFS=, read -r t m lo hi; do
       # shellcheck disable=SC1003 # '\\' is tr's escaped backslash, not a quote escape
-      printf '"%s" %s %s %s\n' "$(label "$t" | tr -d '\\')" "$m" "$lo" "$hi"
+      # Names wrapped at about 22 columns (gnuplot reads \n in a quoted
+      # field as a line break): long ones no longer run into each other.
+      printf '"%s" %s %s %s\n' "$(label "$t" | tr -d '\\' | fold -s -w 22 | sed 's/ *$//' |
+        awk 'NR > 1 { printf "\\n" } { printf "%s", $0 }')" "$m" "$lo" "$hi"
     done >"$out/$c.dat"
     gnuplot <<GP
-set terminal pngcairo size 900,420 font ",10"
+set terminal pngcairo size 960,480 font ",10"
 set output "$out/$c.png"
 set title "$(title "$c")"
 set ylabel "$unit (median, min-max)"
 set yrange [0:*]
+set offsets 0.5, 0.5, graph 0.12, 0
 set style fill solid 0.7 border -1
 set boxwidth 0.6
 set grid ytics
+# Long tool names are wrapped (above), with room below for three lines.
 set xtics noenhanced
+set bmargin 5
 set key off
+# The value sits above its error bar's top, so the two never cross.
 plot "$out/$c.dat" using 0:2:xtic(1) with boxes lc rgb "#4477aa", \
-     "" using 0:2:3:4 with yerrorbars lc rgb "black" pt -1, \
-     "" using 0:2:(sprintf("%.0f", \$2)) with labels offset 0,1.2
+     "" using 0:2:3:4 with yerrorbars lc rgb "black" pt 7 ps 0, \
+     "" using 0:4:(sprintf("%.0f", \$2)) with labels offset 0,0.9
 GP
     rm -f "$out/$c.dat"
   done
