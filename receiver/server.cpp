@@ -386,13 +386,24 @@ void server::on_signal(int signo) {
   });
 }
 
+namespace {
+// A coroutine with its stream by value (a lambda's captures would dangle once
+// co_spawn returns), and its frame named (GCC 12 destroys a temporary in a
+// co_await expression twice).
+asio::awaitable<void> say_shutting_down(std::shared_ptr<net::frame_stream> s) {
+  framing::error_frame last{framing::error_code::shutdown, "receiver is shutting down"};
+  co_await s->close_saying(std::move(last));
+}
+}  // namespace
+
 void server::shut_down_sessions() {
   std::lock_guard lock(mu_);
   cut_sessions_ = cut_sessions_ || active_ > 0;
   closed_all_ = true;
   for (const auto& s : sessions_) {
-    // Each stream belongs to its session's strand; close it there.
-    asio::post(s->executor(), [s] { s->close(); });
+    // Each stream belongs to its session's strand: tell its sender why and
+    // close it there.
+    asio::co_spawn(s->executor(), say_shutting_down(s), asio::detached);
   }
   if (!opts_.once || status_ == 0) status_ = 128 + stop_signal_;
 }

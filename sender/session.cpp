@@ -327,6 +327,9 @@ class sender_session {
   // Takes a C string: a std::string temporary in a co_await expression is
   // destroyed twice by GCC 12's coroutine lowering.
   asio::awaitable<void> abort_file_(std::size_t i, const char* why) {
+    // The session ended under us (the reader cancelled our read): its own
+    // error says why; "Operation canceled" about this file would mislead.
+    if (reader_done_) co_return;
     const auto& e = entries_[i];
     progress_.abandon(e.remote_path, e.size);
     progress_.clear();

@@ -29,6 +29,21 @@ frame_stream::frame_stream(std::unique_ptr<transport> t, clock::duration idle_ti
 frame_stream::frame_stream(asio::ip::tcp::socket socket, clock::duration idle_timeout)
     : frame_stream(std::make_unique<tcp_transport>(std::move(socket)), idle_timeout) {}
 
+asio::awaitable<void> frame_stream::close_saying(framing::error_frame e) {
+  if (!writing_ && !closing_ && transport_->is_open()) {
+    closing_ = true;
+    framing::byte_buffer last;
+    framing::encode(e, last);
+    try {
+      co_await write_spans(last, {});
+      // Delivered, not only written (UDP mode waits for the ACK), briefly.
+      co_await transport_->finish(std::chrono::milliseconds(1000));
+    } catch (const std::exception&) {  // the peer may be gone already
+    }
+  }
+  close();
+}
+
 asio::awaitable<void> frame_stream::finish() {
   co_await flush();
   const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(idle_timeout_);
@@ -179,6 +194,7 @@ asio::awaitable<std::span<const std::uint8_t>> frame_stream::read_raw(std::size_
 
 asio::awaitable<void> frame_stream::write(std::span<const std::uint8_t> a,
                                           std::span<const std::uint8_t> b) {
+  if (closing_) fail("send", asio::error::operation_aborted);
   if (out_.empty() || writing_) {
     co_await write_spans(a, b);
     co_return;
@@ -235,6 +251,7 @@ asio::awaitable<void> frame_stream::keep_alive() {
 }
 
 asio::awaitable<void> frame_stream::flush() {
+  if (closing_) fail("send", asio::error::operation_aborted);
   // A reader may flush while another coroutine is mid-write on the same
   // socket; that writer's data must not be interleaved, so leave it be.
   if (out_.empty() || writing_) co_return;

@@ -77,6 +77,11 @@ class frame_stream {
 
   /// Closes the transport; pending operations complete with an error.
   void close();
+  /// Tells the peer why with `e`, then closes: for a stream whose own
+  /// coroutines are stuck waiting on the peer (a receiver shutting down).
+  /// Sent only when no write is in flight (a frame inside another write
+  /// would break the stream); writes after it fail.
+  asio::awaitable<void> close_saying(framing::error_frame e);
   /// The graceful end of a session: the peer gets all we sent (UDP mode
   /// waits for its acknowledgements, at most the idle timeout), then close.
   asio::awaitable<void> finish();
@@ -161,6 +166,7 @@ class frame_stream {
   clock::time_point last_sent_ = clock::now();
   bool timed_out_ = false;
   bool writing_ = false;
+  bool closing_ = false;  // close_saying() has the last word
   bool flush_on_read_ = true;
   std::string peer_;
   // Not zero-filled: a page costs memory only once data lands in it, so an

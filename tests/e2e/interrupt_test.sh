@@ -28,7 +28,7 @@ wait_exit "$RECV_PID" 5; [ "$WAIT_RC" -eq 0 ] || fail "idle receiver did not exi
 pass "idle SIGTERM exits 0"
 
 # SIGTERM with a stalled session: cut after the grace period, exit 143, the
-# sender learns the connection was lost, no part file remains.
+# sender is told the receiver is shutting down, no part file remains.
 start_recv "$WORK/inbox"
 "$SEND" -q "127.0.0.1:$RECV_PORT" - --name stalled.bin <"$STALL" {STALL_FD}>&- 2>"$WORK/stalled.err" &
 spid=$!
@@ -41,6 +41,8 @@ wait_exit "$RECV_PID" 10; [ "$WAIT_RC" -eq 143 ] || fail "receiver with a cut se
 no_leftovers "$WORK/inbox"
 wait_exit "$spid" 25; rc=$WAIT_RC
 [ "$rc" -eq 3 ] || fail "sender exit $rc after the receiver stopped, expected 3: $(cat "$WORK/stalled.err")"
+grep -q 'receiver reported an error: receiver is shutting down' "$WORK/stalled.err" ||
+  fail "the sender was not told the receiver is shutting down: $(cat "$WORK/stalled.err")"
 grep -q 'caught SIGTERM, shutting down (waiting for 1 sessions)' "$RECV_ERR" ||
   fail "the receiver did not say it is shutting down"
 grep -qE ': session failed: receiver is shutting down: session cut short; stored 0 files' "$RECV_ERR" ||
