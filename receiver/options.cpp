@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cxxopts.hpp>
 
+#include "link/about.hpp"
 #include "util/exit_codes.hpp"
 #include "util/units.hpp"
 
@@ -32,7 +33,7 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
                  cxxopts::value<std::string>(), "ADDR")
     ("d,dir", "Directory to store received files in (created if missing)",
               cxxopts::value<std::string>()->default_value("."), "DIR")
-    ("once", "Serve one session, then exit with its status")
+    ("once", "Serve one authorised session, then exit with its status")
     ("overwrite", "Existing different file: never (reject), always, newer (replace if the "
                   "incoming mtime is newer)",
                   cxxopts::value<std::string>()->default_value("never"), "POLICY")
@@ -96,7 +97,11 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
                        "(--new-token), or, when neither is set up, by the one-time code "
                        "printed at start (code: ...). See docs/security.md.\n\n" +
                        exit_code_help)};
-    if (args.count("version")) return early_exit{0, "ferry-recv 0.1.0 (protocol 3)\n"};
+    if (args.count("version"))
+      return early_exit{
+          0, about_text("ferry-recv", ", cxxopts " + std::to_string(CXXOPTS__VERSION_MAJOR) + "." +
+                                          std::to_string(CXXOPTS__VERSION_MINOR) + "." +
+                                          std::to_string(CXXOPTS__VERSION_PATCH))};
     if (!args.unmatched().empty())
       return usage_error("unexpected argument '" + args.unmatched().front() + "'");
 

@@ -240,7 +240,7 @@ asio::awaitable<void> server::serve(std::unique_ptr<net::transport> t, std::stri
   } catch (const secure::refused& r) {
     // The sender gave up during the handshake and said why.
     result.code = exit_code::protocol;
-    result.message = "handshake: the sender reported an error: " + printable(r.frame.message);
+    result.message = "handshake: the sender reported an error: " + r.frame.message;
   } catch (const session_error& e) {
     result.code = e.code();
     result.message = e.message();
@@ -340,8 +340,8 @@ void server::sweep_partials() {
   asio::post(disk_, [this] {
     const auto r = root_.sweep_partials(opts_.partial_ttl, std::chrono::system_clock::now());
     if (r.kept > 0 || r.removed > 0) {
-      std::string line = std::to_string(r.kept) + " part files (" + format_bytes(r.kept_bytes) +
-                         ") kept for resumes in " + root_.path();
+      std::string line = std::to_string(r.kept) + (r.kept == 1 ? " part file (" : " part files (") +
+                         format_bytes(r.kept_bytes) + ") kept for resumes in " + root_.path();
       if (r.removed > 0)
         line += "; removed " + std::to_string(r.removed) + " (" + format_bytes(r.removed_bytes) +
                 ") older than --partial-ttl";
@@ -370,8 +370,10 @@ void server::on_signal(int signo) {
     open = active_;
     if (opts_.once && open == 0) status_ = 128 + signo;
   }
-  log_.info(std::string("caught ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down" +
-            (open > 0 ? " (waiting for " + std::to_string(open) + " sessions)" : ""));
+  log_.info(
+      std::string("caught ") + (signo == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down" +
+      (open > 0 ? " (waiting for " + std::to_string(open) + (open == 1 ? " session)" : " sessions)")
+                : ""));
   if (open == 0) {
     finish();
     return;

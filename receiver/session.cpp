@@ -122,7 +122,7 @@ class receiver_session {
     auto first = co_await stream_.read_frame("handshake");
     if (!std::holds_alternative<hello>(first))
       protocol_error(std::string("handshake: expected hello, got ") + type_name(first));
-    stream_.queue(welcome{0, opts_.max_file_size, "ferry-recv/0.1.0"});
+    stream_.queue(welcome{0, opts_.max_file_size, "ferry-recv/" FERRY_VERSION});
     co_await stream_.flush();
     stream_.clear_deadline();
     handshake_done_ = true;

@@ -54,11 +54,32 @@ std::vector<fileio::source_arg> name_paths(const options& opts) {
   return args;
 }
 
+// The --exclude and --exclude-from patterns; throws session_error(local_io)
+// when the file cannot be read.
+fileio::exclude_rules exclude_rules_of(const options& opts) {
+  fileio::exclude_rules rules;
+  for (const auto& p : opts.exclude)
+    rules.add(p);
+  if (!opts.exclude_from.empty()) {
+    std::ifstream in(opts.exclude_from, std::ios::binary);
+    if (!in)
+      throw session_error(exit_code::local_io,
+                          "--exclude-from " + opts.exclude_from + ": cannot open");
+    const std::string text{std::istreambuf_iterator<char>(in), {}};
+    rules.add_lines(text);
+  }
+  return rules;
+}
+
 }  // namespace
 
 gathered gather(const options& opts, logger& log) {
   gathered g;
-  auto sources = fileio::collect_sources(name_paths(opts), opts.follow_symlinks);
+  const auto rules = exclude_rules_of(opts);
+  auto sources = fileio::collect_sources(name_paths(opts), opts.follow_symlinks, rules);
+  if (sources.excluded > 0)
+    log.info("excluded " + std::to_string(sources.excluded) +
+             (sources.excluded == 1 ? " entry" : " entries") + " (--exclude)");
   for (const auto& w : sources.warnings) {
     log.warn(w);
     log.event(json_line("warning").str("message", w));

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cxxopts.hpp>
 
+#include "link/about.hpp"
 #include "util/exit_codes.hpp"
 #include "util/units.hpp"
 
@@ -154,6 +155,14 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     ("R,relative", "Path arguments arrive under their whole path as written (a/b/c.txt as "
                    "a/b/c.txt, like rsync -R; a '/./' marks where it starts), not only their "
                    "last component")
+    ("exclude", "Leave out what matches PATTERN (repeatable), by rsync's rules: * and ? "
+                "stop at /, ** does not, [...] classes; a trailing / matches directories "
+                "only; a leading / anchors at the top of the argument (its name on the "
+                "receiver); a pattern without / matches names at any depth. A matching "
+                "directory is not descended", cxxopts::value<std::vector<std::string>>(),
+                "PATTERN")
+    ("exclude-from", "Read --exclude patterns from FILE, one per line ('#' and ';' start "
+                     "comments)", cxxopts::value<std::string>(), "FILE")
     ("follow-symlinks", "Send what symlinks point to (default: skip them with a warning)")
     ("proxy", "Connect through a SOCKS5 proxy: socks5://[USER[:PASS]@]HOST[:PORT] (we "
               "resolve names) or socks5h://... (the proxy resolves them). Default: "
@@ -218,7 +227,11 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
                        "authorized_senders), a token ($FERRY_TOKEN) or its one-time code "
                        "($FERRY_CODE). See docs/security.md.\n\n" +
                        exit_code_help)};
-    if (args.count("version")) return early_exit{0, "ferry-send 0.1.0 (protocol 3)\n"};
+    if (args.count("version"))
+      return early_exit{
+          0, about_text("ferry-send", ", cxxopts " + std::to_string(CXXOPTS__VERSION_MAJOR) + "." +
+                                          std::to_string(CXXOPTS__VERSION_MINOR) + "." +
+                                          std::to_string(CXXOPTS__VERSION_PATCH))};
     options o;
     if (args.count("config-dir")) o.config_dir = args["config-dir"].as<std::string>();
     if (args.count("show-identity")) {
@@ -251,6 +264,8 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     if (args.count("files-from")) o.files_from = args["files-from"].as<std::string>();
     o.null_separated = args.count("null") > 0;
     if (args.count("name")) o.stdin_name = args["name"].as<std::string>();
+    if (args.count("exclude")) o.exclude = args["exclude"].as<std::vector<std::string>>();
+    if (args.count("exclude-from")) o.exclude_from = args["exclude-from"].as<std::string>();
     o.follow_symlinks = args.count("follow-symlinks") > 0;
     o.relative = args.count("relative") > 0;
     o.json = args.count("json") > 0;

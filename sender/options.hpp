@@ -17,10 +17,12 @@ namespace ferry::send {
 
 struct options {
   net::host_port dest;
-  std::vector<std::string> paths;  // "-" means stdin content
-  std::string files_from;          // "" none, "-" stdin
-  bool null_separated = false;     // -0: --files-from is NUL-separated
-  std::string stdin_name;          // --name for "-"
+  std::vector<std::string> paths;    // "-" means stdin content
+  std::string files_from;            // "" none, "-" stdin
+  bool null_separated = false;       // -0: --files-from is NUL-separated
+  std::string stdin_name;            // --name for "-"
+  std::vector<std::string> exclude;  // --exclude patterns (fileio/exclude.hpp)
+  std::string exclude_from;          // --exclude-from FILE
   bool follow_symlinks = false;
   bool relative = false;  // -R: path arguments keep their whole relative path
   bool json = false;

@@ -134,11 +134,14 @@ progress_meter::progress_meter(logger& log, bool draw, std::uint64_t total_bytes
 }
 
 void progress_meter::phase(const std::string& what, const std::string& name, std::uint64_t total) {
-  if (state_.phase != what || state_.phase_total != total) state_.phase_done = 0;
+  // A new phase is drawn at once; the next file of the same phase waits
+  // for the usual pace (--skip-identical over many small files).
+  const bool fresh = state_.phase != what || state_.phase_total != total;
+  if (fresh) state_.phase_done = 0;
   state_.phase = what;
   state_.name = printable(name);
   state_.phase_total = total;
-  tick(true);
+  tick(fresh);
 }
 
 void progress_meter::phase_add(std::uint64_t bytes) {
@@ -213,6 +216,10 @@ void progress_meter::tick(bool force) {
   std::fputs(line.c_str(), stderr);
   std::fflush(stderr);
   drawn_ = true;
+}
+
+void progress_meter::refresh() {
+  tick(false);
 }
 
 void progress_meter::finish() {

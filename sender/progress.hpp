@@ -86,6 +86,9 @@ class progress_meter {
   /// A file's content has all been sent (its verdict may follow).
   void file_finished() { ++state_.files_done; }
 
+  /// Redraws (and writes an event) when due, even with no bytes moving: a
+  /// stalled or slow transfer still shows its rate falling and time passing.
+  void refresh();
   /// The run is over: a last `progress` event, whatever the throttle.
   void finish();
   /// Erases the line so that a warning can be printed cleanly.

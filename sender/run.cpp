@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <optional>
 
 #include "link/classify.hpp"
@@ -70,7 +71,8 @@ static std::string progress_note(const progress_state& st, bool resume) {
   std::string note = "; ";
   if (resume && !st.name.empty() && st.file_size_known && st.file_size > inline_max &&
       st.file_done > 0 && st.file_done < st.file_size)
-    note += format_bytes(st.file_done) + " of " + st.name + " sent, which the receiver keeps; ";
+    note += "up to " + format_bytes(st.file_done) + " of " + st.name +
+            " sent: the receiver keeps what reached it; ";
   return note + "run the same command again to resume";
 }
 
@@ -126,14 +128,27 @@ int run(const options& opts) {
       signal_number = signo;
       ctx.stop();  // destroys the session; the receiver discards the part file
     });
+    // The line and the events move with time too, not only with writes
+    // (a whole slow file may sit in the transport's buffers at once).
+    asio::steady_timer ticker(ctx);
+    std::function<void()> tick = [&] {
+      ticker.expires_after(std::chrono::milliseconds(250));
+      ticker.async_wait([&](const std::error_code& ec) {
+        if (ec) return;
+        progress->refresh();
+        tick();
+      });
+    };
+    tick();
     std::exception_ptr failed;
     asio::co_spawn(ctx, run_send(opts, entries, log, *progress, result, id, plan),
                    [&](std::exception_ptr ex) {
                      failed = ex;
                      signals.cancel();
+                     ticker.cancel();
                    });
     ctx.run();
-    progress->finish();
+    if (!result.transport.empty()) progress->finish();  // a session ran
     progress->clear();
     if (failed) std::rethrow_exception(failed);
     code = worse(code, result.code);

@@ -92,7 +92,7 @@ class sender_session {
 
   asio::awaitable<void> run() {
     byte_buffer out;
-    encode(hello{0, "ferry-send/0.1.0"}, out);
+    encode(hello{0, "ferry-send/" FERRY_VERSION}, out);
     co_await stream_.write(out);
     auto first = co_await stream_.read_frame("handshake");
     if (auto* e = std::get_if<error_frame>(&first))
@@ -597,7 +597,7 @@ asio::awaitable<void> start_secure(net::frame_stream& stream, secure::channel& c
   }
   if (refusal)
     throw session_error(code_for(refusal->code),
-                        "handshake: receiver refused: " + printable(refusal->message));
+                        "handshake: receiver refused: " + refusal->message);
   const std::string fp = secure::fingerprint(out.receiver);
   const char* how = "known";
   switch (out.trust) {

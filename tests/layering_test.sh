@@ -23,6 +23,7 @@ declare -A allowed=(
 )
 # Pure files: the standard library only (and xxhash/OpenSSL where named).
 pure=(common/util/*.?pp common/framing/*.?pp common/fileio/path.?pp common/fileio/errors.?pp
+      common/fileio/exclude.?pp
       common/net/address.?pp common/net/errors.?pp common/socks5/codec.?pp
       common/socks5/proxy_url.?pp common/socks5/errors.?pp common/rudp/error.?pp
       common/rudp/packet.?pp common/rudp/ack_tracker.?pp common/rudp/send_buffer.?pp

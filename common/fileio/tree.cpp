@@ -22,7 +22,8 @@ std::int64_t mtime_of(const struct stat& st) {
 
 class walker {
  public:
-  walker(bool follow, source_list& out) : follow_(follow), out_(out) {}
+  walker(bool follow, source_list& out, const exclude_rules& exclude)
+      : follow_(follow), out_(out), exclude_(exclude) {}
 
   // `named`: the user gave this path (not found inside a directory).
   void visit(const std::string& local, const std::string& remote, bool named = false) {
@@ -30,6 +31,17 @@ class walker {
     if (::lstat(local.c_str(), &st) != 0) {
       out_.errors.push_back({local, local + ": " + std::strerror(errno)});
       return;
+    }
+    if (!exclude_.empty()) {
+      // A followed symlink is what it points to, as with rsync -L.
+      struct stat target {};
+      const bool is_dir =
+          S_ISDIR(st.st_mode) || (S_ISLNK(st.st_mode) && follow_ &&
+                                  ::stat(local.c_str(), &target) == 0 && S_ISDIR(target.st_mode));
+      if (exclude_.excluded(remote, is_dir)) {
+        ++out_.excluded;
+        return;
+      }
     }
     // What the user named is sent or reported as not sent; what a
     // directory holds may be skipped with a warning.
@@ -96,6 +108,7 @@ class walker {
 
   bool follow_;
   source_list& out_;
+  const exclude_rules& exclude_;
   std::set<std::pair<dev_t, ino_t>> active_;
 };
 
@@ -142,9 +155,10 @@ std::string relative_remote_name(std::string_view path, std::string& why) {
   return out;
 }
 
-source_list collect_sources(const std::vector<source_arg>& args, bool follow_symlinks) {
+source_list collect_sources(const std::vector<source_arg>& args, bool follow_symlinks,
+                            const exclude_rules& exclude) {
   source_list out;
-  walker w(follow_symlinks, out);
+  walker w(follow_symlinks, out, exclude);
   for (const auto& a : args) {
     if (a.remote.empty()) {
       out.errors.push_back({a.local, a.local + ": cannot send a path without a name (such as /)"});

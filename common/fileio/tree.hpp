@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "fileio/exclude.hpp"
 #include "util/vocabulary.hpp"
 
 namespace ferry::fileio {
@@ -37,6 +38,7 @@ struct source_list {
   std::vector<source_entry> entries;
   std::vector<std::string> warnings;  // symlinks and special files skipped inside a directory
   std::vector<path_problem> errors;   // unreadable or missing paths, named ones skipped
+  std::size_t excluded = 0;           // entries --exclude left out (a directory counts once)
 };
 
 /// Expands each argument, a directory recursively: "photos" named
@@ -44,8 +46,10 @@ struct source_list {
 /// `follow_symlinks` (then directory loops are detected and skipped): with a
 /// warning inside a directory, as an error when the user named the symlink
 /// itself (so the run cannot report success). Directory entries are sorted
-/// by name.
-source_list collect_sources(const std::vector<source_arg>& args, bool follow_symlinks);
+/// by name. What `exclude` matches (by its remote path) is left out, a
+/// directory with all it holds.
+source_list collect_sources(const std::vector<source_arg>& args, bool follow_symlinks,
+                            const exclude_rules& exclude = {});
 
 /// The name a command-line path gets on the receiver by cp -r's rule, its
 /// last component ("a/b/" -> "b"). Empty when there is none ("/").

@@ -286,7 +286,9 @@ std::string authorizer::start() {
   const auto keys = read_key_list(policy_.dir / "authorized_senders");
   const auto tokens = read_tokens(policy_.dir / "tokens");
   std::string what;
-  if (!keys.empty()) what = "authorized_senders (" + std::to_string(keys.size()) + " keys)";
+  if (!keys.empty())
+    what = "authorized_senders (" + std::to_string(keys.size()) +
+           (keys.size() == 1 ? " key)" : " keys)");
   if (!tokens.empty())
     what +=
         (what.empty() ? "" : ", ") + std::string("tokens (") + std::to_string(tokens.size()) + ")";

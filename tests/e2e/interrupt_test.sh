@@ -43,7 +43,7 @@ wait_exit "$spid" 25; rc=$WAIT_RC
 [ "$rc" -eq 3 ] || fail "sender exit $rc after the receiver stopped, expected 3: $(cat "$WORK/stalled.err")"
 grep -q 'receiver reported an error: receiver is shutting down' "$WORK/stalled.err" ||
   fail "the sender was not told the receiver is shutting down: $(cat "$WORK/stalled.err")"
-grep -q 'caught SIGTERM, shutting down (waiting for 1 sessions)' "$RECV_ERR" ||
+grep -q 'caught SIGTERM, shutting down (waiting for 1 session)' "$RECV_ERR" ||
   fail "the receiver did not say it is shutting down"
 grep -qE ': session failed: receiver is shutting down: session cut short; stored 0 files' "$RECV_ERR" ||
   fail "the cut session's line: $(grep 'session failed' "$RECV_ERR")"

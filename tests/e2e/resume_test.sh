@@ -55,7 +55,7 @@ wait_part "$WORK/inbox" $((8 * MIB)) 30
 kill -INT "$pid"
 wait_exit "$pid" 10
 [ "$WAIT_RC" -eq 130 ] || fail "SIGINT mid-file: exit $WAIT_RC, expected 130"
-grep -qE 'interrupted by SIGINT; [0-9.]+ MiB of big.bin sent, which the receiver keeps; run the same command again to resume' \
+grep -qE 'interrupted by SIGINT; up to [0-9.]+ MiB of big.bin sent: the receiver keeps what reached it; run the same command again to resume' \
   "$WORK/int.err" || fail "the interruption does not say what is kept: $(cat "$WORK/int.err")"
 wait_session_end "$ended" 20
 script -qec "$SEND 127.0.0.1:$RELAY_PORT $WORK/src/big.bin" /dev/null >"$WORK/tty.out" </dev/null ||
@@ -173,7 +173,7 @@ has_event "$RECV_OUT" '.event=="partials" and .kept==1 and .kept_bytes==500 and 
   fail "partials event: $(cat "$RECV_OUT")"
 [ ! -e "$WORK/ttl/.ferry-part-00000000000000aa" ] || fail "an expired part was kept"
 [ -e "$WORK/ttl/sub/.ferry-part-00000000000000bb" ] || fail "a fresh part was removed"
-grep -q '1 part files (500 B) kept for resumes in .*; removed 1 (1000 B) older than --partial-ttl' "$RECV_ERR" ||
+grep -q '1 part file (500 B) kept for resumes in .*; removed 1 (1000 B) older than --partial-ttl' "$RECV_ERR" ||
   fail "no report of kept parts: $(cat "$RECV_ERR")"
 kill "$RECV_PID"
 touch -d '10 days ago' "$WORK/ttl/sub/.ferry-part-00000000000000bb"

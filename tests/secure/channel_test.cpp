@@ -371,7 +371,7 @@ TEST(Auth, AListedKeyIsAcceptedAndTheReceiverRecordedOnFirstContact) {
   receiver_setup r;
   append_key(r.dir / "authorized_senders", ids().client.key(), "laptop");
   authorizer az(r.policy(), [](const std::string&, const std::string&) {});
-  EXPECT_EQ(az.start(), "authorized_senders (1 keys)");
+  EXPECT_EQ(az.start(), "authorized_senders (1 key)");
   temp_dir s;
   auto first = authenticate(az, plan_in(s));
   ASSERT_TRUE(first.client && first.server);
