@@ -84,7 +84,7 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
                          "who reaches the port can store files")
     ("json", "NDJSON events on stdout, one object per line")
     ("q,quiet", "No per-file log lines on stderr")
-    ("V,version", "Print the version and exit")
+    ("V,version", "Print the version, the protocol version and the libraries' versions, and exit")
     ("h,help", "Print this help and exit");
   // clang-format on
   try {

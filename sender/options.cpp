@@ -203,7 +203,7 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     ("timeout", "Give up when the receiver makes no progress this long (KEEPALIVEs count only "
                 "while it may be hashing what we offered)",
                 cxxopts::value<std::string>()->default_value("30"), "SECONDS")
-    ("V,version", "Print the version and exit")
+    ("V,version", "Print the version, the protocol version and the libraries' versions, and exit")
     ("h,help", "Print this help and exit")
     ("dest", "", cxxopts::value<std::string>())
     ("paths", "", cxxopts::value<std::vector<std::string>>());

@@ -538,3 +538,32 @@ TEST(RecvCli, ListenTakesABarePortAndLocalhost) {
 
 }  // namespace
 }  // namespace ferry
+
+namespace ferry {
+namespace {
+
+TEST(Cli, VersionNamesProtocolAndLibraries) {
+  for (const bool sender : {true, false}) {
+    argv a({"--version"});
+    const auto text = sender
+                          ? std::get<send::early_exit>(send::parse_options(a.argc(), a.get())).text
+                          : std::get<recv::early_exit>(recv::parse_options(a.argc(), a.get())).text;
+    EXPECT_EQ(text.rfind(sender ? "ferry-send " FERRY_VERSION " (protocol 3)\n"
+                                : "ferry-recv " FERRY_VERSION " (protocol 3)\n",
+                         0),
+              0u)
+        << text;
+    for (const char* lib : {"OpenSSL 3.", "libsodium 1.", "xxHash 0.", "Asio 1.", "cxxopts 3."})
+      EXPECT_NE(text.find(lib), std::string::npos) << lib << " in " << text;
+  }
+}
+
+TEST(SendCli, ExcludePatternsRepeat) {
+  const auto o = parse_send(
+      {"h", "a", "--exclude", "*.log", "--exclude", "cache/", "--exclude-from", "ex.txt"});
+  EXPECT_EQ(o.exclude, (std::vector<std::string>{"*.log", "cache/"}));
+  EXPECT_EQ(o.exclude_from, "ex.txt");
+}
+
+}  // namespace
+}  // namespace ferry
