@@ -149,7 +149,7 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     ("files-from", "Read more paths from FILE, one per line ('-' = stdin); each arrives under "
                    "its path as written (leading ./ and / dropped; '..' refused)",
                    cxxopts::value<std::string>(), "FILE")
-    ("0,null", "--files-from list is NUL-separated (find -print0)")
+    ("0,null", "The --files-from list is NUL-separated (find -print0)")
     ("name", "Name on the receiver for content read from stdin ('-' path)",
              cxxopts::value<std::string>(), "NAME")
     ("R,relative", "Path arguments arrive under their whole path as written (a/b/c.txt as "

@@ -15,6 +15,14 @@ std::string tidy_help(std::string_view text, std::size_t width) {
     if (end == std::string_view::npos) end = text.size();
     std::string line(text.substr(start, end - start));
     start = end + 1;
+    // cxxopts writes "Usage:" alone above "  prog ...": one line, as GNU
+    // tools (and help2man, which makes the man pages) have it.
+    if (line == "Usage:" && start < text.size() && text.substr(start, 2) == "  ") {
+      std::size_t next = text.find('\n', start);
+      if (next == std::string_view::npos) next = text.size();
+      line = "Usage: " + std::string(text.substr(start + 2, next - start - 2));
+      start = next + 1;
+    }
     std::smatch m;
     if (std::regex_search(line, m, implicit)) {
       const std::string shorter = "[=" + m[1].str() + "]";

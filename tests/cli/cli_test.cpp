@@ -479,6 +479,8 @@ TEST(Cli, HelpFitsEightyColumnsWithoutTrailingSpaces) {
 
 TEST(Cli, TidyHelpBreaksAtSpacesKeepingTheIndent) {
   EXPECT_EQ(tidy_help("ab cd ef  \n", 5), "ab cd\nef\n");
+  EXPECT_EQ(tidy_help("Intro.\nUsage:\n  prog [OPTIONS] X\n\n  -a  b\n"),
+            "Intro.\nUsage: prog [OPTIONS] X\n\n  -a  b\n");
   EXPECT_EQ(tidy_help("    one two three four\n", 14), "    one two\n    three four\n");
   EXPECT_EQ(tidy_help("  --x [=m(=on)]   desc\n"), "  --x[=m]         desc\n");
   const std::string unbreakable(90, 'x');
