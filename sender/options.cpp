@@ -123,7 +123,6 @@ std::optional<std::string> validate(const options& o) {
   if (dashes == 0 && !o.stdin_name.empty()) return "--name applies only to '-'";
   if (o.paths.empty() && o.files_from.empty())
     return "nothing to send (give paths or --files-from)";
-  if (o.rate_bits != 0 && !o.udp) return "--rate applies to UDP mode (add --udp)";
   const bool has_code = !o.code_env.empty() || !o.code_file.empty();
   const bool has_token = !o.token_env.empty() || !o.token_file.empty();
   if (has_code && has_token)
@@ -171,7 +170,9 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     ("no-proxy", "Connect directly, whatever --proxy or the environment say")
     ("udp", "Use the reliable UDP transport (=strict: fail rather than fall back to TCP when "
             "a proxy has no UDP)", cxxopts::value<std::string>()->implicit_value("on"), "strict")
-    ("rate", "UDP mode: cap the send rate, in bits/s (K, M, G suffixes: 200M)",
+    ("rate", "Cap the send rate, in bits/s (K, M, G suffixes: 200M): UDP mode paces its "
+             "packets; TCP mode paces its writes (and asks the kernel to pace the "
+             "connection, SO_MAX_PACING_RATE)",
              cxxopts::value<std::string>(), "RATE")
     ("udp-size", "UDP mode: datagram size in bytes, SOCKS5 header included (1000-65000), "
                  "or auto: start at 1200 and use larger datagrams once the path is shown "

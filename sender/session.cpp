@@ -677,6 +677,9 @@ asio::awaitable<void> run_session(std::unique_ptr<net::transport> carrier, const
   const char* transport = net::to_string(carrier->kind());
   result.transport = transport;
   net::frame_stream stream(std::move(carrier), opts.timeout);
+  // --rate in TCP mode: we pace our writes (UDP mode paces its packets).
+  if (opts.rate_bits != 0 && std::string_view(transport) == "tcp")
+    stream.set_pace(opts.rate_bits / 8);
   // --connect-timeout covers everything up to the receiver's WELCOME: a
   // peer (or a proxy) that accepts and then says nothing is given up on.
   stream.set_deadline(

@@ -54,6 +54,13 @@ asio::awaitable<std::unique_ptr<net::transport>> dial_tcp(const dial_plan& plan)
                                   static_cast<socklen_t>(cc.size())) != 0)
     throw failure(std::error_code(errno, std::system_category()), step::configure,
                   "--tcp-congestion " + cc + ": " + std::strerror(errno));
+  // --rate: the kernel paces the connection too (TCP's own pacing; fq is
+  // not needed), headers and TLS included; where it is refused, the
+  // sender's own pacing of its writes still holds the cap.
+  if (plan.rate_cap != 0) {
+    const std::uint64_t rate = plan.rate_cap;
+    ::setsockopt(socket->native_handle(), SOL_SOCKET, SO_MAX_PACING_RATE, &rate, sizeof rate);
+  }
   std::unique_ptr<net::transport> t = std::make_unique<net::tcp_transport>(std::move(*socket));
   co_return t;
 }

@@ -1,9 +1,14 @@
 #include "net/frame_stream.hpp"
 
+#include <algorithm>
+#include <asio/experimental/as_tuple.hpp>
+
 #include "net/address.hpp"
 
 namespace ferry::net {
 namespace {
+
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 constexpr std::size_t buffer_size = 1 << 20;
 /// Where frames are read (a frame is at most 64 KiB + 5): see fill().
@@ -235,7 +240,29 @@ asio::awaitable<void> frame_stream::write_spans(std::span<const std::uint8_t> a,
     } else {
       first = b.subspan(off - a.size());
     }
+    if (pace_ != 0) {
+      // --rate: wait for our turn (our own doing, not the peer's silence),
+      // then write at most 50 ms worth.
+      const auto now = clock::now();
+      if (pace_next_ > now) {
+        asio::steady_timer wait(transport_->executor());
+        wait.expires_at(pace_next_);
+        co_await wait.async_wait(use_tuple);
+        progress();
+      }
+      pace_next_ = std::max(pace_next_, clock::now() - std::chrono::milliseconds(50));
+      const std::size_t slice = std::max<std::size_t>(1024, pace_ / 20);
+      if (first.size() >= slice) {
+        first = first.first(slice);
+        second = {};
+      } else if (first.size() + second.size() > slice) {
+        second = second.first(slice - first.size());
+      }
+    }
     const io_result r = co_await transport_->write_some(first, second);
+    if (pace_ != 0)
+      pace_next_ += std::chrono::duration_cast<clock::duration>(
+          std::chrono::duration<double>(static_cast<double>(r.n) / static_cast<double>(pace_)));
     if (r.ec) fail("send", r.ec);
     off += r.n;
     progress();

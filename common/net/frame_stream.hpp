@@ -88,6 +88,10 @@ class frame_stream {
   /// Ends our direction; the peer reads end-of-stream after our data.
   void shutdown_send() { transport_->shutdown_send(); }
 
+  /// Paces what we write to `bytes_per_second` (0: no cap), in slices of
+  /// at most 50 ms worth, so the cap holds over any stretch of a second.
+  void set_pace(std::uint64_t bytes_per_second) { pace_ = bytes_per_second; }
+
   /// Changes the idle timeout from now on.
   void set_idle_timeout(clock::duration d) {
     idle_timeout_ = d;
@@ -166,7 +170,9 @@ class frame_stream {
   clock::time_point last_sent_ = clock::now();
   bool timed_out_ = false;
   bool writing_ = false;
-  bool closing_ = false;  // close_saying() has the last word
+  bool closing_ = false;           // close_saying() has the last word
+  std::uint64_t pace_ = 0;         // bytes per second we may write; 0: no cap
+  clock::time_point pace_next_{};  // when the next paced write may start
   bool flush_on_read_ = true;
   std::string peer_;
   // Not zero-filled: a page costs memory only once data lands in it, so an

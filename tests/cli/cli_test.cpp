@@ -362,12 +362,12 @@ TEST(SendCli, ValidateTable) {
          o.stdin_name = "x";
        },
        false},
-      {"a rate without UDP",
+      {"a rate in TCP mode (paced by the sender)",
        [](send::options& o) {
          o.paths = {"a"};
          o.rate_bits = 8;
        },
-       false},
+       true},
       {"a rate with UDP",
        [](send::options& o) {
          o.paths = {"a"};
