@@ -18,6 +18,9 @@ early_exit usage_error(const std::string& msg) {
 
 std::optional<std::string> validate(const options& o) {
   if (o.via_bind && !o.proxy) return "--via-bind needs --proxy";
+  if (o.to_stdout && !o.once) return "--stdout needs --once (one session, one file)";
+  if (o.to_stdout && o.json)
+    return "--stdout and --json exclude each other (both would write to stdout)";
   if (o.proxy && !o.via_bind) return "--proxy is used with --via-bind (receiving through a proxy)";
   return std::nullopt;
 }
@@ -34,6 +37,10 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     ("d,dir", "Directory to store received files in (created if missing)",
               cxxopts::value<std::string>()->default_value("."), "DIR")
     ("once", "Serve one authorised session, then exit with its status")
+    ("stdout", "With --once: write the session's one file (or stream) to stdout as it "
+               "arrives, not into --dir; it is verified by its hash at the end and the exit "
+               "code says whether it matched (6 when not: what was written cannot be taken "
+               "back). A second entry or a directory is refused")
     ("overwrite", "Existing different file: never (reject), always, newer (replace if the "
                   "incoming mtime is newer)",
                   cxxopts::value<std::string>()->default_value("never"), "POLICY")
@@ -131,6 +138,7 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     o.dir = args["dir"].as<std::string>();
     if (o.dir.empty()) return usage_error("--dir must not be empty");
     o.once = args.count("once") > 0;
+    o.to_stdout = args.count("stdout") > 0;
     const auto pol = args["overwrite"].as<std::string>();
     if (pol == "never")
       o.overwrite = overwrite_policy::never;

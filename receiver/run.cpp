@@ -98,7 +98,8 @@ int run(const options& opts) {
   };
   if (auto ec = fileio::dest_root::open(opts.dir, root))
     return fatal("open receive directory " + opts.dir + ": " + ec.message(), exit_code::local_io);
-  if (auto why = cannot_store(opts.dir, opts, log)) return fatal(*why, exit_code::local_io);
+  if (!opts.to_stdout)
+    if (auto why = cannot_store(opts.dir, opts, log)) return fatal(*why, exit_code::local_io);
   try {
     // One io_context per core (at most 8), each run by one thread.
     const unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -206,6 +207,15 @@ class receiver_session {
     std::vector<std::string> comps;
     const decision first = check_offer(o, opts_, {offers_++, committed_bytes_}, comps);
     if (first.what == choice::reject) co_return reject(first.reason);
+    if (opts_.to_stdout) {
+      // One file, to stdout: nothing here touches --dir.
+      if (o.kind != entry_kind::file)
+        co_return reject("--stdout: the receiver takes a file, not a directory");
+      if (stdout_taken_) co_return reject("--stdout: the receiver takes one file per session");
+      stdout_taken_ = true;
+      accepted_.emplace(o.id, accepted_file{o, false, {}, space_reservation{}, 0});
+      co_return a;
+    }
     // Budgets before anything touches the disk: a refused file creates no
     // parent directories.
     space_reservation space;
@@ -367,6 +377,11 @@ class receiver_session {
       cur_->part = std::move(kept->part);
       cur_->hash = std::move(kept->hash);
       cur_->received = kept->length;  // (kept->length stays, for the log)
+      co_return;
+    }
+    if (opts_.to_stdout) {
+      if (auto ec = fileio::part_file::stream_to(STDOUT_FILENO, cur_->part))
+        fail_current(verdict_kind::io_error, "cannot write to stdout: " + describe(ec));
       co_return;
     }
     fileio::shared_dir parent;
@@ -676,6 +691,7 @@ class receiver_session {
   session_result result_;
   std::unordered_map<std::uint32_t, accepted_file> accepted_;
   std::optional<current_file> cur_;
+  bool stdout_taken_ = false;  // --stdout: the session's one file is accepted
   std::vector<pending_directory> dirs_;
   std::uint64_t committed_bytes_ = 0;  // accepted known sizes, and streams' bytes as they came
   std::uint64_t offers_ = 0;           // entries offered so far

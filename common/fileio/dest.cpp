@@ -305,8 +305,24 @@ std::error_code part_file::write(std::span<const std::uint8_t> bytes) {
   return {};
 }
 
+std::error_code part_file::stream_to(int fd, part_file& out) {
+  unique_fd copy(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
+  if (!copy) return last_error();
+  out.discard();
+  out.fd_ = std::move(copy);
+  out.parent_.reset();
+  out.part_name_.clear();
+  out.final_name_.clear();
+  out.stream_ = true;
+  return {};
+}
+
 std::error_code part_file::commit(std::uint32_t mode, std::int64_t mtime_ns, bool fsync,
                                   bool replace) {
+  if (stream_) {
+    fd_.reset();
+    return {};
+  }
   if (mode_ != (mode & 0777) && ::fchmod(fd_.get(), mode & 0777) != 0) return last_error();
   const timespec times[2] = {{0, UTIME_OMIT}, to_timespec(mtime_ns)};
   if (::futimens(fd_.get(), times) != 0) return last_error();
@@ -328,6 +344,7 @@ std::error_code part_file::commit(std::uint32_t mode, std::int64_t mtime_ns, boo
 void part_file::take(shared_dir parent, unique_fd fd, std::string part_name,
                      const std::string& final_name, std::optional<std::uint32_t> mode) {
   discard();
+  stream_ = false;
   parent_ = std::move(parent);
   fd_ = std::move(fd);
   part_name_ = std::move(part_name);

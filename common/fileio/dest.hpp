@@ -132,6 +132,12 @@ class part_file {
                                              std::uint64_t max_size, part_file& out,
                                              std::uint64_t& kept);
 
+  /// Not a file but a stream the content is written through as it comes
+  /// (ferry-recv --stdout: a duplicate of `fd`): commit() only closes it,
+  /// and nothing written can be taken back, so the verdict is all a
+  /// failure leaves.
+  [[nodiscard]] static std::error_code stream_to(int fd, part_file& out);
+
   /// Appends all of `bytes`; ENOSPC, EDQUOT, EIO come back as they are.
   [[nodiscard]] std::error_code write(std::span<const std::uint8_t> bytes);
 
@@ -160,6 +166,7 @@ class part_file {
   std::string part_name_;  // empty: anonymous
   std::string final_name_;
   std::optional<std::uint32_t> mode_;  // permission bits, when known
+  bool stream_ = false;                // stream_to(): no file behind it
 
   // Makes this the part file `fd` (discarding any it was).
   void take(shared_dir parent, unique_fd fd, std::string part_name, const std::string& final_name,

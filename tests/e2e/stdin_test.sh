@@ -18,3 +18,61 @@ send - --name empty.bin </dev/null
 expect_rc 0 "empty stdin"
 [[ -f "$WORK/inbox/empty.bin" && ! -s "$WORK/inbox/empty.bin" ]] || fail "empty stream"
 pass "empty stdin"
+
+# ferry-recv --once --stdout: the nc pair, verified. tar c | ferry-send -
+# on one side, ferry-recv --stdout | tar x on the other; the receiver's exit
+# code says whether the hash matched.
+# stdout_recv NAME [ARGS...]: a --once --stdout receiver writing to
+# $WORK/NAME.stdout, its log in $WORK/NAME.err; sets SO_PID and SO_PORT.
+stdout_recv() {
+  local name=$1
+  shift
+  "$RECV" --listen 127.0.0.1:0 --once --stdout --dir "$WORK/unused" "$@" \
+    >"$WORK/$name.stdout" 2>"$WORK/$name.err" &
+  SO_PID=$!
+  _pids+=("$SO_PID")
+  SO_PORT=""
+  for _ in $(seq 1 200); do
+    SO_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$WORK/$name.err")
+    [ -n "$SO_PORT" ] && return 0
+    sleep 0.05
+  done
+  fail "the --stdout receiver did not start: $(cat "$WORK/$name.err")"
+}
+stdout_recv tar
+mkdir -p "$WORK/untar2"
+rc=0
+tar --format=posix -C "$WORK/src" -cf - data |
+  "$SEND" "127.0.0.1:$SO_PORT" - --name data.tar 2>"$WORK/so-send.err" || rc=$?
+[ "$rc" -eq 0 ] || fail "sender to --stdout: exit $rc: $(cat "$WORK/so-send.err")"
+wait_exit "$SO_PID" 20
+[ "$WAIT_RC" -eq 0 ] || fail "--stdout receiver exit $WAIT_RC: $(cat "$WORK/tar.err")"
+tar -C "$WORK/untar2" -xf "$WORK/tar.stdout"
+same_tree "$WORK/src/data" "$WORK/untar2/data" || fail "tar through --stdout differs"
+[ ! -e "$WORK/unused" ] || [ -z "$(ls -A "$WORK/unused")" ] || fail "--stdout wrote into --dir"
+pass "--once --stdout: tar c | ferry-send - and ferry-recv --stdout | tar x, verified, exit 0"
+
+# A regular file goes the same way, byte for byte; a second entry or a
+# directory is refused (the sender exits 1, the receiver with its session).
+head -c 3000000 /dev/urandom >"$WORK/src/one.bin"
+stdout_recv one
+rc=0
+"$SEND" "127.0.0.1:$SO_PORT" "$WORK/src/one.bin" "$WORK/src/data" 2>"$WORK/so-two.err" || rc=$?
+[ "$rc" -eq 1 ] || fail "two entries to --stdout: sender exit $rc, expected 1: $(cat "$WORK/so-two.err")"
+grep -q 'data: rejected by receiver: --stdout: the receiver takes a file, not a directory' "$WORK/so-two.err" ||
+  fail "the directory's refusal: $(cat "$WORK/so-two.err")"
+wait_exit "$SO_PID" 20
+[ "$WAIT_RC" -eq 1 ] || fail "--stdout receiver exit $WAIT_RC after a refused entry, expected 1"
+cmp "$WORK/src/one.bin" "$WORK/one.stdout" || fail "the file through --stdout differs"
+stdout_recv two
+"$SEND" "127.0.0.1:$SO_PORT" "$WORK/src/one.bin" "$WORK/src/data/README.txt" 2>"$WORK/so-two.err" || true
+grep -q 'README.txt: rejected by receiver: --stdout: the receiver takes one file per session' "$WORK/so-two.err" ||
+  fail "the second file's refusal: $(cat "$WORK/so-two.err")"
+wait_exit "$SO_PID" 20
+cmp "$WORK/src/one.bin" "$WORK/two.stdout" || fail "the first file through --stdout differs"
+# Usage: --stdout needs --once, and leaves stdout to the content (no --json).
+rc=0; timeout 10 "$RECV" --stdout --dir "$WORK/unused" 2>/dev/null || rc=$?
+[ "$rc" -eq 2 ] || fail "--stdout without --once: exit $rc"
+rc=0; timeout 10 "$RECV" --stdout --once --json --dir "$WORK/unused" 2>/dev/null || rc=$?
+[ "$rc" -eq 2 ] || fail "--stdout with --json: exit $rc"
+pass "--stdout: a file byte for byte, a second entry or a directory refused, usage errors"
