@@ -560,6 +560,12 @@ TEST(Cli, VersionNamesProtocolAndLibraries) {
   }
 }
 
+TEST(SendCli, RateHasAFloor) {
+  EXPECT_EQ(send_exit({"h", "a", "--rate", "7999"}), 2);
+  EXPECT_EQ(send_exit({"h", "a", "--rate", "1"}), 2);
+  EXPECT_EQ(parse_send({"h", "a", "--rate", "8K"}).rate_bits, 8000u);
+}
+
 TEST(SendCli, ExcludePatternsRepeat) {
   const auto o = parse_send(
       {"h", "a", "--exclude", "*.log", "--exclude", "cache/", "--exclude-from", "ex.txt"});

@@ -66,8 +66,12 @@ for mode in tcp udp; do
   cmp "$WORK/src/big.bin" "$WORK/inbox/big.bin" || fail "$mode --rate: file differs"
   mbit=$(jq -r "select(.event==\"session_end\" and .transport==\"$mode\") | .bytes * 8 / .seconds / 1e6" "$WORK/rate-$mode.out")
   [ -n "$mbit" ] || fail "$mode --rate: no $mode session_end: $(tail -n 1 "$WORK/rate-$mode.out")"
-  awk -v m="$mbit" 'BEGIN { exit !(m >= 36 && m <= 44) }' ||
-    fail "$mode --rate 40M moved $mbit Mbit/s, not within 10% of the cap"
+  # A sanitizer build (ASan's is -O0) may not reach the cap: there only
+  # the cap itself is held to 10%.
+  low=36
+  [ -n "${FERRY_SANITIZED:-}" ] && low=10
+  awk -v m="$mbit" -v low="$low" 'BEGIN { exit !(m >= low && m <= 44) }' ||
+    fail "$mode --rate 40M moved $mbit Mbit/s, not within 10% of the cap (at least $low)"
   pass "$mode --rate 40M: $(printf '%.1f' "$mbit") Mbit/s over the whole run"
 done
 
