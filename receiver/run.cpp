@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -89,6 +90,16 @@ std::optional<std::string> cannot_store(const std::string& dir, const options& o
 
 int run(const options& opts) {
   if (opts.show_identity || !opts.new_token.empty()) return key_command(opts);
+  if (opts.to_stdout) {
+    // A closed fd 1 would be taken by the next file or socket opened, and
+    // the content written there: refuse. A reader that goes away gives
+    // EPIPE (a message and exit 7), not a silent death by SIGPIPE.
+    if (::fcntl(STDOUT_FILENO, F_GETFL) < 0) {
+      std::fprintf(stderr, "ferry-recv: --stdout: standard output is closed\n");
+      return to_int(exit_code::usage);
+    }
+    std::signal(SIGPIPE, SIG_IGN);
+  }
   logger log("ferry-recv", opts.json, opts.quiet);
   fileio::dest_root root;
   auto fatal = [&](const std::string& message, exit_code code) {

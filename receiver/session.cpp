@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <asio/experimental/as_tuple.hpp>
 #include <chrono>
 #include <optional>
 #include <unordered_map>
@@ -209,10 +210,14 @@ class receiver_session {
     if (first.what == choice::reject) co_return reject(first.reason);
     if (opts_.to_stdout) {
       // One file, to stdout: nothing here touches --dir.
+      // The session's first entry decides: a directory is refused, and so
+      // is everything after it (a tree's files must not reach stdout one by
+      // one as if the tree were a file).
+      const bool first_entry = !stdout_taken_;
+      stdout_taken_ = true;
       if (o.kind != entry_kind::file)
         co_return reject("--stdout: the receiver takes a file, not a directory");
-      if (stdout_taken_) co_return reject("--stdout: the receiver takes one file per session");
-      stdout_taken_ = true;
+      if (!first_entry) co_return reject("--stdout: the receiver takes one file per session");
       accepted_.emplace(o.id, accepted_file{o, false, {}, space_reservation{}, 0});
       co_return a;
     }
@@ -446,7 +451,11 @@ class receiver_session {
         }
       }
       cur_->hash.update(chunk);
-      const auto ec = cur_->part.write(chunk);
+      std::error_code ec;
+      if (opts_.to_stdout)
+        ec = co_await write_stdout(chunk);
+      else
+        ec = cur_->part.write(chunk);
       cur_->f.space.consume(chunk.size());
       if (ec) {
         fail_current(verdict_kind::io_error, "write failed: " + describe(ec));
@@ -598,8 +607,11 @@ class receiver_session {
     cur_->failed = true;
     cur_->part.discard();
     ++result_.files_failed;
-    const bool integrity =
-        kind == verdict_kind::hash_mismatch || kind == verdict_kind::size_mismatch;
+    // --stdout: what went out cannot be taken back, so a failure after the
+    // first byte means stdout holds no verified file (6), whatever the cause.
+    const bool integrity = kind == verdict_kind::hash_mismatch ||
+                           kind == verdict_kind::size_mismatch ||
+                           (opts_.to_stdout && cur_->received > 0);
     result_.code = worse(result_.code, integrity                        ? exit_code::integrity
                                        : kind == verdict_kind::io_error ? exit_code::local_io
                                                                         : exit_code::partial);
@@ -614,6 +626,33 @@ class receiver_session {
     stream_.queue(error_frame{error_code::protocol, why});
     peer_told_ = true;
     throw session_error(exit_code::protocol, why);
+  }
+
+  // --stdout: all of `bytes` to the (non-blocking, when a pipe) stdout. A
+  // full pipe is waited on with a timer, so this thread's other work, the
+  // watchdog and the signals go on; a reader that takes nothing for
+  // --timeout ends the session.
+  asio::awaitable<std::error_code> write_stdout(std::span<const std::uint8_t> bytes) {
+    auto stalled_since = clock::now();
+    while (!bytes.empty()) {
+      const ssize_t n = ::write(cur_->part.fd(), bytes.data(), bytes.size());
+      if (n > 0) {
+        bytes = bytes.subspan(static_cast<std::size_t>(n));
+        stalled_since = clock::now();
+        stream_.touch();
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno != EAGAIN) co_return std::error_code(errno, std::system_category());
+      if (!stream_.carrier().is_open()) co_return make_error_code(std::errc::operation_canceled);
+      if (clock::now() - stalled_since > opts_.timeout)
+        co_return make_error_code(std::errc::timed_out);
+      stream_.touch();  // our reader is slow, not the peer
+      asio::steady_timer wait(stream_.executor());
+      wait.expires_after(std::chrono::milliseconds(10));
+      co_await wait.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    }
+    co_return std::error_code{};
   }
 
   // Why a file could not be written, in the user's terms (not "part file").

@@ -1,28 +1,55 @@
 #include "sender/gather.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
-#include <fstream>
-#include <iostream>
-#include <iterator>
+#include <cstring>
 
 #include "util/session_error.hpp"
 
 namespace ferry::send {
 namespace {
 
+// The whole of a list file (`-`: stdin) named by option `what`; throws
+// session_error(local_io) with the reason when it cannot (a directory, no
+// permission, an unreadable special file), never an exception of the
+// stream library.
+std::string read_list_file(const std::string& path, const char* what) {
+  const int fd = path == "-" ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  auto fail = [&](int err) {
+    throw session_error(exit_code::local_io,
+                        std::string(what) + " " + path + ": " + std::strerror(err));
+  };
+  if (fd < 0) fail(errno);
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (fd != STDIN_FILENO) ::close(fd);
+    fail(EISDIR);
+  }
+  std::string text;
+  char buf[65536];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      if (fd != STDIN_FILENO) ::close(fd);
+      fail(err);
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  if (fd != STDIN_FILENO) ::close(fd);
+  return text;
+}
+
 // Reads the --files-from list; throws session_error(local_io) when it cannot.
 std::vector<std::string> read_path_list(const options& opts) {
-  std::string text;
-  if (opts.files_from == "-") {
-    text.assign(std::istreambuf_iterator<char>(std::cin), {});
-  } else {
-    std::ifstream in(opts.files_from, std::ios::binary);
-    if (!in)
-      throw session_error(exit_code::local_io, "--files-from " + opts.files_from + ": cannot open");
-    text.assign(std::istreambuf_iterator<char>(in), {});
-  }
-  return split_path_list(text, opts.null_separated);
+  return split_path_list(read_list_file(opts.files_from, "--files-from"), opts.null_separated);
 }
 
 // Each path the user named, with the name it gets on the receiver: path
@@ -60,14 +87,8 @@ fileio::exclude_rules exclude_rules_of(const options& opts) {
   fileio::exclude_rules rules;
   for (const auto& p : opts.exclude)
     rules.add(p);
-  if (!opts.exclude_from.empty()) {
-    std::ifstream in(opts.exclude_from, std::ios::binary);
-    if (!in)
-      throw session_error(exit_code::local_io,
-                          "--exclude-from " + opts.exclude_from + ": cannot open");
-    const std::string text{std::istreambuf_iterator<char>(in), {}};
-    rules.add_lines(text);
-  }
+  if (!opts.exclude_from.empty())
+    rules.add_lines(read_list_file(opts.exclude_from, "--exclude-from"));
   return rules;
 }
 

@@ -292,10 +292,12 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     if (args.count("rate")) {
       const auto r = parse_rate(args["rate"].as<std::string>());
       if (!r || *r == 0) return usage_error("--rate: expected bits per second such as 200M");
-      // Below 8 kbit/s (1 kB/s) a paced write would wait longer than
-      // either side's --timeout tolerates (and /8 would round to no cap).
-      if (*r < 8000)
-        return usage_error("--rate: at least 8K (8000 bits/s), not '" +
+      // The receiver counts 64 KiB of content as progress: at 64 kbit/s
+      // that comes every 8 s, well inside its --timeout; much slower, an
+      // honest transfer is dropped as silent (and below 8 bits/s the byte
+      // rate rounded to no cap at all).
+      if (*r < 64000)
+        return usage_error("--rate: at least 64K (64000 bits/s), not '" +
                            args["rate"].as<std::string>() + "'");
       o.rate_bits = *r;
     }

@@ -314,12 +314,24 @@ std::error_code part_file::stream_to(int fd, part_file& out) {
   out.part_name_.clear();
   out.final_name_.clear();
   out.stream_ = true;
+  struct stat st {};
+  if (::fstat(out.fd_.get(), &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+    const int flags = ::fcntl(out.fd_.get(), F_GETFL);
+    if (flags >= 0 && ::fcntl(out.fd_.get(), F_SETFL, flags | O_NONBLOCK) == 0)
+      out.restore_flags_ = flags;
+  }
   return {};
+}
+
+void part_file::restore_stream() {
+  if (stream_ && fd_ && restore_flags_ >= 0) ::fcntl(fd_.get(), F_SETFL, restore_flags_);
+  restore_flags_ = -1;
 }
 
 std::error_code part_file::commit(std::uint32_t mode, std::int64_t mtime_ns, bool fsync,
                                   bool replace) {
   if (stream_) {
+    restore_stream();
     fd_.reset();
     return {};
   }
@@ -366,12 +378,14 @@ std::error_code part_file::link_anonymous() {
 }
 
 void part_file::keep() {
+  restore_stream();
   fd_.reset();  // closing drops the lock
   parent_.reset();
 }
 
 void part_file::discard() {
   if (!fd_) return;
+  restore_stream();
   if (!part_name_.empty()) ::unlinkat(parent_->get(), part_name_.c_str(), 0);
   fd_.reset();
   parent_.reset();

@@ -135,7 +135,9 @@ class part_file {
   /// Not a file but a stream the content is written through as it comes
   /// (ferry-recv --stdout: a duplicate of `fd`): commit() only closes it,
   /// and nothing written can be taken back, so the verdict is all a
-  /// failure leaves.
+  /// failure leaves. A pipe or socket is made non-blocking while it is
+  /// ours (writes then give EAGAIN: the caller waits without blocking its
+  /// thread), and its flags are put back when it is closed.
   [[nodiscard]] static std::error_code stream_to(int fd, part_file& out);
 
   /// Appends all of `bytes`; ENOSPC, EDQUOT, EIO come back as they are.
@@ -167,6 +169,8 @@ class part_file {
   std::string final_name_;
   std::optional<std::uint32_t> mode_;  // permission bits, when known
   bool stream_ = false;                // stream_to(): no file behind it
+  int restore_flags_ = -1;             // stream_to() on a pipe: its flags before
+  void restore_stream();
 
   // Makes this the part file `fd` (discarding any it was).
   void take(shared_dir parent, unique_fd fd, std::string part_name, const std::string& final_name,

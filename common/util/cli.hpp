@@ -2,6 +2,7 @@
 // program should not run, and an injectable environment lookup.
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -29,7 +30,16 @@ std::string tidy_help(std::string_view text, std::size_t width = 80);
 
 inline early_exit usage_error(std::string_view program, const std::string& msg) {
   const std::string p(program);
-  return {to_int(exit_code::usage), p + ": " + printable(msg) + "\nTry '" + p + " --help'.\n"};
+  // Each line escaped on its own: a usage line after the message stays a line.
+  std::string text;
+  std::size_t start = 0;
+  while (start <= msg.size()) {
+    const std::size_t nl = std::min(msg.find('\n', start), msg.size());
+    text +=
+        (start == 0 ? p + ": " : std::string()) + printable(msg.substr(start, nl - start)) + "\n";
+    start = nl + 1;
+  }
+  return {to_int(exit_code::usage), text + "Try '" + p + " --help'.\n"};
 }
 
 }  // namespace ferry

@@ -560,10 +560,17 @@ TEST(Cli, VersionNamesProtocolAndLibraries) {
   }
 }
 
+TEST(Cli, UsageErrorsKeepTheirLines) {
+  // "missing destination\nusage: ..." printed a literal \n once.
+  const auto e = usage_error("ferry-send", "first line\nusage: ferry-send HOST PATH\x1b");
+  EXPECT_EQ(e.text,
+            "ferry-send: first line\nusage: ferry-send HOST PATH\\x1b\nTry 'ferry-send --help'.\n");
+}
+
 TEST(SendCli, RateHasAFloor) {
-  EXPECT_EQ(send_exit({"h", "a", "--rate", "7999"}), 2);
+  EXPECT_EQ(send_exit({"h", "a", "--rate", "63999"}), 2);
   EXPECT_EQ(send_exit({"h", "a", "--rate", "1"}), 2);
-  EXPECT_EQ(parse_send({"h", "a", "--rate", "8K"}).rate_bits, 8000u);
+  EXPECT_EQ(parse_send({"h", "a", "--rate", "64K"}).rate_bits, 64000u);
 }
 
 TEST(SendCli, ExcludePatternsRepeat) {

@@ -72,6 +72,12 @@ rm -rf "$WORK/inbox/t"
 # An unreadable --exclude-from is a local error (7) before anything is sent.
 send "$t" --exclude-from "$WORK/missing.txt"
 expect_rc 7 "missing --exclude-from"
-grep -q -- '--exclude-from .*missing.txt: cannot open' "$SEND_ERR" || fail "missing --exclude-from message"
+grep -q -- '--exclude-from .*missing.txt: No such file or directory' "$SEND_ERR" || fail "missing --exclude-from message"
+# A directory as the list (it once aborted with an uncaught stream error).
+for opt in --exclude-from --files-from; do
+  send "$t" "$opt" "$WORK"
+  expect_rc 7 "$opt naming a directory"
+  grep -q -- "$opt $WORK: Is a directory" "$SEND_ERR" || fail "$opt naming a directory: $(cat "$SEND_ERR")"
+done
 [ ! -e "$WORK/inbox/t" ] || fail "sent despite an unreadable --exclude-from"
 pass "--exclude-from with comments, --files-from filtered, an unreadable pattern file refused"

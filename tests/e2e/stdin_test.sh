@@ -70,6 +70,52 @@ grep -q 'README.txt: rejected by receiver: --stdout: the receiver takes one file
   fail "the second file's refusal: $(cat "$WORK/so-two.err")"
 wait_exit "$SO_PID" 20
 cmp "$WORK/src/one.bin" "$WORK/two.stdout" || fail "the first file through --stdout differs"
+# A directory first: refused, and so is every file in it (nothing reaches
+# stdout as if the tree were one file).
+stdout_recv tree
+"$SEND" "127.0.0.1:$SO_PORT" "$WORK/src/data" 2>"$WORK/so-tree.err" || true
+wait_exit "$SO_PID" 20
+[ ! -s "$WORK/tree.stdout" ] || fail "a directory's files reached --stdout"
+# A reader that stops reading: the receiver still hears its signals (it
+# waits on the full pipe without blocking its thread) and ends at SIGTERM.
+"$RECV" --listen 127.0.0.1:0 --once --stdout --dir "$WORK/unused" 2>"$WORK/slow.err" |
+  (sleep 15; cat >/dev/null) &
+pipeline=$!
+_pids+=("$pipeline")
+SO_PORT=""
+for _ in $(seq 1 200); do
+  SO_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$WORK/slow.err")
+  [ -n "$SO_PORT" ] && break
+  sleep 0.05
+done
+[ -n "$SO_PORT" ] || fail "the slow-reader receiver did not start"
+head -c $((8 * 1024 * 1024)) /dev/urandom >"$WORK/src/eight.bin"
+"$SEND" "127.0.0.1:$SO_PORT" "$WORK/src/eight.bin" 2>/dev/null &
+_pids+=($!)
+sleep 2
+rpid=$(pgrep -f -- "--stdout --dir $WORK/unused" | head -n 1)
+[ -n "$rpid" ] || fail "cannot find the slow-reader receiver"
+kill -TERM "$rpid"
+for _ in $(seq 1 160); do kill -0 "$rpid" 2>/dev/null || break; sleep 0.05; done
+! kill -0 "$rpid" 2>/dev/null || fail "a receiver blocked on a full stdout ignored SIGTERM for 8 s"
+grep -q 'caught SIGTERM' "$WORK/slow.err" || fail "no SIGTERM line: $(cat "$WORK/slow.err")"
+# A reader that goes away: a message and exit 7, not a silent SIGPIPE.
+"$RECV" --listen 127.0.0.1:0 --once --stdout --dir "$WORK/unused" 2>"$WORK/gone.err" |
+  head -c 10 >/dev/null &
+for _ in $(seq 1 200); do
+  SO_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$WORK/gone.err")
+  [ -n "$SO_PORT" ] && break
+  sleep 0.05
+done
+"$SEND" "127.0.0.1:$SO_PORT" "$WORK/src/eight.bin" 2>"$WORK/gone-send.err" || true
+for _ in $(seq 1 200); do grep -q 'session failed' "$WORK/gone.err" && break; sleep 0.05; done
+grep -q 'Broken pipe' "$WORK/gone.err" || fail "a reader gone: $(cat "$WORK/gone.err")"
+# stdout closed: refused before anything can take fd 1.
+rc=0; timeout 10 "$RECV" --listen 127.0.0.1:0 --once --stdout --dir "$WORK/unused" >&- 2>"$WORK/closed.err" || rc=$?
+[ "$rc" -eq 2 ] || fail "--stdout with stdout closed: exit $rc"
+grep -q 'standard output is closed' "$WORK/closed.err" || fail "closed stdout message"
+pass "--stdout: a directory refused whole; a full pipe does not deafen it; a vanished reader is EPIPE; a closed stdout refused"
+
 # Usage: --stdout needs --once, and leaves stdout to the content (no --json).
 rc=0; timeout 10 "$RECV" --stdout --dir "$WORK/unused" 2>/dev/null || rc=$?
 [ "$rc" -eq 2 ] || fail "--stdout without --once: exit $rc"
