@@ -104,11 +104,7 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
                        "(--new-token), or, when neither is set up, by the one-time code "
                        "printed at start (code: ...). See docs/security.md.\n\n" +
                        exit_code_help)};
-    if (args.count("version"))
-      return early_exit{
-          0, about_text("ferry-recv", ", cxxopts " + std::to_string(CXXOPTS__VERSION_MAJOR) + "." +
-                                          std::to_string(CXXOPTS__VERSION_MINOR) + "." +
-                                          std::to_string(CXXOPTS__VERSION_PATCH))};
+    if (args.count("version")) return early_exit{0, about_text("ferry-recv")};
     if (!args.unmatched().empty())
       return usage_error("unexpected argument '" + args.unmatched().front() + "'");
 

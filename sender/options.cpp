@@ -228,11 +228,7 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
                        "authorized_senders), a token ($FERRY_TOKEN) or its one-time code "
                        "($FERRY_CODE). See docs/security.md.\n\n" +
                        exit_code_help)};
-    if (args.count("version"))
-      return early_exit{
-          0, about_text("ferry-send", ", cxxopts " + std::to_string(CXXOPTS__VERSION_MAJOR) + "." +
-                                          std::to_string(CXXOPTS__VERSION_MINOR) + "." +
-                                          std::to_string(CXXOPTS__VERSION_PATCH))};
+    if (args.count("version")) return early_exit{0, about_text("ferry-send")};
     options o;
     if (args.count("config-dir")) o.config_dir = args["config-dir"].as<std::string>();
     if (args.count("show-identity")) {

@@ -1,6 +1,7 @@
 // What --version prints: the program's version, the protocol's, and the
 // libraries it was built with and runs with (they can differ: a Debian
-// update of OpenSSL or libsodium does not rebuild ferry).
+// update of OpenSSL or libsodium does not rebuild ferry). Included only by
+// the two option parsers, which link everything it names.
 #pragma once
 
 #include <openssl/crypto.h>
@@ -8,6 +9,7 @@
 #include <xxhash.h>
 
 #include <asio/version.hpp>
+#include <cxxopts.hpp>
 #include <string>
 
 #include "framing/frame.hpp"
@@ -18,7 +20,7 @@
 
 namespace ferry {
 
-inline std::string about_text(const std::string& program, const std::string& extra) {
+inline std::string about_text(const std::string& program) {
   auto dotted = [](unsigned long v, unsigned long a, unsigned long b) {
     return std::to_string(v / a) + "." + std::to_string(v / b % (a / b)) + "." +
            std::to_string(v % b);
@@ -32,8 +34,10 @@ inline std::string about_text(const std::string& program, const std::string& ext
   out += " libsodium " + std::string(sodium_version_string()) + " (built " + SODIUM_VERSION_STRING +
          "),";
   out += " xxHash " + dotted(xxh, 10000, 100) + ",";
-  out += " Asio " + dotted(ASIO_VERSION, 100000, 100);
-  out += extra + "\n";
+  out += " Asio " + dotted(ASIO_VERSION, 100000, 100) + ",";
+  out += " cxxopts " + std::to_string(CXXOPTS__VERSION_MAJOR) + "." +
+         std::to_string(CXXOPTS__VERSION_MINOR) + "." + std::to_string(CXXOPTS__VERSION_PATCH) +
+         "\n";
   return out;
 }
 
