@@ -95,6 +95,8 @@ class progress_meter {
   void clear();
   /// The current file and how far it got, for the interruption message.
   const progress_state& state() const { return state_; }
+  /// Bytes put on the wire (what the rate is measured over).
+  std::uint64_t sent() const { return sent_; }
 
  private:
   void tick(bool force);
