@@ -130,11 +130,16 @@ int run(const options& opts) {
     });
     // The line and the events move with time too, not only with writes
     // (a whole slow file may sit in the transport's buffers at once).
+    // `ended`, not only cancel(): a tick that expired together with the
+    // session's end is already queued as a success, and cancel() cannot
+    // take it back; it would re-arm the ticker and keep ctx.run() going
+    // for ever (a deadline at a multiple of 250 ms hung the sender).
     asio::steady_timer ticker(ctx);
+    bool ended = false;
     std::function<void()> tick = [&] {
       ticker.expires_after(std::chrono::milliseconds(250));
       ticker.async_wait([&](const std::error_code& ec) {
-        if (ec) return;
+        if (ec || ended) return;
         progress->refresh();
         tick();
       });
@@ -144,6 +149,7 @@ int run(const options& opts) {
     asio::co_spawn(ctx, run_send(opts, entries, log, *progress, result, id, plan),
                    [&](std::exception_ptr ex) {
                      failed = ex;
+                     ended = true;
                      signals.cancel();
                      ticker.cancel();
                    });
