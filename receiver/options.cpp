@@ -37,6 +37,8 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     ("d,dir", "Directory to store received files in (created if missing)",
               cxxopts::value<std::string>()->default_value("."), "DIR")
     ("once", "Serve one authorised session, then exit with its status")
+    ("no-sender-subdir", "Refuse sessions whose sender asks for a subdirectory (ferry-send "
+                         "--to); a dir= in authorized_senders still applies")
     ("stdout", "With --once: write the session's one file (or stream) to stdout as it "
                "arrives, not into --dir; it is verified by its hash at the end and the exit "
                "code says whether it matched (6 when not: what was written cannot be taken "
@@ -135,6 +137,7 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     if (o.dir.empty()) return usage_error("--dir must not be empty");
     o.once = args.count("once") > 0;
     o.to_stdout = args.count("stdout") > 0;
+    o.no_sender_subdir = args.count("no-sender-subdir") > 0;
     const auto pol = args["overwrite"].as<std::string>();
     if (pol == "never")
       o.overwrite = overwrite_policy::never;

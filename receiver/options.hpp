@@ -21,7 +21,8 @@ struct options {
   net::host_port listen{"", net::default_port};  // empty host: all addresses
   std::string dir = ".";
   bool once = false;
-  bool to_stdout = false;  // --stdout: the one file goes to stdout, not --dir
+  bool to_stdout = false;         // --stdout: the one file goes to stdout, not --dir
+  bool no_sender_subdir = false;  // --no-sender-subdir: refuse a sender's --to
   overwrite_policy overwrite = overwrite_policy::never;
   std::uint64_t max_file_size = 0;      // 0: unlimited
   std::uint64_t max_session_bytes = 0;  // 0: unlimited

@@ -206,6 +206,7 @@ asio::awaitable<void> server::serve(std::unique_ptr<net::transport> t, std::stri
 
   session_result result;
   bool authorised = false;
+  std::string home;                          // the sender's dir= in authorized_senders
   std::optional<framing::error_frame> tell;  // what the peer hears when it is not served
   try {
     // A stranger holds its slot only this long, and gets nothing before
@@ -217,6 +218,7 @@ asio::awaitable<void> server::serve(std::unique_ptr<net::transport> t, std::stri
             ", the receiver's --connect-timeout");
     const auto who = co_await secure::accept(*stream, chan, authz_, id_.key());
     stream->clear_deadline();
+    home = who.dir;
     authorised = true;
     bool taken = false;
     if (opts_.once) {
@@ -264,7 +266,7 @@ asio::awaitable<void> server::serve(std::unique_ptr<net::transport> t, std::stri
     }
   }
   if (authorised && result.message.empty()) {
-    result = co_await run_session(stream, opts_, root_, log_, disk_.get_executor(), budgets_);
+    result = co_await run_session(stream, opts_, root_, home, log_, disk_.get_executor(), budgets_);
   } else if (result.code == exit_code::auth) {
     log_.event(json_line("auth_failed").str("peer", peer).str("message", result.message));
   }

@@ -102,13 +102,14 @@ struct current_file {
 class receiver_session {
  public:
   receiver_session(std::shared_ptr<net::frame_stream> s, const options& o,
-                   const fileio::dest_root& r, logger& l, asio::any_io_executor disk,
-                   shared_budgets& budgets)
+                   const fileio::dest_root& r, std::string home, logger& l,
+                   asio::any_io_executor disk, shared_budgets& budgets)
       : self_(std::move(s)),
         stream_(*self_),
         budgets_(budgets),
         opts_(o),
-        root_(r),
+        root_(&r),
+        home_(std::move(home)),
         log_(l),
         disk_(std::move(disk)),
         space_(budgets.space),
@@ -122,9 +123,12 @@ class receiver_session {
             format_duration(std::chrono::duration<double>(opts_.connect_timeout).count()) +
             ", the receiver's --connect-timeout");
     auto first = co_await stream_.read_frame("handshake");
-    if (!std::holds_alternative<hello>(first))
+    const auto* h = std::get_if<hello>(&first);
+    if (h == nullptr)
       protocol_error(std::string("handshake: expected hello, got ") + type_name(first));
-    stream_.queue(welcome{0, opts_.max_file_size, "ferry-recv/" FERRY_VERSION});
+    std::uint32_t granted = 0;
+    co_await choose_root(*h, granted);
+    stream_.queue(welcome{granted, opts_.max_file_size, "ferry-recv/" FERRY_VERSION});
     co_await stream_.flush();
     stream_.clear_deadline();
     handshake_done_ = true;
@@ -155,6 +159,46 @@ class receiver_session {
   }
 
   session_result& result() { return result_; }
+
+  // Where this session's entries go: --dir, then the sender's dir= from
+  // authorized_senders, then its --to, made if missing with the same rules
+  // as an offer's path. A --to the receiver does not take refuses the
+  // session before any entry (ERROR refused: the sender exits 1).
+  asio::awaitable<void> choose_root(const hello& h, std::uint32_t& granted) {
+    std::vector<std::string> comps;
+    std::string why;
+    if (!home_.empty() && fileio::split_safe_path(home_, comps))
+      why = "the sender's dir= in authorized_senders is not a safe path";
+    if (why.empty() && (h.features & feature::to) != 0) {
+      std::vector<std::string> more;
+      if (opts_.no_sender_subdir)
+        why = "this receiver takes no --to (it runs with --no-sender-subdir)";
+      else if (const auto ec = fileio::split_safe_path(h.to, more))
+        why = "--to '" + h.to + "' refused: " + ec.message();
+      comps.insert(comps.end(), more.begin(), more.end());
+      granted |= feature::to;
+    }
+    if (why.empty() && !comps.empty() && !opts_.to_stdout) {
+      std::uint64_t may_create = opts_.max_session_files;
+      const auto ec = root_->open_sub(comps, own_root_, &may_create);
+      if (ec == fileio::errc::dir_budget)
+        why = "--to is deeper than the receiver's --max-session-files";
+      else if (ec)
+        why = "cannot make the session's subdirectory: " + describe(ec);
+      else
+        root_ = &own_root_;
+      offers_ = opts_.max_session_files - may_create;
+      for (const auto& c : comps)
+        shown_prefix_ += c + "/";
+    }
+    if (!why.empty()) {
+      peer_told_ = true;
+      stream_.queue(error_frame{error_code::refused, why});
+      co_await stream_.flush();
+      throw session_error(exit_code::partial, "session refused: " + why);
+    }
+    if (!shown_prefix_.empty()) log_.info(stream_.peer() + ": storing under " + own_root_.path());
+  }
 
   /// The session broke off: leave the part files of unfinished files the
   /// sender can resume (offered with the resume flag) in place, unlocked,
@@ -249,7 +293,7 @@ class receiver_session {
     std::uint64_t may_create =
         opts_.max_session_files > offers_ ? opts_.max_session_files - offers_ : 0;
     const std::uint64_t could_create = may_create;
-    const auto made = offer_dirs_.get(root_, comps, parent, &may_create);
+    const auto made = offer_dirs_.get(*root_, comps, parent, &may_create);
     offers_ += could_create - may_create;
     if (made == fileio::errc::dir_budget)
       co_return reject("session entry limit reached (" + std::to_string(opts_.max_session_files) +
@@ -392,7 +436,7 @@ class receiver_session {
     fileio::shared_dir parent;
     std::vector<std::string> comps;  // (the path was checked at offer time)
     std::error_code ec = fileio::split_safe_path(cur_->f.o.path, comps);
-    if (!ec) ec = content_dirs_.get(root_, comps, parent);
+    if (!ec) ec = content_dirs_.get(*root_, comps, parent);
     // Other files get a named part file, which a later session may resume
     // (or replace, when an earlier one kept it); so do replacing writes.
     const auto& o = cur_->f.o;
@@ -540,7 +584,7 @@ class receiver_session {
     std::vector<std::string> comps;
     for (const auto& d : dirs_) {
       std::error_code ec = fileio::split_safe_path(d.path, comps);  // (checked at offer)
-      if (!ec) ec = root_.set_dir_attrs(comps, d.mode, d.mtime_ns);
+      if (!ec) ec = root_->set_dir_attrs(comps, d.mode, d.mtime_ns);
       if (ec)
         log_.warn(stream_.peer() + " " + d.path +
                   ": cannot set directory mode/mtime: " + ec.message());
@@ -695,7 +739,7 @@ class receiver_session {
     // Per file, so nothing is formatted that nobody will read. Directories
     // are events only: a tree's lines are its files.
     if (!log_.quiet() && o.kind == entry_kind::file) {
-      std::string line = stream_.peer() + " " + o.path + ": " + status;
+      std::string line = stream_.peer() + " " + shown_prefix_ + o.path + ": " + status;
       if (bytes > 0 || stored) {
         const std::uint64_t now = bytes - std::min(kept, bytes);
         line += ", " + format_bytes(bytes);
@@ -710,7 +754,7 @@ class receiver_session {
     log_.event([&] {
       return json_line("file_done")
           .str("peer", stream_.peer())
-          .str("path", o.path)
+          .str("path", shown_prefix_ + o.path)
           .str("kind", o.kind == entry_kind::file ? "file" : "directory")
           .str("status", status)
           .num("bytes", bytes)
@@ -724,7 +768,10 @@ class receiver_session {
   net::frame_stream& stream_;
   shared_budgets& budgets_;
   const options& opts_;
-  const fileio::dest_root& root_;
+  const fileio::dest_root* root_;  // --dir, or own_root_ below it
+  std::string home_;               // the sender's dir= (authorized_senders)
+  fileio::dest_root own_root_;     // the session's dir= and --to, when given
+  std::string shown_prefix_;       // own_root_ relative to --dir, for the log ("a/b/")
   logger& log_;
   asio::any_io_executor disk_;  // where files are hashed, off the session's thread
   session_result result_;
@@ -751,10 +798,11 @@ class receiver_session {
 
 asio::awaitable<session_result> run_session(std::shared_ptr<net::frame_stream> stream_ptr,
                                             const options& opts, const fileio::dest_root& root,
-                                            logger& log, asio::any_io_executor disk,
-                                            shared_budgets& budgets) {
+                                            std::string home, logger& log,
+                                            asio::any_io_executor disk, shared_budgets& budgets) {
   net::frame_stream& stream = *stream_ptr;
-  receiver_session s(std::move(stream_ptr), opts, root, log, std::move(disk), budgets);
+  receiver_session s(std::move(stream_ptr), opts, root, std::move(home), log, std::move(disk),
+                     budgets);
   bool failed = false;
   try {
     co_await s.run();

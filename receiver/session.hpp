@@ -50,10 +50,12 @@ inline constexpr std::uint64_t logged_refusals = 1000;
 /// cut off with the session (and offered resumable) are kept for a resume.
 /// Files are hashed (resume, --skip-identical) on `disk`, not on the
 /// session's thread. Free space and memory are drawn from `budgets`, which
-/// every session of the receiver shares.
+/// every session of the receiver shares. `home` is where the sender is
+/// confined under `root` (its authorized_senders dir=; "" for none); a
+/// --to in its HELLO goes below that.
 asio::awaitable<session_result> run_session(std::shared_ptr<net::frame_stream> stream,
                                             const options& opts, const fileio::dest_root& root,
-                                            logger& log, asio::any_io_executor disk,
-                                            shared_budgets& budgets);
+                                            std::string home, logger& log,
+                                            asio::any_io_executor disk, shared_budgets& budgets);
 
 }  // namespace ferry::recv

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cxxopts.hpp>
 
+#include "fileio/path.hpp"
 #include "link/about.hpp"
 #include "util/exit_codes.hpp"
 #include "util/units.hpp"
@@ -123,6 +124,12 @@ std::optional<std::string> validate(const options& o) {
   if (dashes == 0 && !o.stdin_name.empty()) return "--name applies only to '-'";
   if (o.paths.empty() && o.files_from.empty())
     return "nothing to send (give paths or --files-from)";
+  if (!o.to.empty()) {
+    std::vector<std::string> parts;
+    if (const auto ec = fileio::split_safe_path(o.to, parts))
+      return "--to: '" + o.to + "' is not a relative path inside the receiver's directory (" +
+             ec.message() + ")";
+  }
   const bool has_code = !o.code_env.empty() || !o.code_file.empty();
   const bool has_token = !o.token_env.empty() || !o.token_file.empty();
   if (has_code && has_token)
@@ -151,6 +158,9 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     ("0,null", "The --files-from list is NUL-separated (find -print0)")
     ("name", "Name on the receiver for content read from stdin ('-' path)",
              cxxopts::value<std::string>(), "NAME")
+    ("to", "Put everything under SUBDIR of the receiver's directory (made if missing; "
+           "a relative path without '..'). The receiver may refuse it (exit 1)",
+           cxxopts::value<std::string>(), "SUBDIR")
     ("R,relative", "Path arguments arrive under their whole path as written (a/b/c.txt as "
                    "a/b/c.txt, like rsync -R; a '/./' marks where it starts), not only their "
                    "last component")
@@ -261,6 +271,12 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     if (args.count("files-from")) o.files_from = args["files-from"].as<std::string>();
     o.null_separated = args.count("null") > 0;
     if (args.count("name")) o.stdin_name = args["name"].as<std::string>();
+    if (args.count("to")) {
+      o.to = args["to"].as<std::string>();
+      while (o.to.size() > 1 && o.to.back() == '/')  // photos/ as photos
+        o.to.pop_back();
+      if (o.to.empty()) return usage_error("--to: expected a subdirectory, not ''");
+    }
     if (args.count("exclude")) o.exclude = args["exclude"].as<std::vector<std::string>>();
     if (args.count("exclude-from")) o.exclude_from = args["exclude-from"].as<std::string>();
     o.follow_symlinks = args.count("follow-symlinks") > 0;

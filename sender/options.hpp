@@ -21,6 +21,7 @@ struct options {
   std::string files_from;            // "" none, "-" stdin
   bool null_separated = false;       // -0: --files-from is NUL-separated
   std::string stdin_name;            // --name for "-"
+  std::string to;                    // --to: a subdirectory of the receiver's --dir
   std::vector<std::string> exclude;  // --exclude patterns (fileio/exclude.hpp)
   std::string exclude_from;          // --exclude-from FILE
   bool follow_symlinks = false;

@@ -63,6 +63,8 @@ exit_code code_for(error_code c) {
       return exit_code::timeout;
     case error_code::auth_failed:
       return exit_code::auth;
+    case error_code::refused:
+      return exit_code::partial;
     default:
       return exit_code::protocol;
   }
@@ -92,14 +94,21 @@ class sender_session {
 
   asio::awaitable<void> run() {
     byte_buffer out;
-    encode(hello{0, "ferry-send/" FERRY_VERSION}, out);
+    hello h{0, "ferry-send/" FERRY_VERSION, opts_.to};
+    if (!opts_.to.empty()) h.features |= feature::to;
+    encode(h, out);
     co_await stream_.write(out);
     auto first = co_await stream_.read_frame("handshake");
     if (auto* e = std::get_if<error_frame>(&first))
       throw session_error(code_for(e->code), "handshake: receiver refused: " + e->message);
-    if (!std::holds_alternative<welcome>(first))
+    const auto* w = std::get_if<welcome>(&first);
+    if (w == nullptr)
       throw session_error(exit_code::protocol,
                           std::string("handshake: expected welcome, got ") + type_name(first));
+    // A receiver that does not confirm --to would store the tree elsewhere.
+    if ((h.features & feature::to) != 0 && (w->features & feature::to) == 0)
+      throw session_error(exit_code::protocol,
+                          "handshake: the receiver did not take --to; nothing was sent");
     stream_.clear_deadline();
     // The reader runs beside the writer; the writer waits for it at the end.
     // Only the writer writes (and flushes): see set_flush_on_read.

@@ -128,6 +128,22 @@ std::error_code dest_root::open_parent(const std::vector<std::string>& component
   return {};
 }
 
+std::error_code dest_root::open_sub(const std::vector<std::string>& components, dest_root& out,
+                                    std::uint64_t* budget) const {
+  unique_fd cur(::dup(fd_.get()));
+  if (!cur) return last_error();
+  std::string path = path_;
+  for (const auto& name : components) {
+    unique_fd next;
+    if (auto ec = open_dir_at(cur.get(), name, true, next, budget)) return ec;
+    cur = std::move(next);
+    path += "/" + name;
+  }
+  out.fd_ = std::move(cur);
+  out.path_ = std::move(path);
+  return {};
+}
+
 std::error_code dest_root::set_dir_attrs(const std::vector<std::string>& components,
                                          std::uint32_t mode, std::int64_t mtime_ns) const {
   unique_fd parent;

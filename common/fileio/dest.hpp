@@ -38,6 +38,12 @@ class dest_root {
   /// Opens `dir`, creating it (and missing parents) when absent.
   [[nodiscard]] static std::error_code open(const std::string& dir, dest_root& out);
 
+  /// Opens the directory `components` under this root as a root of its
+  /// own, creating what is missing (at most `*budget` directories when
+  /// given), never following a symlink: a session's --to subdirectory.
+  [[nodiscard]] std::error_code open_sub(const std::vector<std::string>& components, dest_root& out,
+                                         std::uint64_t* budget = nullptr) const;
+
   /// Opens the directory that holds the last of `components`, creating
   /// missing directories on the way when `create` is set: at most `*budget`
   /// of them when given (counted down; fileio::errc::dir_budget past it).

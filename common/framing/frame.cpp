@@ -29,6 +29,7 @@ constexpr frame_type type_of() {
   if constexpr (std::is_same_v<T, keepalive>) return frame_type::keepalive;
   if constexpr (std::is_same_v<T, auth>) return frame_type::auth;
   if constexpr (std::is_same_v<T, auth_reply>) return frame_type::auth_reply;
+  if constexpr (std::is_same_v<T, zdata>) return frame_type::zdata;
 }
 
 std::string_view clip(std::string_view s, std::size_t max) {
@@ -38,6 +39,7 @@ std::string_view clip(std::string_view s, std::size_t max) {
 void encode_payload(writer& w, const hello& m) {
   w.u32(m.features);
   w.str16(clip(m.agent, max_text_bytes));
+  if ((m.features & feature::to) != 0) w.str16(clip(m.to, max_path_bytes));
 }
 void encode_payload(writer& w, const welcome& m) {
   w.u32(m.features);
@@ -67,6 +69,11 @@ void encode_payload(writer& w, const answer& m) {
 void encode_payload(writer& w, const data& m) {
   w.u32(m.id);
   w.u32(m.length);
+}
+void encode_payload(writer& w, const zdata& m) {
+  w.u32(m.id);
+  w.u32(m.length);
+  w.u32(m.zlength);
 }
 void encode_payload(writer& w, const done& m) {
   w.u32(m.id);
@@ -127,6 +134,7 @@ std::error_code decode_payload(reader& r, frame_type t, message& out) {
       hello m;
       m.features = r.u32();
       m.agent = r.str16(max_text_bytes);
+      if ((m.features & feature::to) != 0) m.to = r.str16(max_path_bytes);
       out = std::move(m);
       break;
     }
@@ -176,6 +184,17 @@ std::error_code decode_payload(reader& r, frame_type t, message& out) {
       m.id = r.u32();
       m.length = r.u32();
       if (r.ok() && m.length > max_data_segment) return error::frame_too_large;
+      out = m;
+      break;
+    }
+    case frame_type::zdata: {
+      zdata m;
+      m.id = r.u32();
+      m.length = r.u32();
+      m.zlength = r.u32();
+      if (r.ok() && m.length > max_zdata_segment) return error::frame_too_large;
+      // Compressed only when it saves: never as long as what it stands for.
+      if (r.ok() && (m.zlength == 0 || m.zlength >= m.length)) return error::bad_value;
       out = m;
       break;
     }
@@ -277,6 +296,7 @@ bool known_type(std::uint8_t t) {
     case frame_type::keepalive:
     case frame_type::auth:
     case frame_type::auth_reply:
+    case frame_type::zdata:
       return true;
   }
   return false;
@@ -334,9 +354,9 @@ std::error_code decode(std::span<const std::uint8_t> in, message& msg, std::size
 }
 
 const char* type_name(const message& msg) {
-  static constexpr const char* names[] = {"hello", "welcome", "offer",     "answer", "data",
-                                          "done",  "abort",   "verdict",   "end",    "bye",
-                                          "error", "restart", "keepalive", "auth",   "auth_reply"};
+  static constexpr const char* names[] = {
+      "hello", "welcome", "offer", "answer",  "data",      "done", "abort",      "verdict",
+      "end",   "bye",     "error", "restart", "keepalive", "auth", "auth_reply", "zdata"};
   return names[msg.index()];
 }
 

@@ -45,6 +45,7 @@ enum class frame_type : std::uint8_t {
   abort = 0x14,       // sender: gives up on a file it had started
   verdict = 0x15,     // receiver: whether a file was stored
   restart = 0x16,     // sender: the kept prefix differs; content follows from byte 0
+  zdata = 0x17,       // sender: `zlength` bytes of zstd follow (feature::compress)
   end = 0x20,         // sender: no more offers
   bye = 0x21,         // receiver: every verdict sent; session over
   keepalive = 0x22,   // either side: busy with local work (hashing), not gone
@@ -53,14 +54,25 @@ enum class frame_type : std::uint8_t {
 
 using ferry::hash128;
 
+/// Bits of the `features` words. HELLO: what the sender asks for; WELCOME:
+/// what the receiver grants (only bits the sender asked for). Unknown bits
+/// are ignored; a feature that needs a new field comes with a new version.
+namespace feature {
+/// DATA_Z segments (zstd) may carry content.
+inline constexpr std::uint32_t compress = 1;
+/// HELLO carries `to`: the session's entries go under that subdirectory.
+inline constexpr std::uint32_t to = 2;
+}  // namespace feature
+
 struct hello {
-  std::uint32_t features = 0;  // reserved, 0 in v1
+  std::uint32_t features = 0;  // feature:: bits asked for
   std::string agent;           // e.g. "ferry-send/0.1.0", informational
+  std::string to;              // with feature::to: a relative path, as an offer's
   friend bool operator==(const hello&, const hello&) = default;
 };
 
 struct welcome {
-  std::uint32_t features = 0;
+  std::uint32_t features = 0;       // feature:: bits granted
   std::uint64_t max_file_size = 0;  // 0 = no limit
   std::string agent;
   friend bool operator==(const welcome&, const welcome&) = default;
@@ -138,6 +150,21 @@ struct data {
   friend bool operator==(const data&, const data&) = default;
 };
 
+/// Upper bound on the original content of one DATA_Z segment: what the
+/// receiver decompresses into is bounded by it, whatever the frame claims.
+inline constexpr std::uint32_t max_zdata_segment = 1024 * 1024;
+
+/// Header of a compressed content segment (only once WELCOME granted
+/// feature::compress): `zlength` bytes of one zstd frame follow, which
+/// decompress to exactly `length` bytes of the file (0 < zlength < length
+/// <= max_zdata_segment).
+struct zdata {
+  std::uint32_t id = 0;
+  std::uint32_t length = 0;
+  std::uint32_t zlength = 0;
+  friend bool operator==(const zdata&, const zdata&) = default;
+};
+
 struct done {
   std::uint32_t id = 0;
   std::uint64_t size = 0;  // total file size, including a resumed prefix
@@ -198,6 +225,7 @@ enum class error_code : std::uint16_t {
   shutdown = 5,          // receiver is stopping
   internal = 6,
   auth_failed = 7,  // the sender was not authorised (or its proof failed)
+  refused = 8,      // the receiver's policy refuses what HELLO asks (--to)
 };
 
 struct error_frame {
@@ -207,7 +235,7 @@ struct error_frame {
 };
 
 using message = std::variant<hello, welcome, offer, answer, data, done, abort_file, verdict, end,
-                             bye, error_frame, restart, keepalive, auth, auth_reply>;
+                             bye, error_frame, restart, keepalive, auth, auth_reply, zdata>;
 
 /// Appends the 8-byte preamble announcing `version`.
 void encode_preamble(byte_buffer& out, std::uint16_t version = protocol_version);

@@ -459,6 +459,7 @@ asio::awaitable<sender_identity> accept(net::frame_stream& stream, channel& ch, 
   const std::string fp = fingerprint(who.key);
   if (const auto k = authz.listed(who.key)) {
     who.how = "key " + (k->comment.empty() ? fp : printable(k->comment));
+    who.dir = k->dir;
   } else if (authz.policy().allow_any) {
     who.how = "any sender (--allow-any-sender)";
   } else if (a.method == framing::auth_method::token) {

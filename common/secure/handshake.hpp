@@ -125,6 +125,7 @@ inline constexpr unsigned code_attempts = 3;
 struct sender_identity {
   public_key key{};
   std::string how;  // "key laptop", "token 'ci'", "one-time code", "any sender"
+  std::string dir;  // its authorized_senders dir=: where it is confined ("" = nowhere)
 };
 
 /// Throws failure (secure::errc auth_* after telling the sender why, or

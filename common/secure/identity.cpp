@@ -17,6 +17,7 @@
 #include <sstream>
 #include <utility>
 
+#include "fileio/path.hpp"
 #include "secure/errors.hpp"
 #include "util/failure.hpp"
 
@@ -333,17 +334,34 @@ std::vector<listed_key> read_key_list(const fs::path& file) {
   const std::string text = read_text(file, exists);
   std::vector<listed_key> out;
   each_line(text, [&](std::size_t n, std::string_view line) {
-    const auto w = words(line);
-    const auto key = w.size() >= 2 ? parse_key(w[0], w[1]) : std::nullopt;
-    if (!key)
-      fail(file.string() + ", line " + std::to_string(n) +
-           ": expected 'ferry-ed25519 <base64 key> [comment]'");
-    std::string comment;
-    if (w.size() > 2) {
-      const auto at = line.find(w[2]);
-      comment = std::string(line.substr(at));
+    const std::string where = file.string() + ", line " + std::to_string(n);
+    auto w = words(line);
+    listed_key k;
+    // Options first, as in ssh's authorized_keys: "dir=photos ferry-ed25519 ...".
+    if (!w.empty() && w[0] != key_type && w[0].find('=') != std::string_view::npos) {
+      std::string_view opts = w[0];
+      while (!opts.empty()) {
+        const auto comma = opts.find(',');
+        const auto opt = opts.substr(0, comma);
+        opts = comma == std::string_view::npos ? std::string_view() : opts.substr(comma + 1);
+        if (opt.substr(0, 4) != "dir=")
+          fail(where + ": unknown option '" + std::string(opt.substr(0, opt.find('='))) +
+               "' (the one option is dir=SUBDIR)");
+        std::vector<std::string> parts;
+        if (!k.dir.empty() || fileio::split_safe_path(opt.substr(4), parts))
+          fail(where +
+               ": dir= wants one relative path inside the receive directory, without "
+               "'..', '.' or empty parts");
+        k.dir = std::string(opt.substr(4));
+      }
+      w.erase(w.begin());
     }
-    out.push_back({*key, std::move(comment)});
+    const auto key = w.size() >= 2 ? parse_key(w[0], w[1]) : std::nullopt;
+    if (!key) fail(where + ": expected '[dir=SUBDIR] ferry-ed25519 <base64 key> [comment]'");
+    k.key = *key;
+    if (w.size() > 2)
+      k.comment = std::string(line.substr(static_cast<std::size_t>(w[2].data() - line.data())));
+    out.push_back(std::move(k));
   });
   return out;
 }

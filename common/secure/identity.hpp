@@ -71,10 +71,12 @@ class identity {
 struct listed_key {
   public_key key{};
   std::string comment;
+  std::string dir;  // dir=SUBDIR: the sender's entries go under it ("" = --dir itself)
 };
 
-/// The keys in an authorized_senders-style file ("ferry-ed25519 <b64>
-/// [comment]", '#' comments, blank lines); none when the file is absent.
+/// The keys in an authorized_senders-style file ("[dir=SUBDIR] ferry-ed25519
+/// <b64> [comment]", '#' comments, blank lines); none when the file is
+/// absent. A line that does not parse, or an unknown option, is an error.
 std::vector<listed_key> read_key_list(const std::filesystem::path& file);
 /// Appends a key line (creating the file, mode 0644); a key already listed
 /// is not added twice.

@@ -14,6 +14,8 @@ namespace {
 std::vector<message> samples() {
   return {
       hello{0, "ferry-send/0.1.0"},
+      hello{feature::to | feature::compress, "ferry-send/0.2.0", "backup/laptop"},
+      hello{0xffff0000u, "a later sender", ""},
       welcome{7, 1ull << 40, "ferry-recv/0.1.0"},
       offer{1, entry_kind::file, true, 0644, 1'600'000'000'123'456'789, 5'000'000,
             "photos/a b/é.jpg"},
@@ -27,6 +29,8 @@ std::vector<message> samples() {
       keepalive{},
       answer{4, answer_kind::reject, 0, "exists"},
       data{9, max_data_segment},
+      zdata{9, max_zdata_segment, max_zdata_segment - 1},
+      zdata{9, 2, 1},
       done{9, 123, hash128{0x0123456789abcdefull, 0xfedcba9876543210ull}},
       abort_file{9, "read error"},
       verdict{9, verdict_kind::hash_mismatch, "mismatch"},
@@ -84,7 +88,7 @@ TEST(Frame, EveryTruncatedPrefixNeedsMore) {
 }
 
 TEST(Frame, UnknownTypeIsRefusedFromTheFirstByte) {
-  for (const int t : {0x00, 0x05, 0x17, 0x47, 0x7e, 0xff}) {
+  for (const int t : {0x00, 0x05, 0x18, 0x47, 0x7e, 0xff}) {
     const byte_buffer buf = {static_cast<std::uint8_t>(t)};
     message out;
     std::size_t used = 0;
@@ -160,6 +164,43 @@ TEST(Frame, OverLimitDataSegmentIsRefused) {
   message out;
   std::size_t used = 0;
   EXPECT_EQ(decode(buf, out, used), error::frame_too_large);
+}
+
+TEST(Frame, CompressedSegmentsAreBoundedAndNeverLonger) {
+  auto decoded = [](const zdata& z) {
+    byte_buffer buf;
+    encode(z, buf);
+    message out;
+    std::size_t used = 0;
+    return decode(buf, out, used);
+  };
+  EXPECT_EQ(decoded(zdata{1, max_zdata_segment + 1, 10}), error::frame_too_large);
+  EXPECT_EQ(decoded(zdata{1, 0xffffffffu, 10}), error::frame_too_large);
+  EXPECT_EQ(decoded(zdata{1, 100, 0}), error::bad_value);    // nothing to decompress
+  EXPECT_EQ(decoded(zdata{1, 100, 100}), error::bad_value);  // no saving: sent raw
+  EXPECT_EQ(decoded(zdata{1, 100, 0xffffffffu}), error::bad_value);
+  EXPECT_EQ(decoded(zdata{1, 0, 0}), error::bad_value);
+  EXPECT_FALSE(decoded(zdata{1, 100, 99}));
+}
+
+TEST(Frame, HelloCarriesToOnlyWithItsBit) {
+  // Without the bit there is no field: bytes after the agent are malformed.
+  byte_buffer buf;
+  encode(hello{feature::to, "a", "sub"}, buf);
+  buf[header_size + 3] = 0;  // clear the bit, keep the field
+  message out;
+  std::size_t used = 0;
+  EXPECT_EQ(decode(buf, out, used), error::malformed);
+  // With the bit and no field: malformed too.
+  buf.clear();
+  encode(hello{0, "a", ""}, buf);
+  buf[header_size + 3] = static_cast<std::uint8_t>(feature::to);
+  EXPECT_EQ(decode(buf, out, used), error::malformed);
+  // A path over the limit is refused like an offer's.
+  buf.clear();
+  encode(hello{feature::to, "a", std::string(max_path_bytes, 'p')}, buf);
+  ASSERT_FALSE(decode(buf, out, used));
+  EXPECT_EQ(std::get<hello>(out).to.size(), max_path_bytes);
 }
 
 TEST(Frame, OverlongPathIsRefused) {

@@ -103,7 +103,7 @@ class Session : public ::testing::Test {
     outcome out;
     int done = 0;
     auto stream = std::make_shared<net::frame_stream>(std::move(b), ropts.timeout);
-    asio::co_spawn(io, recv::run_session(stream, ropts, root, rlog, io.get_executor(), budgets),
+    asio::co_spawn(io, recv::run_session(stream, ropts, root, "", rlog, io.get_executor(), budgets),
                    [&](std::exception_ptr e, recv::session_result r) {
                      EXPECT_FALSE(e) << "the receiver's session threw";
                      out.received = std::move(r);
