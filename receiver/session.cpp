@@ -16,6 +16,7 @@
 #include "fileio/path.hpp"
 #include "link/classify.hpp"
 #include "receiver/policy.hpp"
+#include "session/compress.hpp"
 #include "session/hashing.hpp"
 #include "util/checked.hpp"
 #include "util/session_error.hpp"
@@ -126,7 +127,8 @@ class receiver_session {
     const auto* h = std::get_if<hello>(&first);
     if (h == nullptr)
       protocol_error(std::string("handshake: expected hello, got ") + type_name(first));
-    std::uint32_t granted = 0;
+    std::uint32_t granted = h->features & feature::compress;  // we always take it
+    compress_granted_ = granted != 0;
     co_await choose_root(*h, granted);
     stream_.queue(welcome{granted, opts_.max_file_size, "ferry-recv/" FERRY_VERSION});
     co_await stream_.flush();
@@ -139,6 +141,8 @@ class receiver_session {
         co_await on_offer(*m);
       } else if (auto* d = std::get_if<data>(&msg)) {
         co_await on_data(*d);
+      } else if (auto* z = std::get_if<zdata>(&msg)) {
+        co_await on_zdata(*z);
       } else if (auto* dn = std::get_if<done>(&msg)) {
         co_await on_done(*dn);
       } else if (auto* a = std::get_if<abort_file>(&msg)) {
@@ -462,52 +466,81 @@ class receiver_session {
     while (left > 0) {
       const auto chunk = co_await stream_.read_raw(left, "receiving file content");
       left -= static_cast<std::uint32_t>(chunk.size());
-      if (cur_->failed) continue;
-      const auto& o = cur_->f.o;
-      const std::uint64_t after = saturating_add(cur_->received, chunk.size());
-      if (o.size_known && after > o.size) {
-        fail_current(verdict_kind::size_mismatch,
-                     "more content than the offered " + std::to_string(o.size) + " bytes");
-        continue;
-      }
-      if (opts_.max_file_size != 0 && after > opts_.max_file_size) {
-        fail_current(verdict_kind::too_large,
-                     "file exceeds the receiver's limit of " + format_bytes(opts_.max_file_size));
-        continue;
-      }
-      // A stream of unknown size counts as it arrives, and what arrived
-      // stays counted whether the file is stored or not.
-      if (!o.size_known && !fits_limit(committed_bytes_, chunk.size(), opts_.max_session_bytes)) {
-        fail_current(verdict_kind::too_large, "session byte limit reached");
-        continue;
-      }
-      if (!o.size_known) {
-        // No reservation to write into: each chunk is reserved before it
-        // is written, against every other session's reservations.
-        if (auto why = cur_->f.space.extend(space_, chunk.size())) {
-          fail_current(verdict_kind::io_error, *why);
-          continue;
-        }
-      } else if (after / space_check_bytes != cur_->received / space_check_bytes) {
-        if (auto why = space_.check()) {
-          fail_current(verdict_kind::io_error, *why);
-          continue;
-        }
-      }
-      cur_->hash.update(chunk);
-      std::error_code ec;
-      if (opts_.to_stdout)
-        ec = co_await write_stdout(chunk);
-      else
-        ec = cur_->part.write(chunk);
-      cur_->f.space.consume(chunk.size());
-      if (ec) {
-        fail_current(verdict_kind::io_error, "write failed: " + describe(ec));
-        continue;
-      }
-      cur_->received = after;
-      if (!o.size_known) committed_bytes_ = saturating_add(committed_bytes_, chunk.size());
+      co_await take_content(chunk);
     }
+  }
+
+  // A compressed segment (only when we granted feature::compress): its
+  // zstd frame is read whole (at most max_zdata_segment bytes, the frame
+  // codec saw to that), decompressed into a buffer of exactly the
+  // announced length, and taken like raw content.
+  asio::awaitable<void> on_zdata(const zdata& z) {
+    if (!compress_granted_) protocol_error("compressed content (DATA_Z) without compress granted");
+    co_await begin_file(z.id);
+    zin_.clear();
+    std::uint32_t left = z.zlength;
+    while (left > 0) {
+      const auto chunk = co_await stream_.read_raw(left, "receiving file content");
+      left -= static_cast<std::uint32_t>(chunk.size());
+      if (!cur_->failed) zin_.insert(zin_.end(), chunk.begin(), chunk.end());
+    }
+    if (cur_->failed) co_return;
+    if (!unzip_) unzip_.emplace(max_zdata_segment);
+    std::span<const std::uint8_t> out;
+    const std::string why = unzip_->decompress(zin_, z.length, out);
+    if (!why.empty())
+      protocol_error("compressed content of " + cur_->f.o.path + " is broken: " + why);
+    co_await take_content(out);
+  }
+
+  // Content of the current file, as it came or decompressed: checked
+  // against the offer and the limits, hashed, written.
+  asio::awaitable<void> take_content(std::span<const std::uint8_t> chunk) {
+    if (cur_->failed) co_return;
+    const auto& o = cur_->f.o;
+    const std::uint64_t after = saturating_add(cur_->received, chunk.size());
+    if (o.size_known && after > o.size) {
+      fail_current(verdict_kind::size_mismatch,
+                   "more content than the offered " + std::to_string(o.size) + " bytes");
+      co_return;
+    }
+    if (opts_.max_file_size != 0 && after > opts_.max_file_size) {
+      fail_current(verdict_kind::too_large,
+                   "file exceeds the receiver's limit of " + format_bytes(opts_.max_file_size));
+      co_return;
+    }
+    // A stream of unknown size counts as it arrives, and what arrived
+    // stays counted whether the file is stored or not.
+    if (!o.size_known && !fits_limit(committed_bytes_, chunk.size(), opts_.max_session_bytes)) {
+      fail_current(verdict_kind::too_large, "session byte limit reached");
+      co_return;
+    }
+    if (!o.size_known) {
+      // No reservation to write into: each chunk is reserved before it
+      // is written, against every other session's reservations.
+      if (auto why = cur_->f.space.extend(space_, chunk.size())) {
+        fail_current(verdict_kind::io_error, *why);
+        co_return;
+      }
+    } else if (after / space_check_bytes != cur_->received / space_check_bytes) {
+      if (auto why = space_.check()) {
+        fail_current(verdict_kind::io_error, *why);
+        co_return;
+      }
+    }
+    cur_->hash.update(chunk);
+    std::error_code ec;
+    if (opts_.to_stdout)
+      ec = co_await write_stdout(chunk);
+    else
+      ec = cur_->part.write(chunk);
+    cur_->f.space.consume(chunk.size());
+    if (ec) {
+      fail_current(verdict_kind::io_error, "write failed: " + describe(ec));
+      co_return;
+    }
+    cur_->received = after;
+    if (!o.size_known) committed_bytes_ = saturating_add(committed_bytes_, chunk.size());
   }
 
   asio::awaitable<void> on_done(const done& d) {
@@ -792,6 +825,9 @@ class receiver_session {
   std::uint64_t hashed_bytes_ = 0;  // of files already here, for the hash budget
   bool handshake_done_ = false;
   bool peer_told_ = false;
+  bool compress_granted_ = false;               // WELCOME said compress: DATA_Z may come
+  std::vector<std::uint8_t> zin_;               // one DATA_Z's zstd frame, read whole
+  std::optional<session::decompressor> unzip_;  // made at the first DATA_Z
 };
 
 }  // namespace

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   # build
   g++ cmake make pkg-config
-  libasio-dev libcxxopts-dev libxxhash-dev libgtest-dev libssl-dev libsodium-dev
+  libasio-dev libcxxopts-dev libxxhash-dev libgtest-dev libssl-dev libsodium-dev libzstd-dev
   # tests, demo, batch helper; real SOCKS5 servers for the proxy tests
   jq python3 rsync help2man dpkg-dev iproute2 procps xxhash util-linux passwd dante-server microsocks tcpdump
   # the suite's lint of every shell script

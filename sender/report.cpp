@@ -1,5 +1,6 @@
 #include "sender/report.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "util/units.hpp"
@@ -31,6 +32,14 @@ void report_run(logger& log, const send_result& result, exit_code code, const st
              format_rate(rate) + "); " + std::to_string(result.skipped) + " skipped, " +
              std::to_string(result.rejected) + " rejected, " + std::to_string(result.failed) +
              " failed");
+    if (result.compressed && result.bytes > 0) {
+      char ratio[32];
+      std::snprintf(ratio, sizeof ratio, "%.2fx",
+                    static_cast<double>(result.bytes) /
+                        static_cast<double>(std::max<std::uint64_t>(result.wire_bytes, 1)));
+      log.info("compressed: " + format_bytes(result.bytes) + " of content took " +
+               format_bytes(result.wire_bytes) + " on the wire (" + ratio + ")");
+    }
     if (result.resumed > 0)
       log.info("resumed " + std::to_string(result.resumed) +
                (result.resumed == 1 ? " file" : " files") + " after " +
@@ -58,6 +67,8 @@ void report_run(logger& log, const send_result& result, exit_code code, const st
       .num("rejected", result.rejected)
       .num("failed", result.failed)
       .num("bytes", result.bytes)
+      .num("wire_bytes", result.wire_bytes)
+      .boolean("compressed", result.compressed)
       .num("resumed", result.resumed)
       .num("resumed_bytes", result.resumed_bytes)
       .num("restarted", result.restarted)

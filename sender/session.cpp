@@ -17,6 +17,7 @@
 #include "net/frame_stream.hpp"
 #include "secure/errors.hpp"
 #include "sender/source.hpp"
+#include "session/compress.hpp"
 #include "session/hashing.hpp"
 #include "util/session_error.hpp"
 #include "util/text.hpp"
@@ -96,6 +97,7 @@ class sender_session {
     byte_buffer out;
     hello h{0, "ferry-send/" FERRY_VERSION, opts_.to};
     if (!opts_.to.empty()) h.features |= feature::to;
+    if (opts_.compress) h.features |= feature::compress;
     encode(h, out);
     co_await stream_.write(out);
     auto first = co_await stream_.read_frame("handshake");
@@ -109,6 +111,11 @@ class sender_session {
     if ((h.features & feature::to) != 0 && (w->features & feature::to) == 0)
       throw session_error(exit_code::protocol,
                           "handshake: the receiver did not take --to; nothing was sent");
+    if ((h.features & w->features & feature::compress) != 0) {
+      compressor_.emplace(opts_.compress_level);
+      result_.compressed = true;
+    } else if (opts_.compress)
+      log_.warn("the receiver does not take --compress: sending content as it is");
     stream_.clear_deadline();
     // The reader runs beside the writer; the writer waits for it at the end.
     // Only the writer writes (and flushes): see set_flush_on_read.
@@ -250,6 +257,7 @@ class sender_session {
       }
       // (Queued frames, RESTART among them, leave before the content.)
     }
+    if (compressor_) compressor_->start_file();
     if (auto ec = src.stream_from(pos)) {
       const std::string why = ec.message();  // named: see abort_file_
       co_await abort_file_(i, why.c_str());
@@ -284,8 +292,7 @@ class sender_session {
         break;
       }
       hash.update(chunk);
-      encode_data_header(id, static_cast<std::uint32_t>(n));
-      co_await stream_.write(header_, chunk);
+      co_await write_segment(id, chunk);
       pos += static_cast<std::uint64_t>(n);
       result_.bytes += static_cast<std::uint64_t>(n);
       progress_.add(static_cast<std::uint64_t>(n));
@@ -316,9 +323,17 @@ class sender_session {
     }
     fileio::hasher hash;
     hash.update(content);
-    if (!content.empty()) {
+    if (compressor_) compressor_->start_file();
+    const auto z = compressor_ ? compressor_->compress(content) : std::span<const std::uint8_t>();
+    if (!z.empty()) {
+      stream_.queue(zdata{id, static_cast<std::uint32_t>(content.size()),
+                          static_cast<std::uint32_t>(z.size())});
+      stream_.queue_raw(z);
+      result_.wire_bytes += z.size();
+    } else if (!content.empty()) {
       stream_.queue(data{id, static_cast<std::uint32_t>(content.size())});
       stream_.queue_raw(content);
+      result_.wire_bytes += content.size();
     }
     result_.bytes += e.size;
     progress_.start_file(e.remote_path, e.size, true);
@@ -328,9 +343,23 @@ class sender_session {
     finish_file(id, e.size, hash.digest(), start);
   }
 
-  void encode_data_header(std::uint32_t id, std::uint32_t length) {
+  // One segment of a streamed file: compressed when --compress was granted
+  // and it saves, else as it is.
+  asio::awaitable<void> write_segment(std::uint32_t id, std::span<const std::uint8_t> raw) {
     header_.clear();
-    encode(data{id, length}, header_);
+    const auto z = compressor_ && raw.size() <= max_zdata_segment ? compressor_->compress(raw)
+                                                                  : std::span<const std::uint8_t>();
+    if (!z.empty()) {
+      encode(
+          zdata{id, static_cast<std::uint32_t>(raw.size()), static_cast<std::uint32_t>(z.size())},
+          header_);
+      result_.wire_bytes += z.size();
+      co_await stream_.write(header_, z);
+    } else {
+      encode(data{id, static_cast<std::uint32_t>(raw.size())}, header_);
+      result_.wire_bytes += raw.size();
+      co_await stream_.write(header_, raw);
+    }
   }
 
   // Takes a C string: a std::string temporary in a co_await expression is
@@ -538,8 +567,9 @@ class sender_session {
   bool reader_finished_ = false;
   std::exception_ptr reader_error_;
   byte_buffer header_;
-  std::vector<std::uint8_t> buf_;     // read scratch, shared by each file's source
-  content_source* source_ = nullptr;  // the file being sent, while it is
+  std::optional<session::compressor> compressor_;  // when the receiver granted --compress
+  std::vector<std::uint8_t> buf_;                  // read scratch, shared by each file's source
+  content_source* source_ = nullptr;               // the file being sent, while it is
   send_result result_;
 };
 

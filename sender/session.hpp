@@ -30,6 +30,8 @@ struct send_result {
   std::uint64_t rejected = 0;
   std::uint64_t failed = 0;
   std::uint64_t bytes = 0;                   // content bytes put on the wire
+  std::uint64_t wire_bytes = 0;              // what they took there (less with --compress)
+  bool compressed = false;                   // the receiver granted --compress
   std::uint64_t resumed = 0;                 // files continued after a verified kept prefix
   std::uint64_t resumed_bytes = 0;           // bytes those prefixes held (not sent again)
   std::uint64_t restarted = 0;               // files whose kept prefix differed: sent whole

@@ -21,6 +21,9 @@ _ferry() {
       return 0 ;;
     --udp)
       return 0 ;;
+    --compress-level)
+      mapfile -t COMPREPLY < <(compgen -W '1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19' -- "$cur")
+      return 0 ;;
     --files-from | --exclude-from | --token-file | --code-file)
       mapfile -t COMPREPLY < <(compgen -f -- "$cur")
       return 0 ;;
@@ -35,7 +38,7 @@ _ferry() {
       algos=$(cat /proc/sys/net/ipv4/tcp_available_congestion_control 2>/dev/null)
       mapfile -t COMPREPLY < <(compgen -W "${algos:-cubic reno bbr}" -- "$cur")
       return 0 ;;
-    --exclude | --name | --pin | --rate | --udp-size | --listen | -l | --timeout | \
+    --exclude | --name | --to | --pin | --rate | --udp-size | --listen | -l | --timeout | \
       --connect-timeout | --max-* | --min-free | --partial-ttl | --code-uses | --new-token)
       return 0 ;;  # a value of the user's own
   esac

@@ -13,6 +13,7 @@
 #include "../support/temp_dir.hpp"
 #include "../support/wire.hpp"
 #include "fileio/hash.hpp"
+#include "session/compress.hpp"
 
 namespace ferry::test {
 namespace {
@@ -326,6 +327,94 @@ TEST_F(Receiver, ContentForAFileNeverAcceptedIsAProtocolError) {
   auto e = w.read_as<error_frame>();
   ASSERT_TRUE(e);
   EXPECT_NE(e->message.find("not accepted"), std::string::npos) << e->message;
+}
+
+// Compressed content is taken only when WELCOME granted it, and a zstd
+// frame must decompress to exactly the length it claims: a frame that
+// inflates past it, or garbage, is a protocol error and stores nothing.
+TEST_F(Receiver, CompressedContentOnlyWhenGrantedAndOnlyOfItsLength) {
+  start();
+  const std::string text(200000, 'a');
+  session::compressor z(1);
+  const auto packed = z.compress(bytes_of(text));
+  ASSERT_FALSE(packed.empty());
+  const std::string frame(packed.begin(), packed.end());
+  {  // Not asked for, so not granted: DATA_Z is out of place.
+    wire w = connect();
+    ASSERT_TRUE(w.handshake());
+    EXPECT_EQ(w.welcomed.features, 0u);
+    w.send(offer{1, entry_kind::file, true, 0644, 0, text.size(), "z0.txt"});
+    ASSERT_TRUE(w.read_as<answer>());
+    w.send(zdata{1, static_cast<std::uint32_t>(text.size()),
+                 static_cast<std::uint32_t>(frame.size())});
+    w.send(frame);
+    auto e = w.read_as<error_frame>();
+    ASSERT_TRUE(e);
+    EXPECT_NE(e->message.find("without compress granted"), std::string::npos) << e->message;
+  }
+  {  // Granted: a right frame is stored; one claiming less than it holds,
+     // or garbage, ends the session.
+    for (const int how : {0, 1, 2}) {
+      wire w = connect();
+      ASSERT_TRUE(w.handshake(feature::compress | 0x100));
+      EXPECT_EQ(w.welcomed.features, feature::compress) << "grants only what it knows";
+      const std::string name = "z" + std::to_string(how + 1) + ".txt";
+      w.send(offer{1, entry_kind::file, true, 0644, 0, text.size(), name});
+      ASSERT_TRUE(w.read_as<answer>());
+      if (how == 0) {
+        w.send(zdata{1, static_cast<std::uint32_t>(text.size()),
+                     static_cast<std::uint32_t>(frame.size())});
+        w.send(frame);
+        w.send(done{1, text.size(), hash_of(text)});
+        w.send(end{});
+        auto v = w.read_as<verdict>();
+        ASSERT_TRUE(v);
+        EXPECT_EQ(v->kind, verdict_kind::stored) << v->reason;
+        ASSERT_TRUE(w.read_as<bye>());
+        EXPECT_EQ(read_file(inbox() / name), text);
+        continue;
+      }
+      const std::string garbage = "not zstd at all, nothing like it";
+      const std::string& sent = how == 1 ? frame : garbage;
+      w.send(zdata{1, how == 1 ? 1000u : 100000u, static_cast<std::uint32_t>(sent.size())});
+      w.send(sent);
+      auto e = w.read_as<error_frame>();
+      ASSERT_TRUE(e) << how;
+      EXPECT_NE(e->message.find("compressed content of " + name + " is broken"), std::string::npos)
+          << e->message;
+      EXPECT_FALSE(fs::exists(inbox() / name));
+    }
+  }
+  ASSERT_TRUE(wait_for_event("session_end", 10s, 4));
+  EXPECT_TRUE(no_part_files(inbox()));
+  expect_still_serving("after-zstd.txt");
+}
+
+// A HELLO's `to` gets the checks of any path, on the receiver itself: a
+// sender that skips its own checks is refused before any entry.
+TEST_F(Receiver, AnUnsafeToIsRefusedBeforeAnyEntry) {
+  start();
+  const std::vector<std::string> unsafe = {"../up",
+                                           "/etc",
+                                           "a//b",
+                                           "a/./b",
+                                           "a/../../b",
+                                           std::string("a\0b", 3),
+                                           "x/.ferry-part-0",
+                                           std::string(300, 'n'),
+                                           ""};
+  for (const auto& to : unsafe) {
+    wire w = connect();
+    ASSERT_TRUE(w.secure_client());
+    w.send(hello{feature::to, "hostile-test", to});
+    auto e = w.read_as<error_frame>();
+    ASSERT_TRUE(e) << to;
+    EXPECT_EQ(e->code, framing::error_code::refused) << to;
+    EXPECT_NE(e->message.find("refused"), std::string::npos) << e->message;
+  }
+  EXPECT_TRUE(fs::is_empty(inbox())) << "nothing made for a refused --to";
+  EXPECT_FALSE(fs::exists(tmp_ / "up"));
+  expect_still_serving("after-to.txt");
 }
 
 TEST_F(Receiver, DuplicateOfferIdIsAProtocolError) {
@@ -797,6 +886,32 @@ TEST_F(Sender, ReceiverOfAnotherVersionIsExitFive) {
   EXPECT_EQ(p->wait_for(10s), 5);
   EXPECT_NE(err().find("protocol version mismatch: we speak 3, receiver speaks 4"),
             std::string::npos)
+      << err();
+}
+
+// A receiver that does not confirm --to would store the tree elsewhere:
+// the sender stops before its first offer.
+TEST_F(Sender, AWelcomeWithoutToIsExitFiveAndNothingIsOffered) {
+  auto p = run({"--to", "sub"});
+  auto w = l_.accept();
+  ASSERT_TRUE(w && w->read_preamble() == protocol_version && w->secure_server());
+  auto h = w->read_as<hello>();
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->features, feature::to);
+  EXPECT_EQ(h->to, "sub");
+  send_welcome(*w);
+  EXPECT_EQ(p->wait_for(10s), 5);
+  EXPECT_NE(err().find("the receiver did not take --to; nothing was sent"), std::string::npos)
+      << err();
+}
+
+TEST_F(Sender, ARefusedToIsExitOne) {
+  auto p = run({"--to", "sub"});
+  auto w = l_.accept();
+  ASSERT_TRUE(w && expect_hello(*w));
+  w->send(error_frame{framing::error_code::refused, "this receiver takes no --to"});
+  EXPECT_EQ(p->wait_for(10s), 1);
+  EXPECT_NE(err().find("receiver refused: this receiver takes no --to"), std::string::npos)
       << err();
 }
 

@@ -63,7 +63,7 @@ send --to elsewhere photos
 expect_rc 1 "--to against --no-sender-subdir"
 grep -q "receiver refused: this receiver takes no --to (it runs with --no-sender-subdir)" "$SEND_ERR" ||
   fail "--no-sender-subdir: message: $(cat "$SEND_ERR")"
-[ ! -e "$WORK/strict/elsewhere" ] && [ ! -e "$WORK/strict/photos" ] ||
+{ [ ! -e "$WORK/strict/elsewhere" ] && [ ! -e "$WORK/strict/photos" ]; } ||
   fail "--no-sender-subdir: something was stored"
 send photos
 expect_rc 0 "no --to against --no-sender-subdir"

@@ -32,6 +32,16 @@ std::string random_bytes(std::size_t n, unsigned seed) {
   return s;
 }
 
+// Log-like lines: compressible, as a tree of text is.
+std::string text_lines(std::size_t n) {
+  std::string s;
+  for (std::size_t i = 0; s.size() < n; ++i)
+    s += "2026-12-01 line " + std::to_string(i) + ": session " + std::to_string(i % 7) +
+         " stored a file of " + std::to_string(i * 37 % 1000) + " bytes\n";
+  s.resize(n);
+  return s;
+}
+
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), {}};
@@ -52,6 +62,9 @@ class Session : public ::testing::Test {
     write("empty", "");
     write("sub/inline.bin", random_bytes(20000, 2));
     write("sub/deeper/large.bin", random_bytes(300 * 1024, 3));
+    // Text, for --compress: one inline file and one streamed in segments.
+    write("sub/notes.txt", text_lines(3000));
+    write("sub/deeper/log.txt", text_lines(600 * 1024));
     null_ = std::fopen("/dev/null", "w");
   }
   void TearDown() override {
@@ -88,6 +101,8 @@ class Session : public ::testing::Test {
     sopts.dest = {"memory", 7070};
     sopts.paths = {src_.string()};
     sopts.quiet = true;
+    sopts.compress = compress_;
+    sopts.to = to_;
     logger slog("ferry-send", false, true, null_, null_);
     auto g = send::gather(sopts, slog);
     send::progress_meter progress(slog, false, 0, true, 0);
@@ -135,7 +150,7 @@ class Session : public ::testing::Test {
 
   // Nothing but complete, correct files under final names; part files at most.
   void expect_nothing_wrong_stored(const std::string& context) {
-    const fs::path dst = base_ / "dst" / "tree";
+    const fs::path dst = dst_tree();
     if (!fs::exists(dst)) return;
     for (const auto& e : fs::recursive_directory_iterator(dst)) {
       if (!e.is_regular_file()) continue;
@@ -149,12 +164,21 @@ class Session : public ::testing::Test {
 
   void expect_all_stored(const std::string& context) {
     for (const auto& [rel, content] : files_)
-      EXPECT_EQ(read_file(base_ / "dst" / "tree" / rel), content) << context << ": " << rel;
+      EXPECT_EQ(read_file(dst_tree() / rel), content) << context << ": " << rel;
   }
+
+  fs::path dst_tree() const { return base_ / "dst" / to_ / "tree"; }
+
+  // Cuts (a reset, or a close) both directions at every byte of the first
+  // 4 KiB and every 997th after, checking that both sessions end and that
+  // nothing wrong is stored.
+  void cut_everywhere();
 
   fs::path base_, src_;
   std::map<std::string, std::string> files_;
   std::FILE* null_ = nullptr;
+  bool compress_ = false;  // the sender's --compress
+  std::string to_;         // the sender's --to
 };
 
 TEST_F(Session, ACleanRunStoresTheTree) {
@@ -162,12 +186,59 @@ TEST_F(Session, ACleanRunStoresTheTree) {
   ASSERT_TRUE(r.finished);
   EXPECT_FALSE(r.send_failed);
   EXPECT_EQ(r.sent.code, exit_code::ok);
-  EXPECT_EQ(r.sent.files, 4u);
+  EXPECT_EQ(r.sent.files, 6u);
   EXPECT_EQ(r.sent.directories, 3u);
   EXPECT_EQ(r.received.directories, 3u);
   EXPECT_EQ(r.received.code, exit_code::ok) << r.received.message;
-  EXPECT_EQ(r.received.files_stored, 4u);
+  EXPECT_EQ(r.received.files_stored, 6u);
+  EXPECT_FALSE(r.sent.compressed);
+  EXPECT_EQ(r.sent.wire_bytes, r.sent.bytes);
   expect_all_stored("clean");
+}
+
+// --compress: the text goes as zstd, the random files as they are (the
+// compressor sees they do not shrink), and every byte arrives.
+TEST_F(Session, CompressedContentArrivesExactAndSmaller) {
+  const auto plain = run({}, {});
+  ASSERT_TRUE(plain.finished);
+  compress_ = true;
+  const auto r = run({}, {});
+  ASSERT_TRUE(r.finished);
+  EXPECT_FALSE(r.send_failed);
+  EXPECT_EQ(r.received.code, exit_code::ok) << r.received.message;
+  EXPECT_EQ(r.received.files_stored, 6u);
+  EXPECT_TRUE(r.sent.compressed);
+  EXPECT_EQ(r.sent.bytes, plain.sent.bytes);
+  // The text (about 600 KiB) shrinks to a few percent; the 320 KiB of
+  // random bytes cannot. The wire carries about that much less.
+  const std::uint64_t random = 1000 + 20000 + 300 * 1024;
+  EXPECT_LT(r.sent.wire_bytes, random + 60 * 1024);
+  EXPECT_GE(r.sent.wire_bytes, random);
+  EXPECT_LT(r.to_recv + 500 * 1024, plain.to_recv);
+  expect_all_stored("compressed");
+}
+
+TEST_F(Session, CompressedReadsSplitAtAnySizeChangeNothing) {
+  compress_ = true;
+  for (const std::size_t cap : {1u, 2u, 3u, 7u, 13u, 64u, 1000u}) {
+    const std::string ctx = "reads of at most " + std::to_string(cap) + " bytes";
+    const auto r = run(direction_rules{cap}, direction_rules{cap});
+    ASSERT_TRUE(r.finished) << ctx;
+    EXPECT_FALSE(r.send_failed) << ctx;
+    EXPECT_EQ(r.received.code, exit_code::ok) << ctx << ": " << r.received.message;
+    expect_all_stored(ctx);
+  }
+}
+
+// --to: the tree goes under the subdirectory, made on the way.
+TEST_F(Session, ToPutsTheTreeUnderTheSubdirectory) {
+  to_ = "backup/laptop";
+  const auto r = run({}, {});
+  ASSERT_TRUE(r.finished);
+  EXPECT_FALSE(r.send_failed);
+  EXPECT_EQ(r.received.code, exit_code::ok) << r.received.message;
+  EXPECT_FALSE(fs::exists(base_ / "dst" / "tree"));
+  expect_all_stored("--to");
 }
 
 TEST_F(Session, ReadsSplitAtAnySizeChangeNothing) {
@@ -197,12 +268,23 @@ std::vector<std::uint64_t> cut_points(std::uint64_t total) {
 }
 
 TEST_F(Session, AConnectionLostAnywhereEndsBothSessionsCleanly) {
+  cut_everywhere();
+}
+
+// The same with --compress: a cut inside a DATA_Z's zstd frame leaves no
+// file under its final name, and no session hangs.
+TEST_F(Session, ACompressedSessionLostAnywhereEndsCleanly) {
+  compress_ = true;
+  cut_everywhere();
+}
+
+void Session::cut_everywhere() {
   // How many bytes each direction carries in a clean run.
   const auto clean = run({}, {});
   ASSERT_TRUE(clean.finished);
   ASSERT_FALSE(clean.send_failed);
   const std::uint64_t to_recv_total = clean.to_recv, to_send_total = clean.to_send;
-  ASSERT_GT(to_recv_total, 300u * 1024);
+  ASSERT_GT(to_recv_total, 300u * 1024);  // the random files, whatever compression does
   ASSERT_GT(to_send_total, 0u);
   std::size_t runs = 0, failed = 0;
   for (const bool reset : {true, false}) {

@@ -158,12 +158,17 @@ class wire {
 
   /// Client handshake: preambles, TLS, authorisation, then hello and the
   /// receiver's welcome. Returns false if anything else came back.
-  bool handshake() {
+  /// `features` and `to` go into the hello; the welcome is kept in
+  /// `welcomed`.
+  bool handshake(std::uint32_t features = 0, std::string to = {}) {
     if (!secure_client()) return false;
-    send(framing::hello{0, "hostile-test"});
+    send(framing::hello{features, "hostile-test", std::move(to)});
     const auto w = read_frame();
-    return w && std::holds_alternative<framing::welcome>(*w);
+    if (!w || !std::holds_alternative<framing::welcome>(*w)) return false;
+    welcomed = std::get<framing::welcome>(*w);
+    return true;
   }
+  framing::welcome welcomed;
 
   std::optional<std::uint16_t> read_preamble(std::chrono::milliseconds limit = 10s) {
     while (true) {
