@@ -20,6 +20,9 @@ decision check_offer(const framing::offer& o, const options& limits, const sessi
                   ", the receiver's --max-session-files)");
   if (auto ec = fileio::split_safe_path(o.path, components))
     return reject("unsafe path: " + ec.message());
+  if (tally.root_depth + components.size() > max_depth + 1)
+    return reject("path deeper than " + std::to_string(max_depth) +
+                  " directories under the receive directory");
   if (o.kind != framing::entry_kind::file || !o.size_known) return {};
   // Every sum here is on the peer's numbers.
   if (o.size > max_file_bytes)

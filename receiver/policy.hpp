@@ -35,6 +35,7 @@ struct decision {
 struct session_tally {
   std::uint64_t offers = 0;           // offers decided (each counts, rejected or not)
   std::uint64_t committed_bytes = 0;  // sizes of the files accepted
+  std::size_t root_depth = 0;         // the session's directory below --dir (dir=, --to)
 };
 
 /// The checks that need nothing but the offer: entry and size limits, a

@@ -7,6 +7,7 @@
 #include "framing/frame.hpp"
 #include "link/classify.hpp"
 #include "receiver/session.hpp"
+#include "secure/errors.hpp"
 #include "secure/handshake.hpp"
 #include "util/session_error.hpp"
 #include "util/text.hpp"
@@ -253,6 +254,12 @@ asio::awaitable<void> server::serve(std::unique_ptr<net::transport> t, std::stri
     // are not ferry's (bad magic) get nothing.
     if (e.code().category() == framing::framing_category() && e.code() != framing::error::bad_magic)
       tell = framing::error_frame{framing::error_code::protocol, e.message()};
+    // A list file broken while we run: every sender is turned away (never
+    // served unconfined), and told so rather than cut off.
+    if (e.code() == secure::errc::key_file)
+      tell = framing::error_frame{framing::error_code::internal,
+                                  "the receiver cannot read its list of authorised senders or "
+                                  "tokens; its operator must fix it (nothing was stored)"};
   } catch (const std::exception& e) {
     // Whatever else went wrong, the slot below is given back.
     result.code = exit_code::protocol;

@@ -133,7 +133,6 @@ class receiver_session {
     stream_.queue(welcome{granted, opts_.max_file_size, "ferry-recv/" FERRY_VERSION});
     co_await stream_.flush();
     stream_.clear_deadline();
-    handshake_done_ = true;
 
     while (true) {
       auto msg = co_await stream_.read_frame("waiting for the sender");
@@ -182,6 +181,13 @@ class receiver_session {
       comps.insert(comps.end(), more.begin(), more.end());
       granted |= feature::to;
     }
+    if (why.empty() && (h.features & feature::to) != 0 && opts_.to_stdout)
+      why = "this receiver writes its one file to its stdout (--stdout): --to has no place there";
+    // Checked before anything is made: a refused --to leaves nothing behind.
+    if (why.empty() && comps.size() > opts_.max_session_files)
+      why = "--to is deeper than the receiver's --max-session-files";
+    if (why.empty() && comps.size() >= max_depth)
+      why = "--to is deeper than " + std::to_string(max_depth) + " directories";
     if (why.empty() && !comps.empty() && !opts_.to_stdout) {
       std::uint64_t may_create = opts_.max_session_files;
       const auto ec = root_->open_sub(comps, own_root_, &may_create);
@@ -192,6 +198,7 @@ class receiver_session {
       else
         root_ = &own_root_;
       offers_ = opts_.max_session_files - may_create;
+      root_depth_ = comps.size();
       for (const auto& c : comps)
         shown_prefix_ += c + "/";
     }
@@ -215,7 +222,7 @@ class receiver_session {
       if (f.kept) f.kept->part.keep();
   }
   /// Whether the peer has been told why the session ends (or should not be).
-  bool peer_told() const { return peer_told_ || !handshake_done_; }
+  bool peer_told() const { return peer_told_; }
 
  private:
   // ---- offers -------------------------------------------------------------
@@ -254,7 +261,7 @@ class receiver_session {
       return a;
     };
     std::vector<std::string> comps;
-    const decision first = check_offer(o, opts_, {offers_++, committed_bytes_}, comps);
+    const decision first = check_offer(o, opts_, {offers_++, committed_bytes_, root_depth_}, comps);
     if (first.what == choice::reject) co_return reject(first.reason);
     if (opts_.to_stdout) {
       // One file, to stdout: nothing here touches --dir.
@@ -805,6 +812,7 @@ class receiver_session {
   std::string home_;               // the sender's dir= (authorized_senders)
   fileio::dest_root own_root_;     // the session's dir= and --to, when given
   std::string shown_prefix_;       // own_root_ relative to --dir, for the log ("a/b/")
+  std::size_t root_depth_ = 0;     // own_root_'s components
   logger& log_;
   asio::any_io_executor disk_;  // where files are hashed, off the session's thread
   session_result result_;
@@ -823,7 +831,6 @@ class receiver_session {
   space_ledger& space_;             // the receiver's free space, shared by all sessions
   memory_budget memory_;            // paths held for offers in flight and pending directories
   std::uint64_t hashed_bytes_ = 0;  // of files already here, for the hash budget
-  bool handshake_done_ = false;
   bool peer_told_ = false;
   bool compress_granted_ = false;               // WELCOME said compress: DATA_Z may come
   std::vector<std::uint8_t> zin_;               // one DATA_Z's zstd frame, read whole

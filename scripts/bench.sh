@@ -18,7 +18,9 @@
 # encrypting: socat OPENSSL with TLS 1.3, scp -c aes128-gcm@openssh.com and
 # rsync -e ssh through a throw-away sshd on 127.0.0.1 (root only); MB/s
 # and CPU seconds per GiB of each side; each run cut at 300 s, 120 s with
-# --quick). --quick shrinks every size and runs 3 rounds: a few minutes.
+# --quick), compress (a text tree, /usr/include, and the big file over
+# loopback and over a 100 Mbit/s veth: ferry with and without --compress
+# against rsync -z). --quick shrinks every size and runs 3 rounds.
 # Output files go to BENCH_DIR (default a temp dir under /tmp: ext4,
 # through the page cache); each run writes into a fresh name and is
 # removed afterwards, untimed.
@@ -31,7 +33,7 @@ while [ $# -gt 0 ]; do
     --runs) runs=$2; shift ;;
     --only) only=$2; shift ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -54,11 +56,13 @@ source "$root/scripts/lib/netns.sh"
 
 work=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/ferry-bench.XXXXXX")
 pids=()
+cmp_cleanup=''
 cleanup() {
   stop_proxies
   netns_down
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   rm -rf "$work"
+  [ -z "$cmp_cleanup" ] || rm -rf "$cmp_cleanup"
 }
 trap cleanup EXIT
 mkdir -p "$out"
@@ -109,7 +113,9 @@ recv_port() {
   exit 1
 }
 
-# rounds CASE UNIT AMOUNT TOOL...: one untimed warm-up of each tool, then
+warmup=1
+# rounds CASE UNIT AMOUNT TOOL...: one untimed warm-up of each tool (unless
+# warmup=0), then
 # RUNS rounds in which the tools take turns. run_<tool> prints seconds;
 # AMOUNT/seconds is recorded (MB/s: bytes/1e6; files/s: files). run_<tool>
 # sees $round: 0 in the warm-up, then 1..RUNS.
@@ -117,7 +123,7 @@ rounds() {
   local case=$1 unit=$2 amount=$3
   shift 3
   local tool s round=0
-  for tool in "$@"; do "run_$tool" >/dev/null; done
+  [ "$warmup" = 1 ] && for tool in "$@"; do "run_$tool" >/dev/null; done
   for round in $(seq 1 "$runs"); do
     for tool in "$@"; do
       s=$("run_$tool")
@@ -262,20 +268,35 @@ run_tree_rsync() {
 }
 start_rsyncd() {
   [ -n "${RSYNC_PORT:-}" ] && return 0
-  RSYNC_PORT=$(free_port)
   mkdir -p "$work/out"
-  cat >"$work/rsyncd.conf" <<CONF
-pid file = $work/rsyncd.pid
+  rsyncd_at "$work/out" 127.0.0.1
+  RSYNC_PORT=$RSYNCD_PORT
+}
+# rsyncd_at DIR ADDR [PREFIX...]: an rsync daemon on ADDR (run under
+# PREFIX, e.g. ip netns exec) whose module "bench" writes into DIR; sets
+# RSYNCD_PORT once it answers (bounded).
+rsyncd_at() {
+  local dir=$1 addr=$2
+  shift 2
+  RSYNCD_PORT=$(free_port)
+  cat >"$work/rsyncd-$RSYNCD_PORT.conf" <<CONF
+pid file = $work/rsyncd-$RSYNCD_PORT.pid
 use chroot = false
 [bench]
-  path = $work/out
+  path = $dir
   read only = false
   uid = $(id -u)
   gid = $(id -g)
 CONF
-  rsync --daemon --no-detach --address=127.0.0.1 --port="$RSYNC_PORT" --config="$work/rsyncd.conf" &
+  "$@" rsync --daemon --no-detach --address="$addr" --port="$RSYNCD_PORT" \
+    --config="$work/rsyncd-$RSYNCD_PORT.conf" &
   pids+=($!)
-  wait_listen "$!" "$RSYNC_PORT"
+  for _ in $(seq 1 100); do
+    "$@" bash -c "exec 3<>/dev/tcp/$addr/$RSYNCD_PORT" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  say "rsync daemon did not start on $addr:$RSYNCD_PORT"
+  exit 1
 }
 # tree_case CASE COUNT BYTES UNIT: the three tools on one tree; outputs
 # are removed after the case (file creation slows down for a while after a
@@ -377,6 +398,93 @@ if wanted lossy; then
       rounds "lossy${loss}" Mbit/s "$(awk -v b="$lossy_bytes" 'BEGIN { print b * 8 / 1e6 }')" \
         lossy_udp lossy_cubic lossy_bbr lossy_iperf3
     done
+    netns_down
+  fi
+fi
+
+# ---- compress: --compress against rsync -z, loopback and 100 Mbit/s veth ------
+# Text: a copy of /usr/include (C and C++ headers, source text every build
+# machine has; symlinks left out, as ferry skips them). Random: the big
+# file. Each over loopback and over the veth of the lossy case without
+# loss; ferry with and without -z and rsync -z (rsync 3.2+ picks zstd) in
+# the same rounds. The receivers run where the case's addresses are.
+cmp_send_prefix=()
+run_cmp_ferry() { cmp_ferry; }
+run_cmp_ferryz() { cmp_ferry -z; }
+cmp_ferry() {
+  local t0 name
+  name=$(basename "$CMP_SRC")
+  t0=$(now_ns)
+  "${cmp_send_prefix[@]}" "$bin/ferry-send" -q "$@" "$CMP_ADDR:$CMP_FPORT" "$CMP_SRC"
+  secs_since "$t0"
+  if [ -d "$CMP_SRC" ]; then check_tree "$CMP_SRC" "$CMP_OUT/$name" "ferry $*"; else
+    check_file "$CMP_SRC" "$CMP_OUT/$name" "ferry $*"; fi
+  rm -rf "${CMP_OUT:?}/$name"
+}
+run_cmp_rsyncz() {
+  local t0 name
+  name=r$RANDOM$RANDOM
+  t0=$(now_ns)
+  "${cmp_send_prefix[@]}" rsync -a -z "$CMP_SRC" "rsync://$CMP_ADDR:$CMP_RPORT/bench/$name/"
+  secs_since "$t0"
+  if [ -d "$CMP_SRC" ]; then check_tree "$CMP_SRC" "$cmp_mem/cmpout/$name/$(basename "$CMP_SRC")" "rsync -z"
+  else check_file "$CMP_SRC" "$cmp_mem/cmpout/$name/$(basename "$CMP_SRC")" "rsync -z"; fi
+  rm -rf "${cmp_mem:?}/cmpout/$name"
+}
+# cmp_rsyncd ADDR [PREFIX...]: an rsync daemon writing into
+# $cmp_mem/cmpout; sets CMP_RPORT.
+cmp_rsyncd() {
+  mkdir -p "$cmp_mem/cmpout"
+  rsyncd_at "$cmp_mem/cmpout" "$@"
+  CMP_RPORT=$RSYNCD_PORT
+}
+# cmp_cases WHERE: the text and the random file, ferry / ferry -z / rsync -z.
+cmp_cases() {
+  local where=$1 mb
+  CMP_SRC=$work/cmp-text/include
+  mb=$(du -sb --apparent-size "$CMP_SRC" | awk '{ printf "%.3f", $1 / 1e6 }')
+  say "compress, $where: text ($mb MB in $(find "$CMP_SRC" -type f | wc -l) files), $runs rounds"
+  rounds "cmp_text_$where" MB/s "$mb" cmp_ferry cmp_ferryz cmp_rsyncz
+  CMP_SRC=$big
+  # 1 GiB at 100 Mbit/s is 86 s a run: two rounds, no warm-up (the link,
+  # not a cache, sets the pace).
+  local saved=$runs
+  if [ "$where" = 100m ]; then runs=$((runs < 2 ? runs : 2)) warmup=0; fi
+  say "compress, $where: random ${big_mib} MiB, $runs rounds"
+  rounds "cmp_rand_$where" MB/s "$(awk -v b="$big_bytes" 'BEGIN { print b / 1e6 }')" \
+    cmp_ferry cmp_ferryz cmp_rsyncz
+  runs=$saved warmup=1
+}
+if wanted compress; then
+  make_big
+  mkdir -p "$work/cmp-text/include"
+  rsync -a --no-links /usr/include/ "$work/cmp-text/include/"
+  # Everything is received into tmpfs: on this VM's disk, making 8,684
+  # files holds every tool to 25-50 MB/s, which would hide the link and
+  # the compression this case is about.
+  cmp_mem=$work
+  if [ -d /dev/shm ] && [ "$(df --output=avail -k /dev/shm | tail -n 1)" -gt $((3 * big_mib * 1024)) ]; then
+    cmp_mem=$(mktemp -d /dev/shm/ferry-bench-cmp.XXXXXX)
+    cmp_cleanup=$cmp_mem
+  fi
+  # Loopback.
+  CMP_OUT=$cmp_mem/cmpin-lo CMP_ADDR=127.0.0.1
+  start_ferry_recv "$CMP_OUT" 127.0.0.1:0
+  CMP_FPORT=$RPORT
+  cmp_rsyncd 127.0.0.1
+  cmp_send_prefix=()
+  cmp_cases lo
+  # The veth (root and nftables only, as the lossy case).
+  if [ "$(id -u)" -ne 0 ] || ! command -v nft >/dev/null; then
+    say "compress: 100 Mbit/s cases skipped (need root and nftables for network namespaces)"
+  else
+    netns_up 100mbit 0
+    CMP_OUT=$cmp_mem/cmpin-100m CMP_ADDR=$ADDR_RECV
+    start_ferry_recv "$CMP_OUT" "$ADDR_RECV:0" ip netns exec "$NS_RECV"
+    CMP_FPORT=$RPORT
+    cmp_rsyncd "$ADDR_RECV" ip netns exec "$NS_RECV"
+    cmp_send_prefix=(ip netns exec "$NS_SEND")
+    cmp_cases 100m
     netns_down
   fi
 fi

@@ -64,8 +64,6 @@ exit_code code_for(error_code c) {
       return exit_code::timeout;
     case error_code::auth_failed:
       return exit_code::auth;
-    case error_code::refused:
-      return exit_code::partial;
     default:
       return exit_code::protocol;
   }
@@ -101,8 +99,14 @@ class sender_session {
     encode(h, out);
     co_await stream_.write(out);
     auto first = co_await stream_.read_frame("handshake");
-    if (auto* e = std::get_if<error_frame>(&first))
-      throw session_error(code_for(e->code), "handshake: receiver refused: " + e->message);
+    if (auto* e = std::get_if<error_frame>(&first)) {
+      // `refused` answers a HELLO's `to`: from a receiver asked for none it
+      // is out of place.
+      const bool asked = (h.features & feature::to) != 0;
+      throw session_error(
+          e->code == error_code::refused && asked ? exit_code::partial : code_for(e->code),
+          "handshake: receiver refused: " + e->message);
+    }
     const auto* w = std::get_if<welcome>(&first);
     if (w == nullptr)
       throw session_error(exit_code::protocol,
@@ -618,10 +622,12 @@ asio::awaitable<void> start_secure(net::frame_stream& stream, secure::channel& c
                                    logger& log) {
   secure::client_outcome out;
   std::optional<error_frame> refusal;
+  bool in_clear = false;
   try {
     out = co_await secure::connect(stream, chan, plan);
   } catch (const secure::refused& r) {
     refusal = r.frame;
+    in_clear = r.in_clear;
   } catch (const failure& e) {
     // Some proxies report CONNECT success before they have connected,
     // then close (or reset): that is not the receiver's doing.
@@ -634,6 +640,17 @@ asio::awaitable<void> start_secure(net::frame_stream& stream, secure::channel& c
                             "proxy reported it had connected, but it may not have reached " +
                             dest);
   }
+  // Before TLS a receiver only says busy, shutting down or another
+  // version; whatever else a clear ERROR claims (an authentication failure,
+  // a refusal) is unauthenticated and counts as a closed connection (3).
+  if (refusal && in_clear)
+    throw session_error(
+        refusal->code == error_code::version_mismatch ? exit_code::protocol : exit_code::connect,
+        "handshake: receiver refused: " + refusal->message +
+            (refusal->code == error_code::limit || refusal->code == error_code::shutdown ||
+                     refusal->code == error_code::version_mismatch
+                 ? ""
+                 : " (sent in clear, before TLS: unauthenticated)"));
   if (refusal)
     throw session_error(code_for(refusal->code),
                         "handshake: receiver refused: " + refusal->message);

@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <sodium.h>
 #include <xxhash.h>
+#include <zstd.h>
 
 #include <asio/version.hpp>
 #include <cxxopts.hpp>
@@ -34,6 +35,7 @@ inline std::string about_text(const std::string& program) {
   out += " libsodium " + std::string(sodium_version_string()) + " (built " + SODIUM_VERSION_STRING +
          "),";
   out += " xxHash " + dotted(xxh, 10000, 100) + ",";
+  out += " zstd " + std::string(ZSTD_versionString()) + " (built " + ZSTD_VERSION_STRING + "),";
   out += " Asio " + dotted(ASIO_VERSION, 100000, 100) + ",";
   out += " cxxopts " + std::to_string(CXXOPTS__VERSION_MAJOR) + "." +
          std::to_string(CXXOPTS__VERSION_MINOR) + "." + std::to_string(CXXOPTS__VERSION_PATCH) +

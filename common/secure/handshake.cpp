@@ -185,7 +185,7 @@ asio::awaitable<client_outcome> connect(net::frame_stream& stream, channel& ch,
   co_await read_clear(stream, ch, std::span(&first, 1));
   if (first == static_cast<std::uint8_t>(framing::frame_type::error)) {
     auto e = co_await read_clear_error(stream, ch, first);
-    throw refused(std::move(e));
+    throw refused(std::move(e), true);
   }
   ch.give_early(std::span(&first, 1));
   co_await tls_step(stream, ch.handshake());

@@ -32,8 +32,12 @@ namespace ferry::secure {
 /// The receiver ended the connection with an ERROR frame (a clear one
 /// before TLS, busy or shutting down; or inside TLS, not authorised).
 struct refused : std::runtime_error {
-  explicit refused(framing::error_frame f) : std::runtime_error(f.message), frame(std::move(f)) {}
+  explicit refused(framing::error_frame f, bool clear = false)
+      : std::runtime_error(f.message), frame(std::move(f)), in_clear(clear) {}
   framing::error_frame frame;
+  /// Sent before TLS: anyone on the path can forge it, so it is worth no
+  /// more than a closed connection (only its text is shown).
+  bool in_clear = false;
 };
 
 // ---- Sender ------------------------------------------------------------------

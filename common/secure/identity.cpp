@@ -352,6 +352,8 @@ std::vector<listed_key> read_key_list(const fs::path& file) {
           fail(where +
                ": dir= wants one relative path inside the receive directory, without "
                "'..', '.' or empty parts");
+        if (opt.find_first_of("\"'") != std::string_view::npos)
+          fail(where + ": dir= takes no quotes (a name with blanks cannot be given)");
         k.dir = std::string(opt.substr(4));
       }
       w.erase(w.begin());
@@ -359,6 +361,13 @@ std::vector<listed_key> read_key_list(const fs::path& file) {
     const auto key = w.size() >= 2 ? parse_key(w[0], w[1]) : std::nullopt;
     if (!key) fail(where + ": expected '[dir=SUBDIR] ferry-ed25519 <base64 key> [comment]'");
     k.key = *key;
+    // One key, one confinement: a second line that would confine it
+    // differently (an appended dir= line) must not lose to the first.
+    for (const auto& other : out)
+      if (other.key == k.key && other.dir != k.dir)
+        fail(where + ": this key is listed before with " +
+             (other.dir.empty() ? std::string("no dir=") : "dir=" + other.dir) +
+             "; give each key one line");
     if (w.size() > 2)
       k.comment = std::string(line.substr(static_cast<std::size_t>(w[2].data() - line.data())));
     out.push_back(std::move(k));

@@ -71,6 +71,17 @@ decompressor::~decompressor() = default;
 std::string decompressor::decompress(std::span<const std::uint8_t> z, std::size_t length,
                                      std::span<const std::uint8_t>& out) {
   if (length > s_->out.size()) return "a segment longer than the limit";
+  // Exactly one frame of today's format, as ferry-send makes: no skippable
+  // frames, no concatenation, and none of the legacy formats libzstd can
+  // still read (their decoders need not face the network).
+  const std::uint32_t magic = z.size() < 4 ? 0
+                                           : static_cast<std::uint32_t>(z[0]) |
+                                                 static_cast<std::uint32_t>(z[1]) << 8 |
+                                                 static_cast<std::uint32_t>(z[2]) << 16 |
+                                                 static_cast<std::uint32_t>(z[3]) << 24;
+  if (magic != ZSTD_MAGICNUMBER) return "not a zstd frame";
+  if (ZSTD_findFrameCompressedSize(z.data(), z.size()) != z.size())
+    return "not exactly one zstd frame";
   // One pass into a buffer of exactly `length`: more output is an error
   // (dstSize_tooSmall), so a frame that inflates without end stops there.
   const std::size_t n = ZSTD_decompressDCtx(s_->ctx, s_->out.data(), length, z.data(), z.size());

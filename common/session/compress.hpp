@@ -51,7 +51,7 @@ class decompressor {
   decompressor(const decompressor&) = delete;
   decompressor& operator=(const decompressor&) = delete;
 
-  /// Decompresses `z`, which must hold whole zstd frames giving exactly
+  /// Decompresses `z`, which must be exactly one zstd frame giving exactly
   /// `length` (<= max_length) bytes. On success `out` views them (valid
   /// until the next call) and the result is empty; otherwise it says what
   /// was wrong.

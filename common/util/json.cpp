@@ -45,10 +45,28 @@ void append_json_string(std::string& out, std::string_view s) {
     if (n == 0) {
       out += "\\ufffd";
       ++i;
+      continue;
+    }
+    // Valid, but a reader that prints the field as it is would be steered
+    // by it: C1 controls, bidirectional overrides and isolates, the line
+    // and paragraph separators. Escaped, the value stays the same.
+    const auto b = [&](std::size_t k) {
+      return static_cast<unsigned>(static_cast<unsigned char>(s[i + k]));
+    };
+    unsigned cp = 0;
+    if (n == 2) cp = (b(0) & 0x1f) << 6 | (b(1) & 0x3f);
+    if (n == 3) cp = (b(0) & 0x0f) << 12 | (b(1) & 0x3f) << 6 | (b(2) & 0x3f);
+    const bool steering = (cp >= 0x80 && cp <= 0x9f) || cp == 0x61c || cp == 0x200e ||
+                          cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
+                          (cp >= 0x2066 && cp <= 0x2069);
+    if (steering) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", cp);
+      out += buf;
     } else {
       out.append(s.substr(i, n));
-      i += n;
     }
+    i += n;
   }
   out += '"';
 }

@@ -21,5 +21,9 @@ struct hash128 {
 /// and the receiver's.
 inline constexpr std::size_t max_path_bytes = 4096;
 inline constexpr std::size_t max_name_bytes = 255;
+/// Directories an entry may lie below the receive directory (a session's
+/// --to counts): deeper trees are refused, so that every part file stays
+/// within the receiver's sweep and its descriptors.
+inline constexpr std::size_t max_depth = 500;
 
 }  // namespace ferry

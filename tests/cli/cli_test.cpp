@@ -555,7 +555,8 @@ TEST(Cli, VersionNamesProtocolAndLibraries) {
                          0),
               0u)
         << text;
-    for (const char* lib : {"OpenSSL 3.", "libsodium 1.", "xxHash 0.", "Asio 1.", "cxxopts 3."})
+    for (const char* lib :
+         {"OpenSSL 3.", "libsodium 1.", "xxHash 0.", "zstd 1.", "Asio 1.", "cxxopts 3."})
       EXPECT_NE(text.find(lib), std::string::npos) << lib << " in " << text;
   }
 }

@@ -354,7 +354,7 @@ TEST_F(Receiver, CompressedContentOnlyWhenGrantedAndOnlyOfItsLength) {
   }
   {  // Granted: a right frame is stored; one claiming less than it holds,
      // or garbage, ends the session.
-    for (const int how : {0, 1, 2}) {
+    for (const int how : {0, 1, 2, 3, 4, 5}) {
       wire w = connect();
       ASSERT_TRUE(w.handshake(feature::compress | 0x100));
       EXPECT_EQ(w.welcomed.features, feature::compress) << "grants only what it knows";
@@ -374,9 +374,18 @@ TEST_F(Receiver, CompressedContentOnlyWhenGrantedAndOnlyOfItsLength) {
         EXPECT_EQ(read_file(inbox() / name), text);
         continue;
       }
-      const std::string garbage = "not zstd at all, nothing like it";
-      const std::string& sent = how == 1 ? frame : garbage;
-      w.send(zdata{1, how == 1 ? 1000u : 100000u, static_cast<std::uint32_t>(sent.size())});
+      // 1: claims less than it holds; 2: garbage; 3: a legacy (v0.7)
+      // magic; 4: a skippable frame before the real one; 5: two frames.
+      std::string sent = "not zstd at all, nothing like it";
+      if (how == 1) sent = frame;
+      if (how == 3) sent = std::string("\x27\xb5\x2f\xfd", 4) + frame.substr(4);
+      if (how == 4) sent = std::string("\x50\x2a\x4d\x18\x04\0\0\0abcd", 12) + frame;
+      if (how == 5) sent = frame + frame;
+      const std::uint32_t claimed = how == 1   ? 1000u
+                                    : how == 2 ? 100000u
+                                    : how == 5 ? 2 * 200000u
+                                               : 200000u;
+      w.send(zdata{1, claimed, static_cast<std::uint32_t>(sent.size())});
       w.send(sent);
       auto e = w.read_as<error_frame>();
       ASSERT_TRUE(e) << how;
@@ -385,7 +394,7 @@ TEST_F(Receiver, CompressedContentOnlyWhenGrantedAndOnlyOfItsLength) {
       EXPECT_FALSE(fs::exists(inbox() / name));
     }
   }
-  ASSERT_TRUE(wait_for_event("session_end", 10s, 4));
+  ASSERT_TRUE(wait_for_event("session_end", 10s, 7));
   EXPECT_TRUE(no_part_files(inbox()));
   expect_still_serving("after-zstd.txt");
 }
@@ -415,6 +424,56 @@ TEST_F(Receiver, AnUnsafeToIsRefusedBeforeAnyEntry) {
   EXPECT_TRUE(fs::is_empty(inbox())) << "nothing made for a refused --to";
   EXPECT_FALSE(fs::exists(tmp_ / "up"));
   expect_still_serving("after-to.txt");
+}
+
+// A --to deeper than the entry limit is refused before a directory is made
+// (found by a black-box attack: the refused session left a/b/c behind).
+TEST_F(Receiver, ARefusedToLeavesNothingBehind) {
+  start({"--max-session-files", "3"});
+  wire w = connect();
+  ASSERT_TRUE(w.secure_client());
+  w.send(hello{feature::to, "hostile-test", "a/b/c/d"});
+  auto e = w.read_as<error_frame>();
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code, framing::error_code::refused);
+  EXPECT_NE(e->message.find("deeper than the receiver's --max-session-files"), std::string::npos)
+      << e->message;
+  EXPECT_TRUE(fs::is_empty(inbox()));
+}
+
+// A HELLO that does not parse gets the protocol's ERROR, as any frame does,
+// rather than a closed connection (found by a black-box attack).
+TEST_F(Receiver, AMalformedHelloGetsAProtocolError) {
+  start();
+  wire w = connect();
+  ASSERT_TRUE(w.secure_client());
+  framing::byte_buffer b;
+  encode(hello{0, "x", ""}, b);
+  b.push_back('!');
+  b[4] = static_cast<std::uint8_t>(b[4] + 1);  // the length covers the stray byte
+  w.send(std::string(b.begin(), b.end()));
+  auto e = w.read_as<error_frame>();
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code, framing::error_code::protocol);
+}
+
+// Deeper than 500 directories is refused, --to counted: every part file
+// stays where the receiver's sweep reaches.
+TEST_F(Receiver, TreesDeeperThanFiveHundredDirectoriesAreRefused) {
+  start();
+  std::string deep;
+  for (int i = 0; i < 499; ++i)
+    deep += "d/";
+  wire w = connect();
+  ASSERT_TRUE(w.handshake(feature::to, "top"));
+  w.send(offer{1, entry_kind::file, true, 0644, 0, 1, deep + "ok"});      // 499 + top: 500
+  w.send(offer{2, entry_kind::file, true, 0644, 0, 1, deep + "d/deep"});  // 501
+  auto a1 = w.read_as<answer>();
+  auto a2 = w.read_as<answer>();
+  ASSERT_TRUE(a1 && a2);
+  EXPECT_EQ(a1->kind, answer_kind::accept) << a1->reason;
+  EXPECT_EQ(a2->kind, answer_kind::reject);
+  EXPECT_NE(a2->reason.find("deeper than 500 directories"), std::string::npos) << a2->reason;
 }
 
 TEST_F(Receiver, DuplicateOfferIdIsAProtocolError) {
@@ -913,6 +972,34 @@ TEST_F(Sender, ARefusedToIsExitOne) {
   EXPECT_EQ(p->wait_for(10s), 1);
   EXPECT_NE(err().find("receiver refused: this receiver takes no --to"), std::string::npos)
       << err();
+}
+
+// Before TLS only busy, shutting down and another version come in clear;
+// a clear ERROR claiming more (found by a black-box attack: a forged
+// auth_failed gave exit 10, a forged refused exit 1) is a closed connection.
+TEST_F(Sender, AClearErrorClaimingMoreIsExitThree) {
+  for (const auto code : {framing::error_code::auth_failed, framing::error_code::refused,
+                          framing::error_code::timeout}) {
+    auto p = run({});
+    auto w = l_.accept();
+    ASSERT_TRUE(w && w->read_preamble() == protocol_version);
+    w->send_preamble();
+    w->send(error_frame{code, "forged"});
+    EXPECT_EQ(p->wait_for(10s), 3) << int(code);
+    EXPECT_NE(err().find("receiver refused: forged (sent in clear, before TLS: unauthenticated)"),
+              std::string::npos)
+        << err();
+  }
+}
+
+// `refused` answers a HELLO's `to`; to a sender that asked none it is a
+// protocol error, never the "partial" of exit 1.
+TEST_F(Sender, ARefusedWithoutToIsExitFive) {
+  auto p = run({});
+  auto w = l_.accept();
+  ASSERT_TRUE(w && expect_hello(*w));
+  w->send(error_frame{framing::error_code::refused, "no"});
+  EXPECT_EQ(p->wait_for(10s), 5);
 }
 
 TEST_F(Sender, NonFerryServerIsExitFive) {

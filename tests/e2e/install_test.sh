@@ -80,7 +80,7 @@ info=$(dpkg-deb -I "$deb")
 grep -q '^ Package: ferry$' <<<"$info" || fail "package name: $info"
 grep -qE '^ Version: [0-9]+\.[0-9]+\.[0-9]+' <<<"$info" || fail "package version"
 grep -q '^ Section: net$' <<<"$info" || fail "section"
-for lib in libssl3 libsodium23 libxxhash0 libstdc++6; do
+for lib in libssl3 libsodium23 libxxhash0 libzstd1 libstdc++6; do
   grep -E '^ Depends:' <<<"$info" | grep -q "$lib" || fail "Depends lacks $lib: $(grep Depends <<<"$info")"
 done
 dpkg-deb -x "$deb" "$WORK/deb"

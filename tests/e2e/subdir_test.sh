@@ -99,12 +99,49 @@ pass "authorized_senders dir= confines a sender, with or without its --to"
 # A dir= that leaves --dir, or an option we do not know, is an error in
 # the file: the receiver does not start (and never reads it as no option).
 for line in "dir=../x $key_line" "dir=/etc $key_line" "dir=a,dir=b $key_line" \
-  "from=10.0.0.1 $key_line"; do
+  "from=10.0.0.1 $key_line" "dir=\"alice\" $key_line" "$key_line
+dir=alice $key_line"; do
   printf '%s\n' "$line" >"$FERRY_CONFIG_DIR/authorized_senders"
   rc=0
   timeout 10 "$RECV" --listen 127.0.0.1:0 --dir "$WORK/bad" >"$WORK/bad.log" 2>&1 || rc=$?
   [ "$rc" -eq 2 ] || fail "'${line%% *}': the receiver started or exited $rc, not 2"
-  grep -q "authorized_senders, line 1: " "$WORK/bad.log" || fail "'${line%% *}': $(cat "$WORK/bad.log")"
+  grep -qE "authorized_senders, line [12]: " "$WORK/bad.log" || fail "'${line%% *}': $(cat "$WORK/bad.log")"
 done
 [ ! -e "$WORK/bad" ] || [ -z "$(ls -A "$WORK/bad")" ] || fail "a refused start stored something"
-pass "a bad dir= or an unknown option in authorized_senders stops the receiver at start"
+grep -q "this key is listed before with no dir=; give each key one line" "$WORK/bad.log" ||
+  fail "an appended dir= line for a listed key: $(cat "$WORK/bad.log")"
+pass "a bad dir=, quotes, an unknown option or a key listed twice apart stops the receiver at start"
+
+# Broken while the receiver runs: every sender is turned away, and told why
+# (not cut off as if the network failed); nothing is stored unconfined.
+printf 'dir=people/alice %s\n' "$key_line" >"$FERRY_CONFIG_DIR/authorized_senders"
+start_recv "$WORK/live"
+printf 'dirx=alice %s\n' "$key_line" >"$FERRY_CONFIG_DIR/authorized_senders"
+send photos/notes.txt
+expect_rc 5 "authorized_senders broken while running"
+grep -q "the receiver cannot read its list of authorised senders or tokens; its operator must fix it" "$SEND_ERR" ||
+  fail "broken list: $(cat "$SEND_ERR")"
+[ -z "$(find "$WORK/live" -type f)" ] || fail "broken list: something was stored"
+grep -q "authorized_senders, line 1: unknown option 'dirx'" "$RECV_ERR" ||
+  fail "broken list: the receiver's log does not name the line"
+kill "$RECV_PID"
+wait_exit "$RECV_PID" 10
+pass "authorized_senders broken while running: senders are told, nothing is stored"
+
+# --stdout has no directory to put a --to in: refused, not ignored.
+printf '%s\n' "$key_line" >"$FERRY_CONFIG_DIR/authorized_senders"
+"$RECV" --listen 127.0.0.1:0 --dir "$WORK/unused" --once --stdout >"$WORK/content.bin" \
+  2>"$WORK/stdout-recv.log" &
+_pids+=("$!")
+RECV_PORT=
+for _ in $(seq 1 200); do
+  RECV_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/stdout-recv.log")
+  [ -n "$RECV_PORT" ] && break
+  sleep 0.05
+done
+[ -n "$RECV_PORT" ] || fail "--stdout receiver: $(cat "$WORK/stdout-recv.log")"
+send --to sub photos/notes.txt
+expect_rc 1 "--to against --stdout"
+grep -q "receiver refused: this receiver writes its one file to its stdout (--stdout)" "$SEND_ERR" ||
+  fail "--stdout and --to: $(cat "$SEND_ERR")"
+pass "--to against a --stdout receiver is refused (exit 1)"

@@ -24,6 +24,25 @@ TEST(Json, EscapesControlQuotesAndInvalidUtf8) {
   EXPECT_EQ(line.substr(45), "\",\"p\":\"a\\\"b\\\\c\\nd\\u0001\xc3\xa9\\ufffd\",\"n\":7}\n");
 }
 
+// Valid UTF-8 that steers a terminal printing the field verbatim (found by
+// a hostile receiver's error text): C1 controls, bidi overrides and
+// isolates, line separators. Other text stays as it is.
+TEST(Json, EscapesCodePointsThatSteerAReader) {
+  const auto line = json_line("e")
+                        .str("p",
+                             "a\xc2\x85"
+                             "b\xe2\x80\xae"
+                             "c\xe2\x81\xa6"
+                             "d\xe2\x80\xa8"
+                             "e\xd8\x9c"
+                             "f\xe2\x82\xac\xc3\xa9")
+                        .finish();
+  EXPECT_NE(line.find("\"p\":\"a\\u0085b\\u202ec\\u2066d\\u2028e\\u061cf\xe2\x82\xac\xc3\xa9"
+                      "\""),
+            std::string::npos)
+      << line;
+}
+
 TEST(Json, RealsArePlainDecimals) {
   EXPECT_EQ(plain_decimal(6.0551e-05), "0.000061");
   EXPECT_EQ(plain_decimal(2.5), "2.5");
