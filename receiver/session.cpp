@@ -477,10 +477,10 @@ class receiver_session {
     }
   }
 
-  // A compressed segment (only when we granted feature::compress): its
-  // zstd frame is read whole (at most max_zdata_segment bytes, the frame
-  // codec saw to that), decompressed into a buffer of exactly the
-  // announced length, and taken like raw content.
+  // A compressed segment (only when we granted feature::compress): read
+  // whole (at most zdata_bound(1 MiB) bytes, the frame codec saw to that),
+  // decoded as the next part of the session's zstd stream into a buffer
+  // of exactly the announced length, and taken like raw content.
   asio::awaitable<void> on_zdata(const zdata& z) {
     if (!compress_granted_) protocol_error("compressed content (DATA_Z) without compress granted");
     co_await begin_file(z.id);
@@ -489,9 +489,10 @@ class receiver_session {
     while (left > 0) {
       const auto chunk = co_await stream_.read_raw(left, "receiving file content");
       left -= static_cast<std::uint32_t>(chunk.size());
-      if (!cur_->failed) zin_.insert(zin_.end(), chunk.begin(), chunk.end());
+      zin_.insert(zin_.end(), chunk.begin(), chunk.end());
     }
-    if (cur_->failed) co_return;
+    // Decoded even for a file that failed: the stream's history is the
+    // sender's, segment by segment, and the next segment builds on it.
     if (!unzip_) unzip_.emplace(max_zdata_segment);
     std::span<const std::uint8_t> out;
     const std::string why = unzip_->decompress(zin_, z.length, out);

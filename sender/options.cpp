@@ -187,7 +187,7 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     ("z,compress", "Compress content with zstd, segment by segment (what does not compress "
                    "is sent as it is), when the receiver agrees. Worth it on links slower "
                    "than the CPU: text over a 100 Mbit/s link moves several times faster")
-    ("compress-level", "zstd level for --compress, 1 (fastest, the default) to 19",
+    ("compress-level", "zstd level for --compress, 1 (fastest) to 19 (default 3)",
                        cxxopts::value<std::string>(), "N")
     ("udp-size", "UDP mode: datagram size in bytes, SOCKS5 header included (1000-65000), "
                  "or auto: start at 1200 and use larger datagrams once the path is shown "

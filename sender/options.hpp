@@ -35,7 +35,7 @@ struct options {
   bool udp_strict = false;            // --udp=strict: no fallback to TCP
   std::uint64_t rate_bits = 0;        // --rate in bits/s; 0 = no cap
   bool compress = false;              // -z, --compress: zstd segments when the receiver agrees
-  int compress_level = 1;             // --compress-level (zstd's 1-19)
+  int compress_level = 3;             // --compress-level (zstd's 1-19)
   std::size_t udp_size = 0;           // --udp-size: datagram bytes; 0: auto
   std::string tcp_congestion;         // --tcp-congestion: TCP_CONGESTION, "" = system's
   bool resume = true;                 // --no-resume: never continue a kept part file

@@ -193,8 +193,8 @@ std::error_code decode_payload(reader& r, frame_type t, message& out) {
       m.length = r.u32();
       m.zlength = r.u32();
       if (r.ok() && m.length > max_zdata_segment) return error::frame_too_large;
-      // Compressed only when it saves: never as long as what it stands for.
-      if (r.ok() && (m.zlength == 0 || m.zlength >= m.length)) return error::bad_value;
+      if (r.ok() && (m.length == 0 || m.zlength == 0 || m.zlength > zdata_bound(m.length)))
+        return error::bad_value;
       out = m;
       break;
     }

@@ -153,11 +153,17 @@ struct data {
 /// Upper bound on the original content of one DATA_Z segment: what the
 /// receiver decompresses into is bounded by it, whatever the frame claims.
 inline constexpr std::uint32_t max_zdata_segment = 1024 * 1024;
+/// Most bytes a DATA_Z of `length` may carry: incompressible content costs
+/// zstd a little over its size (block headers, the frame header once).
+inline constexpr std::uint64_t zdata_bound(std::uint32_t length) {
+  return std::uint64_t{length} + length / 128 + 128;
+}
 
 /// Header of a compressed content segment (only once WELCOME granted
-/// feature::compress): `zlength` bytes of one zstd frame follow, which
-/// decompress to exactly `length` bytes of the file (0 < zlength < length
-/// <= max_zdata_segment).
+/// feature::compress): `zlength` bytes follow, the session's zstd stream
+/// from where the previous DATA_Z left it, which decode to exactly
+/// `length` bytes of the file (0 < length <= max_zdata_segment,
+/// 0 < zlength <= zdata_bound(length)).
 struct zdata {
   std::uint32_t id = 0;
   std::uint32_t length = 0;

@@ -27,8 +27,9 @@ compressor::compressor(int level) : s_(std::make_unique<state>()) {
   if (s_->ctx == nullptr) throw std::bad_alloc();
   ZSTD_CCtx_setParameter(s_->ctx, ZSTD_c_compressionLevel,
                          std::clamp(level, min_compress_level, max_compress_level));
-  // The receiver knows the length from DATA_Z; no checksum either: TLS
-  // and the whole file's XXH3-128 already guard the bytes.
+  ZSTD_CCtx_setParameter(s_->ctx, ZSTD_c_windowLog, compress_window_log);
+  // The receiver knows each segment's length from DATA_Z; no checksum
+  // either: TLS and each file's XXH3-128 already guard the bytes.
   ZSTD_CCtx_setParameter(s_->ctx, ZSTD_c_contentSizeFlag, 0);
   ZSTD_CCtx_setParameter(s_->ctx, ZSTD_c_checksumFlag, 0);
 }
@@ -41,28 +42,42 @@ std::span<const std::uint8_t> compressor::compress(std::span<const std::uint8_t>
     --skip_;
     return {};
   }
-  const std::size_t bound = ZSTD_compressBound(raw.size());
-  if (s_->out.size() < bound) s_->out.resize(bound);
-  const std::size_t n =
-      ZSTD_compress2(s_->ctx, s_->out.data(), s_->out.size(), raw.data(), raw.size());
-  if (!ZSTD_isError(n) && n <= raw.size() - raw.size() / 64) {
-    backoff_ = 0;
-    return {s_->out.data(), n};
+  // Flushed whole: the output grows past compressBound only by the frame
+  // header, once.
+  s_->out.resize(ZSTD_compressBound(raw.size()) + 32);  // + the frame header (at most 18)
+  ZSTD_inBuffer in{raw.data(), raw.size(), 0};
+  ZSTD_outBuffer out{s_->out.data(), s_->out.size(), 0};
+  while (true) {
+    const std::size_t left = ZSTD_compressStream2(s_->ctx, &out, &in, ZSTD_e_flush);
+    if (ZSTD_isError(left)) throw std::runtime_error(ZSTD_getErrorName(left));
+    if (left == 0) break;
+    if (out.pos == out.size) {  // (not expected: the buffer is the bound)
+      s_->out.resize(s_->out.size() * 2);
+      out.dst = s_->out.data();
+      out.size = s_->out.size();
+    }
   }
-  backoff_ = std::min(max_backoff, backoff_ == 0 ? 1 : backoff_ * 2);
-  skip_ = backoff_;
-  return {};
+  if (out.pos <= raw.size() - raw.size() / 64) {
+    backoff_ = 0;
+  } else {
+    backoff_ = std::min(max_backoff, backoff_ == 0 ? 1 : backoff_ * 2);
+    skip_ = backoff_;
+  }
+  return {s_->out.data(), out.pos};
 }
 
 struct decompressor::state {
   ZSTD_DCtx* ctx = nullptr;
   std::vector<std::uint8_t> out;
+  bool started = false;
   ~state() { ZSTD_freeDCtx(ctx); }
 };
 
 decompressor::decompressor(std::size_t max_length) : s_(std::make_unique<state>()) {
   s_->ctx = ZSTD_createDCtx();
   if (s_->ctx == nullptr) throw std::bad_alloc();
+  // A frame asking for a larger window is refused: that is the memory cap.
+  ZSTD_DCtx_setParameter(s_->ctx, ZSTD_d_windowLogMax, compress_window_log);
   s_->out.resize(max_length);
 }
 
@@ -71,25 +86,40 @@ decompressor::~decompressor() = default;
 std::string decompressor::decompress(std::span<const std::uint8_t> z, std::size_t length,
                                      std::span<const std::uint8_t>& out) {
   if (length > s_->out.size()) return "a segment longer than the limit";
-  // Exactly one frame of today's format, as ferry-send makes: no skippable
-  // frames, no concatenation, and none of the legacy formats libzstd can
-  // still read (their decoders need not face the network).
-  const std::uint32_t magic = z.size() < 4 ? 0
-                                           : static_cast<std::uint32_t>(z[0]) |
-                                                 static_cast<std::uint32_t>(z[1]) << 8 |
-                                                 static_cast<std::uint32_t>(z[2]) << 16 |
-                                                 static_cast<std::uint32_t>(z[3]) << 24;
-  if (magic != ZSTD_MAGICNUMBER) return "not a zstd frame";
-  if (ZSTD_findFrameCompressedSize(z.data(), z.size()) != z.size())
-    return "not exactly one zstd frame";
-  // One pass into a buffer of exactly `length`: more output is an error
-  // (dstSize_tooSmall), so a frame that inflates without end stops there.
-  const std::size_t n = ZSTD_decompressDCtx(s_->ctx, s_->out.data(), length, z.data(), z.size());
-  if (ZSTD_isError(n)) return std::string("zstd: ") + ZSTD_getErrorName(n);
-  if (n != length)
-    return "decompressed to " + std::to_string(n) + " bytes, not the " + std::to_string(length) +
-           " announced";
-  out = {s_->out.data(), n};
+  // The stream is one frame of today's format: never a skippable frame or
+  // one of the legacy formats libzstd can still read (their decoders need
+  // not face the network), and it never ends within a session, so no
+  // second frame can start.
+  if (!s_->started) {
+    const std::uint32_t magic = z.size() < 4 ? 0
+                                             : static_cast<std::uint32_t>(z[0]) |
+                                                   static_cast<std::uint32_t>(z[1]) << 8 |
+                                                   static_cast<std::uint32_t>(z[2]) << 16 |
+                                                   static_cast<std::uint32_t>(z[3]) << 24;
+    if (magic != ZSTD_MAGICNUMBER) return "not a zstd frame";
+    s_->started = true;
+  }
+  ZSTD_inBuffer in{z.data(), z.size(), 0};
+  ZSTD_outBuffer o{s_->out.data(), length, 0};
+  while (in.pos < in.size) {
+    const std::size_t before_in = in.pos, before_out = o.pos;
+    const std::size_t ret = ZSTD_decompressStream(s_->ctx, &o, &in);
+    if (ZSTD_isError(ret)) return std::string("zstd: ") + ZSTD_getErrorName(ret);
+    if (ret == 0) return "the compressed stream ended within the session";
+    if (in.pos == before_in && o.pos == before_out)
+      return "more than the " + std::to_string(length) + " bytes announced";
+  }
+  // Whatever the segment decoded must be out now: a byte still held back
+  // would belong to it and make it longer than announced.
+  std::uint8_t extra = 0;
+  ZSTD_inBuffer none{nullptr, 0, 0};
+  ZSTD_outBuffer spare{&extra, 1, 0};
+  const std::size_t ret = ZSTD_decompressStream(s_->ctx, &spare, &none);
+  if (ZSTD_isError(ret)) return std::string("zstd: ") + ZSTD_getErrorName(ret);
+  if (spare.pos != 0 || o.pos != length)
+    return "decoded to " + std::string(spare.pos != 0 ? "more" : std::to_string(o.pos)) +
+           " bytes, not the " + std::to_string(length) + " announced";
+  out = {s_->out.data(), o.pos};
   return {};
 }
 

@@ -110,7 +110,7 @@ notes() {
       echo "MB/s of the data's own bytes (what a user moves), whatever crossed the wire."
       echo "ferry encrypts as always (TLS 1.3); the rsync daemon does not encrypt."
       echo "\`rsync -z\` negotiates its compressor (zstd with rsync 3.2 or later on both"
-      echo "ends). ferry --compress uses zstd level 1 per 1 MiB segment."
+      echo "ends). ferry --compress: one zstd stream per session, level 3, 1 MiB window."
       ;;
   esac
 }

@@ -166,7 +166,7 @@ TEST(Frame, OverLimitDataSegmentIsRefused) {
   EXPECT_EQ(decode(buf, out, used), error::frame_too_large);
 }
 
-TEST(Frame, CompressedSegmentsAreBoundedAndNeverLonger) {
+TEST(Frame, CompressedSegmentsAreBounded) {
   auto decoded = [](const zdata& z) {
     byte_buffer buf;
     encode(z, buf);
@@ -176,11 +176,20 @@ TEST(Frame, CompressedSegmentsAreBoundedAndNeverLonger) {
   };
   EXPECT_EQ(decoded(zdata{1, max_zdata_segment + 1, 10}), error::frame_too_large);
   EXPECT_EQ(decoded(zdata{1, 0xffffffffu, 10}), error::frame_too_large);
-  EXPECT_EQ(decoded(zdata{1, 100, 0}), error::bad_value);    // nothing to decompress
-  EXPECT_EQ(decoded(zdata{1, 100, 100}), error::bad_value);  // no saving: sent raw
-  EXPECT_EQ(decoded(zdata{1, 100, 0xffffffffu}), error::bad_value);
+  EXPECT_EQ(decoded(zdata{1, 100, 0}), error::bad_value);  // nothing to decode
+  EXPECT_EQ(decoded(zdata{1, 0, 10}), error::bad_value);   // nothing to give
   EXPECT_EQ(decoded(zdata{1, 0, 0}), error::bad_value);
+  // Incompressible content may cost zstd a little more than its size, and
+  // no more: 100 + 0 + 128 bytes at most for 100.
   EXPECT_FALSE(decoded(zdata{1, 100, 99}));
+  EXPECT_FALSE(decoded(zdata{1, 100, 228}));
+  EXPECT_EQ(decoded(zdata{1, 100, 229}), error::bad_value);
+  EXPECT_FALSE(decoded(
+      zdata{1, max_zdata_segment, static_cast<std::uint32_t>(zdata_bound(max_zdata_segment))}));
+  EXPECT_EQ(decoded(zdata{1, max_zdata_segment,
+                          static_cast<std::uint32_t>(zdata_bound(max_zdata_segment) + 1)}),
+            error::bad_value);
+  EXPECT_EQ(decoded(zdata{1, 100, 0xffffffffu}), error::bad_value);
 }
 
 TEST(Frame, HelloCarriesToOnlyWithItsBit) {
