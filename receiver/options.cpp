@@ -37,6 +37,8 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     ("d,dir", "Directory to store received files in (created if missing)",
               cxxopts::value<std::string>()->default_value("."), "DIR")
     ("once", "Serve one authorised session, then exit with its status")
+    ("no-compress", "Do not take compressed content (ferry-send --compress sends it as it is): "
+                    "decoding costs CPU a sender can make cheaply")
     ("no-sender-subdir", "Refuse sessions whose sender asks for a subdirectory (ferry-send "
                          "--to); a dir= in authorized_senders still applies")
     ("stdout", "With --once: write the session's one file (or stream) to stdout as it "
@@ -138,6 +140,7 @@ std::variant<options, early_exit> parse_options(int argc, const char* const* arg
     o.once = args.count("once") > 0;
     o.to_stdout = args.count("stdout") > 0;
     o.no_sender_subdir = args.count("no-sender-subdir") > 0;
+    o.no_compress = args.count("no-compress") > 0;
     const auto pol = args["overwrite"].as<std::string>();
     if (pol == "never")
       o.overwrite = overwrite_policy::never;

@@ -23,6 +23,7 @@ struct options {
   bool once = false;
   bool to_stdout = false;         // --stdout: the one file goes to stdout, not --dir
   bool no_sender_subdir = false;  // --no-sender-subdir: refuse a sender's --to
+  bool no_compress = false;       // --no-compress: never grant compression
   overwrite_policy overwrite = overwrite_policy::never;
   std::uint64_t max_file_size = 0;      // 0: unlimited
   std::uint64_t max_session_bytes = 0;  // 0: unlimited

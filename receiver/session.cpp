@@ -127,7 +127,7 @@ class receiver_session {
     const auto* h = std::get_if<hello>(&first);
     if (h == nullptr)
       protocol_error(std::string("handshake: expected hello, got ") + type_name(first));
-    std::uint32_t granted = h->features & feature::compress;  // we always take it
+    std::uint32_t granted = opts_.no_compress ? 0 : h->features & feature::compress;
     compress_granted_ = granted != 0;
     co_await choose_root(*h, granted);
     stream_.queue(welcome{granted, opts_.max_file_size, "ferry-recv/" FERRY_VERSION});
@@ -494,6 +494,15 @@ class receiver_session {
     // Decoded even for a file that failed: the stream's history is the
     // sender's, segment by segment, and the next segment builds on it.
     if (!unzip_) unzip_.emplace(max_zdata_segment);
+    // What decodes for a file that failed is thrown away: a sender that
+    // keeps it coming costs us CPU (zstd turns 49 bytes into 1 MiB) for
+    // nothing. An honest one stops once it reads the verdict.
+    if (cur_->failed) {
+      discarded_z_ = saturating_add(discarded_z_, z.length);
+      if (discarded_z_ > max_discarded_z)
+        protocol_error("compressed content for files that already failed passed " +
+                       format_bytes(max_discarded_z) + " in this session");
+    }
     std::span<const std::uint8_t> out;
     const std::string why = unzip_->decompress(zin_, z.length, out);
     if (!why.empty())
@@ -836,6 +845,7 @@ class receiver_session {
   bool compress_granted_ = false;               // WELCOME said compress: DATA_Z may come
   std::vector<std::uint8_t> zin_;               // one DATA_Z's zstd frame, read whole
   std::optional<session::decompressor> unzip_;  // made at the first DATA_Z
+  std::uint64_t discarded_z_ = 0;               // decoded for files that had failed
 };
 
 }  // namespace

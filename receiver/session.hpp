@@ -26,6 +26,11 @@ inline constexpr std::uint64_t memory_pool_size = 32 << 20;
 /// sent again by its sender).
 inline constexpr std::size_t udp_reorder_pool = 64 << 20;
 
+/// Content a session may have us decode (--compress) for files that had
+/// already failed, whose bytes are thrown away; past it the session ends.
+/// An honest sender stops at the verdict, with what is in flight then.
+inline constexpr std::uint64_t max_discarded_z = 256ull << 20;
+
 struct session_result {
   exit_code code = exit_code::ok;
   std::string message;              // why the session failed, empty on success

@@ -44,11 +44,21 @@ send --json "$WORK/src/tree"
 expect_rc 0 "no -z"
 has_event "$SEND_OUT" '.event=="session_end" and .compressed==false and .wire_bytes==.bytes' ||
   fail "no -z: $(tail -n 1 "$SEND_OUT")"
+kill "$RECV_PID"
+wait_exit "$RECV_PID" 10
+start_recv "$WORK/inbox-nocompress" --no-compress
+send --json -z "$WORK/src/tree"
+expect_rc 0 "-z against --no-compress"
+same_tree "$WORK/src/tree" "$WORK/inbox-nocompress/tree" || fail "-z against --no-compress: trees differ"
+has_event "$SEND_OUT" '.event=="session_end" and .compressed==false and .wire_bytes==.bytes' ||
+  fail "-z against --no-compress: $(tail -n 1 "$SEND_OUT")"
+grep -q "the receiver does not take --compress: sending content as it is" "$SEND_ERR" ||
+  fail "-z against --no-compress: no warning: $(cat "$SEND_ERR")"
 send --compress-level 3 "$WORK/src/tree"
 expect_rc 2 "--compress-level without --compress"
 send -z --compress-level 20 "$WORK/src/tree"
 expect_rc 2 "--compress-level 20"
-pass "without -z the wire carries the bytes as they are; --compress-level is checked"
+pass "without -z, or against --no-compress, the wire carries the bytes as they are; --compress-level is checked"
 
 # A cut mid-file, then a compressed resume: the kept bytes are the file's
 # own (offsets are in the file's bytes, not the wire's), checked by hash,

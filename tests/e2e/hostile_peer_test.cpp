@@ -13,6 +13,7 @@
 #include "../support/temp_dir.hpp"
 #include "../support/wire.hpp"
 #include "fileio/hash.hpp"
+#include "receiver/session.hpp"
 #include "session/compress.hpp"
 
 namespace ferry::test {
@@ -397,6 +398,44 @@ TEST_F(Receiver, CompressedContentOnlyWhenGrantedAndOnlyOfItsLength) {
   ASSERT_TRUE(wait_for_event("session_end", 10s, 7));
   EXPECT_TRUE(no_part_files(inbox()));
   expect_still_serving("after-zstd.txt");
+}
+
+// Content for a file that failed is decoded and thrown away (the stream
+// needs it): a sender that keeps it coming (49 bytes of zstd stand for
+// 1 MiB) is cut off past max_discarded_z (found by a black-box attack:
+// four such connections held both cores for 20 s).
+TEST_F(Receiver, DecodingForAFailedFileIsCapped) {
+  start({"--timeout", "20"});
+  wire w = connect();
+  ASSERT_TRUE(w.handshake(feature::compress));
+  ASSERT_EQ(w.welcomed.features, feature::compress);
+  w.send(offer{1, entry_kind::file, true, 0644, 0, 10, "small.bin"});
+  ASSERT_TRUE(w.read_as<answer>());
+  session::compressor z(1);
+  const std::string zeros(max_zdata_segment, '\0');
+  const std::uint64_t segments = recv::max_discarded_z / max_zdata_segment + 2;
+  for (std::uint64_t i = 0; i < segments; ++i) {
+    const auto packed = z.compress(bytes_of(zeros));
+    ASSERT_FALSE(packed.empty());
+    w.send(zdata{1, max_zdata_segment, static_cast<std::uint32_t>(packed.size())});
+    w.send(std::string(packed.begin(), packed.end()));
+  }
+  auto v = w.read_as<verdict>();  // more than the 10 bytes offered
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->kind, verdict_kind::size_mismatch);
+  auto e = w.read_as<error_frame>();
+  ASSERT_TRUE(e);
+  EXPECT_NE(e->message.find("compressed content for files that already failed passed 256.0 MiB"),
+            std::string::npos)
+      << e->message;
+  expect_still_serving("after-discard.txt");
+}
+
+TEST_F(Receiver, NoCompressGrantsNothing) {
+  start({"--no-compress"});
+  wire w = connect();
+  ASSERT_TRUE(w.handshake(feature::compress));
+  EXPECT_EQ(w.welcomed.features, 0u);
 }
 
 // A HELLO's `to` gets the checks of any path, on the receiver itself: a
