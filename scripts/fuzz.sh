@@ -3,13 +3,13 @@
 # each for SECONDS (default 60) from its checked-in seed corpus. Fails on
 # any crash, leak, timeout or sanitizer report, leaving the input that
 # caused it in build-fuzz/findings/. Prints executions per target.
-#   scripts/fuzz.sh [SECONDS] [TARGET...]     (targets: frame socks5 rudp path text cpace)
+#   scripts/fuzz.sh [SECONDS] [TARGET...]     (targets: frame socks5 rudp path text cpace zstream)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(frame socks5 rudp path text cpace)
+[ ${#targets[@]} -gt 0 ] || targets=(frame socks5 rudp path text cpace zstream)
 build=${FERRY_FUZZ_BUILD_DIR:-$root/build-fuzz}
 "$root/scripts/setup.sh"
 
