@@ -296,7 +296,8 @@ class sender_session {
         break;
       }
       hash.update(chunk);
-      co_await write_segment(id, chunk);
+      const auto body = encode_segment(id, chunk);
+      co_await stream_.write(header_, body);
       pos += static_cast<std::uint64_t>(n);
       result_.bytes += static_cast<std::uint64_t>(n);
       progress_.add(static_cast<std::uint64_t>(n));
@@ -328,16 +329,10 @@ class sender_session {
     fileio::hasher hash;
     hash.update(content);
     if (compressor_) compressor_->start_file();
-    const auto z = compressor_ ? compressor_->compress(content) : std::span<const std::uint8_t>();
-    if (!z.empty()) {
-      stream_.queue(zdata{id, static_cast<std::uint32_t>(content.size()),
-                          static_cast<std::uint32_t>(z.size())});
-      stream_.queue_raw(z);
-      result_.wire_bytes += z.size();
-    } else if (!content.empty()) {
-      stream_.queue(data{id, static_cast<std::uint32_t>(content.size())});
-      stream_.queue_raw(content);
-      result_.wire_bytes += content.size();
+    if (!content.empty()) {
+      const auto body = encode_segment(id, content);
+      stream_.queue_raw(header_);
+      stream_.queue_raw(body);
     }
     result_.bytes += e.size;
     progress_.start_file(e.remote_path, e.size, true);
@@ -347,23 +342,23 @@ class sender_session {
     finish_file(id, e.size, hash.digest(), start);
   }
 
-  // One segment of a streamed file: compressed when --compress was granted
-  // and it saves, else as it is.
-  asio::awaitable<void> write_segment(std::uint32_t id, std::span<const std::uint8_t> raw) {
+  // Puts the frame for one segment of file `id` in header_ and returns
+  // the bytes that follow it: the compressed stream's part when --compress
+  // was granted and the compressor tried this segment (sent whatever it
+  // saved: the stream holds it now), else `raw` as it is.
+  std::span<const std::uint8_t> encode_segment(std::uint32_t id,
+                                               std::span<const std::uint8_t> raw) {
     header_.clear();
     const auto z = compressor_ && raw.size() <= max_zdata_segment ? compressor_->compress(raw)
                                                                   : std::span<const std::uint8_t>();
-    if (!z.empty()) {
-      encode(
-          zdata{id, static_cast<std::uint32_t>(raw.size()), static_cast<std::uint32_t>(z.size())},
-          header_);
-      result_.wire_bytes += z.size();
-      co_await stream_.write(header_, z);
-    } else {
-      encode(data{id, static_cast<std::uint32_t>(raw.size())}, header_);
-      result_.wire_bytes += raw.size();
-      co_await stream_.write(header_, raw);
-    }
+    const auto length = static_cast<std::uint32_t>(raw.size());
+    if (z.empty())
+      encode(data{id, length}, header_);
+    else
+      encode(zdata{id, length, static_cast<std::uint32_t>(z.size())}, header_);
+    const auto body = z.empty() ? raw : z;
+    result_.wire_bytes += body.size();
+    return body;
   }
 
   // Takes a C string: a std::string temporary in a co_await expression is
