@@ -638,14 +638,15 @@ asio::awaitable<void> start_secure(net::frame_stream& stream, secure::channel& c
   // Before TLS a receiver only says busy, shutting down or another
   // version; whatever else a clear ERROR claims (an authentication failure,
   // a refusal) is unauthenticated and counts as a closed connection (3).
-  if (refusal && in_clear)
+  if (refusal && in_clear) {
+    const auto code = refusal->code;
+    const bool clear_kind = code == error_code::limit || code == error_code::shutdown ||
+                            code == error_code::version_mismatch;
     throw session_error(
-        refusal->code == error_code::version_mismatch ? exit_code::protocol : exit_code::connect,
+        code == error_code::version_mismatch ? exit_code::protocol : exit_code::connect,
         "handshake: receiver refused: " + refusal->message +
-            (refusal->code == error_code::limit || refusal->code == error_code::shutdown ||
-                     refusal->code == error_code::version_mismatch
-                 ? ""
-                 : " (sent in clear, before TLS: unauthenticated)"));
+            (clear_kind ? "" : " (sent in clear, before TLS: unauthenticated)"));
+  }
   if (refusal)
     throw session_error(code_for(refusal->code),
                         "handshake: receiver refused: " + refusal->message);
