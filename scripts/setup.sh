@@ -13,8 +13,9 @@ packages=(
   shellcheck
   # fuzzing (libFuzzer) with clang's sanitizer runtimes
   clang libclang-rt-14-dev
-  # kernel-level packet loss in network namespaces (UDP tests and benchmarks)
-  nftables
+  # kernel-level packet loss in network namespaces (UDP tests and benchmarks);
+  # iperf3 measures the emulated WAN link (tests/e2e/wan_test.sh)
+  nftables iperf3
   # benchmarks (peers measured in the same run)
   netcat-openbsd socat
 )
