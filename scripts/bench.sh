@@ -41,9 +41,11 @@ done
 if [ "$quick" = 1 ]; then
   : "${runs:=3}"
   big_mib=256 small_n=2000 medium_n=200 lossy_mib=8 lossy_limit=15 conc_n=8 conc_mib=16 enc_limit=120
+  wan_mib=48 wan_limit=30
 else
   : "${runs:=5}"
   big_mib=1024 small_n=10000 medium_n=1000 lossy_mib=32 lossy_limit=30 conc_n=32 conc_mib=32 enc_limit=300
+  wan_mib=256 wan_limit=60
 fi
 build=${FERRY_BUILD_DIR:-$root/build}
 "$root/scripts/setup.sh" --bench
@@ -60,6 +62,7 @@ cmp_cleanup=''
 cleanup() {
   stop_proxies
   netns_down
+  declare -F wan_down >/dev/null && wan_down
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   rm -rf "$work"
   [ -z "$cmp_cleanup" ] || rm -rf "$cmp_cleanup"
@@ -486,6 +489,42 @@ if wanted compress; then
     cmp_send_prefix=(ip netns exec "$NS_SEND")
     cmp_cases 100m
     netns_down
+  fi
+fi
+
+# ---- wan: an emulated long, fat, lossy path (ferry-test-wan, TUN) ---------------
+# Round trips of 20, 100 and 200 ms with 0, 1 and 5% random loss at
+# 100 Mbit/s (a drop-tail queue of 100 ms), through scripts/lib/wan.sh:
+# ferry UDP mode, TCP mode with cubic and bbr, and iperf3 cubic, each run
+# cut at wan_limit seconds (then counting what arrived). No warm-up (the
+# path sets the pace) and at most 2 rounds: 9 paths x 4 tools is long.
+# FERRY_WAN_RTTS and FERRY_WAN_LOSSES pick a subset ("100", "1 5").
+if wanted wan; then
+  if [ "$(id -u)" -ne 0 ] || [ ! -c /dev/net/tun ]; then
+    say "wan: skipped (needs root and /dev/net/tun)"
+  else
+    # shellcheck source=lib/wan.sh
+    source "$root/scripts/lib/wan.sh"
+    head -c $((wan_mib * 1024 * 1024)) /dev/urandom >"$work/lossy.bin"
+    lossy_bytes=$(stat -c %s "$work/lossy.bin")
+    saved_runs=$runs saved_limit=$lossy_limit
+    runs=$((runs < 2 ? runs : 2)) warmup=0 lossy_limit=$wan_limit
+    for rtt in ${FERRY_WAN_RTTS:-20 100 200}; do
+      for loss in ${FERRY_WAN_LOSSES:-0 1 5}; do
+        wan_up "$bin" 100M "$rtt" "$loss" 100
+        NS_SEND=$WAN_NS_A NS_RECV=$WAN_NS_B ADDR_RECV=$WAN_ADDR_B
+        start_ferry_recv "$work/lossyin" "$ADDR_RECV:0" ip netns exec "$NS_RECV"
+        LOSSY_RPORT=$RPORT
+        say "wan: 100 Mbit/s, ${rtt} ms, ${loss}% loss, ${wan_mib} MiB (at most ${wan_limit}s a run), $runs rounds"
+        rounds "wan${rtt}ms${loss}" Mbit/s "$(awk -v b="$lossy_bytes" 'BEGIN { print b * 8 / 1e6 }')" \
+          lossy_udp lossy_cubic lossy_bbr lossy_iperf3
+        kill "${pids[-1]}" 2>/dev/null || true
+        wan_down
+        say "wan: link counters: $(wan_counters | tr '\n' ' ')"
+        NS_SEND='' NS_RECV=''
+      done
+    done
+    runs=$saved_runs warmup=1 lossy_limit=$saved_limit
   fi
 fi
 

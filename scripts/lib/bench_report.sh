@@ -66,6 +66,9 @@ title() {
     lossy5) echo "100 Mbit/s veth, 5% random loss" ;;
     concurrent) echo "Concurrent senders into one receiver" ;;
     encryption) echo "One large file, encrypted by every tool, loopback" ;;
+    wan*)
+      local r=${1#wan}
+      echo "Emulated path, 100 Mbit/s: ${r%%ms*} ms round trip, ${r#*ms}% random loss" ;;
     cmp_text_lo) echo "Compression: a text tree (/usr/include), loopback" ;;
     cmp_rand_lo) echo "Compression: one random file, loopback" ;;
     cmp_text_100m) echo "Compression: a text tree (/usr/include), 100 Mbit/s veth" ;;
@@ -151,6 +154,12 @@ cases=$(awk -F, '!seen[$1]++ && $1 !~ /-cpu-(send|recv)$/ { print $1 }' "$raw")
   target_row "encrypted large file: ferry / socat OPENSSL (TLS 1.3)" "$(ratio "$(med encryption enc_ferry)" "$(med encryption enc_socat)")" 1.5
   target_row "encrypted large file: ferry / scp -c aes128-gcm" "$(ratio "$(med encryption enc_ferry)" "$(med encryption enc_scp)")" 3.0
   info_row "encrypted large file: ferry / rsync -e ssh" "$(ratio "$(med encryption enc_ferry)" "$(med encryption enc_rsync)")"
+  target_row "UDP mode, emulated 100 Mbit/s, 100 ms, 0% loss" "$(med wan100ms0 lossy_udp)" 90 Mbit/s
+  target_row "UDP mode, emulated 100 Mbit/s, 100 ms, 1% loss" "$(med wan100ms1 lossy_udp)" 85 Mbit/s
+  target_row "UDP mode, emulated 100 Mbit/s, 100 ms, 5% loss" "$(med wan100ms5 lossy_udp)" 75 Mbit/s
+  target_row "UDP mode, emulated 100 Mbit/s, 200 ms, 1% loss" "$(med wan200ms1 lossy_udp)" 80 Mbit/s
+  target_row "100 ms, 1%: UDP mode / TCP cubic" "$(ratio "$(med wan100ms1 lossy_udp)" "$(med wan100ms1 lossy_cubic)")" 20
+  target_row "100 ms, 1%: UDP mode / TCP bbr" "$(ratio "$(med wan100ms1 lossy_udp)" "$(med wan100ms1 lossy_bbr)")" 1.3
   target_row "text, 100 Mbit/s: ferry --compress / ferry" "$(ratio "$(med cmp_text_100m cmp_ferryz)" "$(med cmp_text_100m cmp_ferry)")" 2.0
   target_row "random, 100 Mbit/s: ferry --compress / ferry" "$(ratio "$(med cmp_rand_100m cmp_ferryz)" "$(med cmp_rand_100m cmp_ferry)")" 0.95
   info_row "text, 100 Mbit/s: ferry --compress / rsync -z" "$(ratio "$(med cmp_text_100m cmp_ferryz)" "$(med cmp_text_100m cmp_rsyncz)")"
