@@ -13,7 +13,10 @@ constexpr duration min_rtt_window = 10s;
 constexpr duration probe_rtt_time = 200ms;
 constexpr double loss_threshold = 0.15;
 constexpr std::uint64_t loss_min_packets = 8;
-constexpr std::uint64_t ack_threshold_packets = 8;  // ack_tracker::ack_threshold
+constexpr std::uint64_t ack_threshold_packets = 8;
+constexpr duration startup_queue_min = 10ms;  // below this, queueing is not told from ACK delay
+constexpr int startup_delayed_samples = 4;
+constexpr double startup_cwnd_gain = 2;  // ack_tracker::ack_threshold
 
 double seconds(duration d) {
   return static_cast<double>(d.count()) / 1e6;
@@ -25,7 +28,7 @@ congestion::congestion(std::size_t mss, std::uint64_t rate_cap)
     : mss_(mss),
       rate_cap_(static_cast<double>(rate_cap)),
       pacing_gain_(high_gain),
-      cwnd_gain_(high_gain),
+      cwnd_gain_(startup_cwnd_gain),
       cwnd_(initial_cwnd_packets * mss) {
   on_initial_rtt(100ms);
 }
@@ -132,10 +135,27 @@ void congestion::on_ack_done(time_point now, std::uint64_t in_flight, duration r
     delivered_at_round_start_ = delivered_;
   }
 
+  // Startup also ends when the path's queue starts to fill: RTT samples
+  // well above the minimum, several in a row (one late ACK is not a
+  // queue). Waiting for the rate to stop growing would let the last round,
+  // paced at nearly three times the path, overflow a queue of about one
+  // bandwidth-delay product before any loss could say so.
+  if (mode_ == mode::startup && rtt > duration::zero() && min_rtt_ != duration::max()) {
+    if (rtt > min_rtt_ + std::max(min_rtt_ / 8, startup_queue_min))
+      ++startup_delayed_;
+    else
+      startup_delayed_ = 0;
+    if (startup_delayed_ >= startup_delayed_samples) filled_pipe_ = true;
+  }
+
   // Startup ends when three rounds in a row grow the estimate by < 25%.
-  // Rounds limited by our own buffers count too: their rate is all we can
-  // use, and staying in startup would keep pacing at nearly three times it.
-  if (!filled_pipe_ && round_start_) {
+  // Rounds where the application had nothing to send (a handshake's
+  // exchanges before the content) say nothing about the path and do not
+  // count. Rounds held back by the flow-control window or our own full
+  // buffer are not marked so (see connection::send_data): their rate is all
+  // we can use, and staying in startup would pace at nearly three times it.
+  if (sample_valid_ && !sample_app_limited_) path_sample_in_round_ = true;
+  if (!filled_pipe_ && round_start_ && path_sample_in_round_) {
     const double bw = bandwidth();
     if (bw >= full_bw_ * 1.25) {
       full_bw_ = bw;
@@ -144,6 +164,7 @@ void congestion::on_ack_done(time_point now, std::uint64_t in_flight, duration r
       filled_pipe_ = true;
     }
   }
+  if (round_start_) path_sample_in_round_ = false;
   if (mode_ == mode::startup && filled_pipe_) {
     mode_ = mode::drain;
     pacing_gain_ = 1 / high_gain;

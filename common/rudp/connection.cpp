@@ -118,7 +118,16 @@ void connection::on_datagram(std::span<const std::uint8_t> packet, time_point no
   if (decode_data_header(packet, dst, pn, frames) || dst != local_cid_) return;
   if (state_ == state::handshake || state_ == state::closed || state_ == state::draining) return;
   if (state_ == state::closing) {
-    close_pending_ = true;  // the peer keeps talking: it missed our CLOSE
+    // The peer's own CLOSE: both ends are done, nothing to linger for.
+    // Anything else: the peer keeps talking, it missed our CLOSE.
+    frame f;
+    for (auto rest = frames; !rest.empty() && !decode_frame(rest, f);) {
+      if (f.type == frame_type::close && packet_intact(packet, frames)) {
+        state_ = state::closed;
+        return;
+      }
+    }
+    close_pending_ = true;
     return;
   }
   if (!packet_intact(packet, frames)) {
@@ -462,6 +471,11 @@ std::size_t connection::send_handshake(std::span<std::uint8_t> out, time_point n
 
 std::size_t connection::send_close(std::span<std::uint8_t> out) {
   close_pending_ = false;
+  // Draining (the peer closed first): this one CLOSE back is all we say.
+  // Nothing is left to wait for: a late packet of this connection finds no
+  // connection and is dropped, so the program need not linger (a sender
+  // would otherwise end its session three PTOs late).
+  if (state_ == state::draining) state_ = state::closed;
   cursor c(out);
   encode_data_header(peer_cid_, next_pn_++, c);
   encode_close(close_code_, close_reason_, c);
@@ -519,7 +533,11 @@ std::size_t connection::send_data(std::span<std::uint8_t> out, time_point now) {
   const bool may = may_send_eliciting(now);
   const bool work = has_eliciting_work() || ping_pending_ || probes_ > 0;
   if (!(may && work)) {
-    if (may && !work && bytes_in_flight_ + max_packet_ <= cc_.cwnd())
+    // Idle with room to send: the rate samples that follow show what the
+    // application gave, not what the path carries. Held back by the peer's
+    // window or by our own full buffer is a limit of the transfer itself.
+    if (may && !work && bytes_in_flight_ + max_packet_ <= cc_.cwnd() &&
+        !send_.blocked_by(peer_max_data_) && send_.writable() > 0)
       cc_.on_app_limited(bytes_in_flight_);
     if (!ack_due) return 0;
   }

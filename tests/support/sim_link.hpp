@@ -19,6 +19,8 @@ struct link_params {
   rudp::duration delay{};       // one way
   double rate = 0;              // bytes per second; 0 = unlimited
   std::size_t queue_limit = 0;  // bytes waiting at the bottleneck; 0 = unlimited
+  std::size_t header = 0;       // bytes each packet costs on the wire beyond its own
+                                // (IPv4 and UDP: 28), counted by rate and queue
   double loss = 0;              // probability, random
   double reorder = 0;           // probability of an extra delay
   rudp::duration reorder_delay = rudp::duration(10000);
@@ -60,13 +62,12 @@ class sim_direction {
     if (p_.rate > 0) {
       const rudp::time_point start = std::max(now, busy_until_);
       const double backlog_bytes = static_cast<double>((start - now).count()) * p_.rate / 1e6;
-      if (p_.queue_limit > 0 &&
-          backlog_bytes + static_cast<double>(bytes.size()) > static_cast<double>(p_.queue_limit)) {
+      const double wire = static_cast<double>(bytes.size() + p_.header);
+      if (p_.queue_limit > 0 && backlog_bytes + wire > static_cast<double>(p_.queue_limit)) {
         ++overflowed_;
         return;
       }
-      busy_until_ = start + rudp::duration(static_cast<std::int64_t>(
-                                static_cast<double>(bytes.size()) / p_.rate * 1e6));
+      busy_until_ = start + rudp::duration(static_cast<std::int64_t>(wire / p_.rate * 1e6));
       leave = busy_until_;
     }
     rudp::time_point at = leave + p_.delay;
