@@ -71,6 +71,7 @@ void listener::listen_udp(const asio::ip::tcp::endpoint& bound) {
   rudp::config cfg;
   cfg.max_packet = rudp::max_packet_size;  // the sender picks the size
   cfg.send_buffer = 1u << 20;              // we send answers, not content
+  cfg.send_buffer_max = cfg.send_buffer;
   cfg.idle_timeout = rudp::idle_timeout_for(plan_.idle_timeout);
   // Every UDP session's reorder ring grows into one pool: a peer may fill
   // its window with data it never completes, 64 peers 64 windows.

@@ -1,6 +1,7 @@
 #include "rudp/connection.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
 namespace ferry::rudp {
@@ -290,6 +291,26 @@ void connection::on_ack_frame(const ack_frame& f, time_point now) {
   detect_lost(now);
   cc_.on_ack_done(now, bytes_in_flight_, rtt_sample);
   drop_resolved();
+  tune_send_buffer();
+}
+
+// The send buffer holds what is in flight and what waits to go: below
+// twice the congestion window the window would wait on the application's
+// buffer, not on the path.
+void connection::tune_send_buffer() {
+  const std::uint64_t want = 2 * cc_.cwnd();
+  if (want <= send_.capacity() || send_.capacity() >= cfg_.send_buffer_max) return;
+  send_.grow(
+      static_cast<std::size_t>(std::min<std::uint64_t>(std::bit_ceil(want), cfg_.send_buffer_max)));
+}
+
+// A quarter of the window used up within half a round trip: the window is
+// below twice the bandwidth-delay product and would hold the peer back.
+void connection::tune_window(time_point now) {
+  if (last_grant_ != never && now - last_grant_ < rtt_.smoothed() / 2 &&
+      recv_.window() < cfg_.recv_window_max)
+    recv_.widen(std::min(recv_.window() * 2, cfg_.recv_window_max));
+  last_grant_ = now;
 }
 
 void connection::on_packet_acked(sent_packet& p, time_point now) {
@@ -554,6 +575,7 @@ std::size_t connection::send_data(std::span<std::uint8_t> out, time_point now) {
   rec.time = now;
   bool eliciting = false;
   if (may && work) {
+    if (max_data_dirty_) tune_window(now);
     if (max_data_dirty_ && encode_max_data(recv_.limit(), c)) {
       advertised_max_data_ = recv_.limit();
       max_data_dirty_ = false;

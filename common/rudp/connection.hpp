@@ -33,8 +33,13 @@ struct config {
   std::size_t probe_max = 0;           // path MTU discovery up to this packet size; 0: none
   std::size_t send_buffer = 8u << 20;  // bytes written but not yet acknowledged
   std::size_t recv_window = 8u << 20;  // flow-control window granted to the peer
-  duration idle_timeout = 10s;         // silence after which the peer is dead
-  std::uint64_t rate_cap = 0;          // bytes per second; 0 for none
+  // How far each grows with the path's bandwidth-delay product: the send
+  // buffer is kept at twice the congestion window, the window doubles while
+  // the peer uses a quarter of it within half a round trip.
+  std::size_t send_buffer_max = 32u << 20;
+  std::size_t recv_window_max = 32u << 20;
+  duration idle_timeout = 10s;  // silence after which the peer is dead
+  std::uint64_t rate_cap = 0;   // bytes per second; 0 for none
   /// Where the reorder ring grows past 64 KiB, shared by every connection
   /// of a receiver; none: each may grow to its window.
   std::shared_ptr<memory_pool> recv_pool;
@@ -169,6 +174,8 @@ class connection {
   void on_mtu_probe_lost(std::size_t size);
   void next_probe_size();
   void record_sent(sent_packet& rec, time_point now);
+  void tune_window(time_point now);
+  void tune_send_buffer();
   bool has_eliciting_work() const;
 
   config cfg_;
@@ -203,6 +210,7 @@ class connection {
   std::uint64_t peer_max_data_ = 0;
   std::uint64_t advertised_max_data_ = 0;
   bool max_data_dirty_ = false;
+  time_point last_grant_ = never;  // when we last sent MAX_DATA
 
   std::deque<sent_packet> sent_;
   std::uint64_t bytes_in_flight_ = 0;

@@ -6,6 +6,8 @@
 // violation.
 #pragma once
 
+#include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -61,6 +63,9 @@ class recv_buffer {
   /// The highest offset the peer may send below, as we would advertise it now.
   std::uint64_t limit() const { return read_ + window_; }
   std::size_t window() const { return window_; }
+  /// Widens the window to `window` (rounded up to a power of two; never
+  /// narrower). The ring still grows only as data needs it.
+  void widen(std::size_t window) { window_ = std::max(window_, std::bit_ceil(window)); }
   /// Bytes of ring allocated now (at most the window).
   std::size_t capacity() const { return capacity_; }
 

@@ -17,6 +17,24 @@ std::size_t send_buffer::writable() const {
   return capacity_ - static_cast<std::size_t>(end_ - base_);
 }
 
+void send_buffer::grow(std::size_t capacity) {
+  const std::size_t bigger = std::bit_ceil(capacity);
+  if (bigger <= capacity_) return;
+  std::unique_ptr<std::uint8_t[]> ring(new std::uint8_t[bigger]);
+  const std::size_t new_mask = bigger - 1;
+  for (std::uint64_t at = base_; at < end_;) {
+    const std::size_t from = static_cast<std::size_t>(at & mask_);
+    const std::size_t to = static_cast<std::size_t>(at & new_mask);
+    const std::size_t piece =
+        std::min({static_cast<std::size_t>(end_ - at), capacity_ - from, bigger - to});
+    std::memcpy(ring.get() + to, ring_.get() + from, piece);
+    at += piece;
+  }
+  ring_ = std::move(ring);
+  capacity_ = bigger;
+  mask_ = new_mask;
+}
+
 std::size_t send_buffer::write(std::span<const std::uint8_t> bytes) {
   const std::size_t n = std::min(bytes.size(), writable());
   std::size_t done = 0;

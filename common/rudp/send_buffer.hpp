@@ -27,6 +27,10 @@ class send_buffer {
   explicit send_buffer(std::size_t capacity);
 
   std::size_t writable() const;
+  std::size_t capacity() const { return capacity_; }
+  /// Makes the ring hold `capacity` bytes (rounded up to a power of two;
+  /// never smaller), moving what it holds.
+  void grow(std::size_t capacity);
   /// Appends up to writable() bytes; returns how many. Nothing after finish().
   std::size_t write(std::span<const std::uint8_t> bytes);
   /// The stream ends after what was written.

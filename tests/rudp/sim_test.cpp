@@ -354,6 +354,30 @@ INSTANTIATE_TEST_SUITE_P(paths, sim_wan,
                                   std::to_string(param_info.param.loss_percent);
                          });
 
+// 1 Gbit/s over 100 ms: the bandwidth-delay product (12.5 MB) is past the
+// first 8 MiB of window and send buffer, which would cap the rate at
+// 8 MiB a round trip (671 Mbit/s). Both grow to fit, within their caps.
+TEST(sim, windows_grow_to_the_bandwidth_delay_product) {
+  scenario sc;
+  link_params p = path(50ms, 0, 1000);
+  p.queue_limit = static_cast<std::size_t>(p.rate * 0.1);
+  p.header = 28;
+  both(sc, p);
+  sc.bytes = 512u << 20;
+  sc.cfg.max_packet = 1472;
+  const auto o = run(sc);
+  ASSERT_TRUE(o.done) << o.why;
+  report("1 Gbit/s 100 ms rtt", o);
+  EXPECT_GT(o.bulk_mbit(), 700.0);  // startup is about a second of the 5
+  // The caps hold: 8 MiB windows give at most 671 Mbit/s.
+  sc.cfg.send_buffer_max = sc.cfg.send_buffer;
+  sc.cfg.recv_window_max = sc.cfg.recv_window;
+  const auto capped = run(sc);
+  ASSERT_TRUE(capped.done) << capped.why;
+  report("1 Gbit/s 100 ms, 8 MiB caps", capped);
+  EXPECT_LT(capped.bulk_mbit(), 8.0 * 1048576 * 8 / 0.1 / 1e6);
+}
+
 TEST(sim, reordering_and_duplication) {
   scenario sc;
   link_params p = path(5ms, 0.01);
