@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "rudp/error.hpp"
+#include "rudp/ring.hpp"
 
 namespace ferry::rudp {
 
@@ -31,18 +32,10 @@ bool recv_buffer::grow(std::uint64_t end) {
     if (!pool_->take(bigger - initial_capacity - counted)) return false;
   }
   std::unique_ptr<std::uint8_t[]> ring(new std::uint8_t[bigger]);
-  const std::size_t new_mask = bigger - 1;
-  for (std::uint64_t at = read_; at < high_;) {
-    const std::size_t from = static_cast<std::size_t>(at & mask_);
-    const std::size_t to = static_cast<std::size_t>(at & new_mask);
-    const std::size_t piece =
-        std::min({static_cast<std::size_t>(high_ - at), capacity_ - from, bigger - to});
-    std::memcpy(ring.get() + to, ring_.get() + from, piece);
-    at += piece;
-  }
+  move_ring(ring_.get(), capacity_, ring.get(), bigger, read_, high_);
   ring_ = std::move(ring);
   capacity_ = bigger;
-  mask_ = new_mask;
+  mask_ = bigger - 1;
   return true;
 }
 

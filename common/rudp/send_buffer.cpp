@@ -4,6 +4,8 @@
 #include <bit>
 #include <cstring>
 
+#include "rudp/ring.hpp"
+
 namespace ferry::rudp {
 
 send_buffer::send_buffer(std::size_t capacity)
@@ -21,18 +23,10 @@ void send_buffer::grow(std::size_t capacity) {
   const std::size_t bigger = std::bit_ceil(capacity);
   if (bigger <= capacity_) return;
   std::unique_ptr<std::uint8_t[]> ring(new std::uint8_t[bigger]);
-  const std::size_t new_mask = bigger - 1;
-  for (std::uint64_t at = base_; at < end_;) {
-    const std::size_t from = static_cast<std::size_t>(at & mask_);
-    const std::size_t to = static_cast<std::size_t>(at & new_mask);
-    const std::size_t piece =
-        std::min({static_cast<std::size_t>(end_ - at), capacity_ - from, bigger - to});
-    std::memcpy(ring.get() + to, ring_.get() + from, piece);
-    at += piece;
-  }
+  move_ring(ring_.get(), capacity_, ring.get(), bigger, base_, end_);
   ring_ = std::move(ring);
   capacity_ = bigger;
-  mask_ = new_mask;
+  mask_ = bigger - 1;
 }
 
 std::size_t send_buffer::write(std::span<const std::uint8_t> bytes) {
