@@ -20,7 +20,12 @@
 # and CPU seconds per GiB of each side; each run cut at 300 s, 120 s with
 # --quick), compress (a text tree, /usr/include, and the big file over
 # loopback and over a 100 Mbit/s veth: ferry with and without --compress
-# against rsync -z). --quick shrinks every size and runs 3 rounds.
+# against rsync -z), wan (an emulated 100 Mbit/s path, ferry-test-wan over
+# TUN: round trips of 20, 100 and 200 ms x 0, 1 and 5% loss, 256 MiB: UDP
+# mode, TCP mode with cubic and bbr, iperf3; the simulator's figure for the
+# same path beside them), fair (UDP mode beside one TCP cubic, then bbr,
+# flow on 100 Mbit/s, 50 ms: each flow's share). wan and fair need root and
+# /dev/net/tun. --quick shrinks every size and runs 3 rounds.
 # Output files go to BENCH_DIR (default a temp dir under /tmp: ext4,
 # through the page cache); each run writes into a fresh name and is
 # removed afterwards, untimed.
@@ -521,10 +526,77 @@ if wanted wan; then
         kill "${pids[-1]}" 2>/dev/null || true
         wan_down
         say "wan: link counters: $(wan_counters | tr '\n' ' ')"
+        # The virtual-time simulator on the same path and size (tests/rudp/
+        # sim_test.cpp, sim_wan): its whole-transfer rate, handshake chatter
+        # included, beside the emulator's.
+        if [ -x "$bin/rudp_test" ]; then
+          sim=$(FERRY_SIM_MIB=$wan_mib "$bin/rudp_test" \
+            --gtest_filter="paths/sim_wan.*/rtt${rtt}_loss${loss}" 2>/dev/null |
+            sed -n 's/.*whole \([0-9.]*\) Mbit\/s.*/\1/p' | head -n 1)
+          [ -z "$sim" ] || echo "wan${rtt}ms${loss},sim_udp,Mbit/s,$sim" >>"$raw"
+          say "wan: the simulator: ${sim:-?} Mbit/s"
+        fi
         NS_SEND='' NS_RECV=''
       done
     done
     runs=$saved_runs warmup=1 lossy_limit=$saved_limit
+  fi
+fi
+
+# ---- fair: UDP mode beside one TCP flow on the same emulated link ----------------
+# 100 Mbit/s, 50 ms, no loss, a 100 ms queue: a ferry UDP-mode transfer and,
+# a second later, iperf3 with cubic (then bbr) for fair_secs; each flow's
+# rate over the same window (iperf3's first 5 s omitted, ferry's part file
+# sampled at the same moments) and its share of their sum.
+fair_pair() {  # fair_pair CC: appends fair_CC rows to the raw CSV
+  local cc=$1 port fpid ipid a b t0 t1 got0 got1 fmbit imbit
+  rm -rf "$work/fairin"/.ferry-part-* "$work/fairin"/lossy.bin
+  port=$(free_port)
+  ip netns exec "$NS_RECV" iperf3 -s -1 -B "$ADDR_RECV" -p "$port" >/dev/null 2>&1 &
+  ipid=$!
+  timeout $((fair_secs + 20)) ip netns exec "$NS_SEND" "$bin/ferry-send" -q --udp --no-resume \
+    "$ADDR_RECV:$FAIR_RPORT" "$work/lossy.bin" >/dev/null 2>&1 &
+  fpid=$!
+  sleep 1
+  timeout $((fair_secs + 20)) ip netns exec "$NS_SEND" iperf3 -c "$ADDR_RECV" -p "$port" -C "$cc" \
+    -t $((fair_secs + 5)) -O 5 -J >"$work/fair.json" 2>/dev/null &
+  a=$!
+  sleep 5
+  t0=$(now_ns)
+  got0=$(find "$work/fairin" -name '.ferry-part-*' -exec stat -c %s {} + 2>/dev/null | head -n 1)
+  sleep "$fair_secs"
+  t1=$(now_ns)
+  got1=$(find "$work/fairin" -name '.ferry-part-*' -exec stat -c %s {} + 2>/dev/null | head -n 1)
+  wait "$a" 2>/dev/null || true
+  wait "$ipid" 2>/dev/null || true
+  kill "$fpid" 2>/dev/null || true
+  wait "$fpid" 2>/dev/null || true
+  b=$(jq -r '.end.sum_received.bits_per_second // 0' "$work/fair.json")
+  fmbit=$(awk -v x="${got0:-0}" -v y="${got1:-0}" -v a="$t0" -v b="$t1" \
+    'BEGIN { printf "%.2f", (y - x) * 8 / ((b - a) / 1e9) / 1e6 }')
+  imbit=$(awk -v v="$b" 'BEGIN { printf "%.2f", v / 1e6 }')
+  echo "fair_$cc,fair_udp,Mbit/s,$fmbit" >>"$raw"
+  echo "fair_$cc,fair_tcp,Mbit/s,$imbit" >>"$raw"
+  say "fair: UDP mode $fmbit Mbit/s beside TCP $cc $imbit Mbit/s"
+}
+if wanted fair; then
+  if [ "$(id -u)" -ne 0 ] || [ ! -c /dev/net/tun ]; then
+    say "fair: skipped (needs root and /dev/net/tun)"
+  else
+    # shellcheck source=lib/wan.sh
+    source "$root/scripts/lib/wan.sh"
+    fair_secs=$([ "$quick" = 1 ] && echo 20 || echo 40)
+    # enough to outlast the window at the whole link's rate
+    head -c $(((fair_secs + 10) * 13 * 1024 * 1024)) /dev/urandom >"$work/lossy.bin"
+    wan_up "$bin" 100M 50 0 100
+    NS_SEND=$WAN_NS_A NS_RECV=$WAN_NS_B ADDR_RECV=$WAN_ADDR_B
+    start_ferry_recv "$work/fairin" "$ADDR_RECV:0" ip netns exec "$NS_RECV"
+    FAIR_RPORT=$RPORT
+    say "fair: 100 Mbit/s, 50 ms: UDP mode beside one TCP flow, ${fair_secs}s each"
+    for cc in cubic bbr; do fair_pair "$cc"; done
+    kill "${pids[-1]}" 2>/dev/null || true
+    wan_down
+    NS_SEND='' NS_RECV=''
   fi
 fi
 

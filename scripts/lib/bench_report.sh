@@ -42,6 +42,9 @@ label() {
     lossy_cubic) echo "ferry TCP mode, cubic" ;;
     lossy_bbr) echo "ferry TCP mode, bbr" ;;
     lossy_iperf3) echo "iperf3 TCP (cubic)" ;;
+    sim_udp) echo "UDP mode in the simulator (virtual time, same path)" ;;
+    fair_udp) echo "ferry UDP mode" ;;
+    fair_tcp) echo "iperf3 TCP flow beside it" ;;
     conc_many) echo "senders at once (aggregate)" ;;
     conc_one) echo "one sender, same files" ;;
     enc_ferry) echo "ferry (TCP mode)" ;;
@@ -69,6 +72,7 @@ title() {
     wan*)
       local r=${1#wan}
       echo "Emulated path, 100 Mbit/s: ${r%%ms*} ms round trip, ${r#*ms}% random loss" ;;
+    fair_*) echo "Fairness: UDP mode beside one TCP ${1#fair_} flow, 100 Mbit/s, 50 ms, no loss" ;;
     cmp_text_lo) echo "Compression: a text tree (/usr/include), loopback" ;;
     cmp_rand_lo) echo "Compression: one random file, loopback" ;;
     cmp_text_100m) echo "Compression: a text tree (/usr/include), 100 Mbit/s veth" ;;
@@ -160,6 +164,18 @@ cases=$(awk -F, '!seen[$1]++ && $1 !~ /-cpu-(send|recv)$/ { print $1 }' "$raw")
   target_row "UDP mode, emulated 100 Mbit/s, 200 ms, 1% loss" "$(med wan200ms1 lossy_udp)" 80 Mbit/s
   target_row "100 ms, 1%: UDP mode / TCP cubic" "$(ratio "$(med wan100ms1 lossy_udp)" "$(med wan100ms1 lossy_cubic)")" 20
   target_row "100 ms, 1%: UDP mode / TCP bbr" "$(ratio "$(med wan100ms1 lossy_udp)" "$(med wan100ms1 lossy_bbr)")" 1.3
+  while read -r c; do
+    info_row "$c: UDP mode, emulated / simulated" "$(ratio "$(med "$c" lossy_udp)" "$(med "$c" sim_udp)")"
+  done < <(awk -F, '$2 == "sim_udp" { print $1 }' "$stats")
+  for cc in cubic bbr; do
+    u=$(med "fair_$cc" fair_udp) t=$(med "fair_$cc" fair_tcp)
+    if [ -n "$u" ] && [ -n "$t" ]; then
+      target_row "beside TCP $cc: UDP mode's share of the link" "$(awk -v u="$u" -v t="$t" 'BEGIN { print u / (u + t) }')" 0.25
+      target_row "beside TCP $cc: the TCP flow's share" "$(awk -v u="$u" -v t="$t" 'BEGIN { print t / (u + t) }')" 0.25
+    else
+      target_row "beside TCP $cc: each flow's share of the link" "" 0.25
+    fi
+  done
   target_row "text, 100 Mbit/s: ferry --compress / ferry" "$(ratio "$(med cmp_text_100m cmp_ferryz)" "$(med cmp_text_100m cmp_ferry)")" 2.0
   target_row "random, 100 Mbit/s: ferry --compress / ferry" "$(ratio "$(med cmp_rand_100m cmp_ferryz)" "$(med cmp_rand_100m cmp_ferry)")" 0.95
   info_row "text, 100 Mbit/s: ferry --compress / rsync -z" "$(ratio "$(med cmp_text_100m cmp_ferryz)" "$(med cmp_text_100m cmp_rsyncz)")"
