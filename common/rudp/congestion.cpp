@@ -192,9 +192,17 @@ void congestion::on_ack_done(time_point now, std::uint64_t in_flight, duration r
     if (rtt <= min_rtt_ || expired) {
       min_rtt_ = rtt;
       min_rtt_stamp_ = now;
+    } else if (min_rtt_ != duration::max() &&
+               rtt <= min_rtt_ + std::max(min_rtt_ / 16, duration(2ms))) {
+      // A sample this close to the minimum shows no standing queue: the
+      // minimum still holds and needs no dip in flight to be seen again
+      // (the gain cycle's drain phase empties the queue every 8 rounds).
+      // A dip costs a round trip and 200 ms at four packets, every 10 s.
+      min_rtt_stamp_ = now;
     }
     if (expired && mode_ != mode::probe_rtt && min_rtt_ != duration::max() && filled_pipe_) {
       mode_ = mode::probe_rtt;
+      ++probe_rtts_;
       pacing_gain_ = 1;
       prior_cwnd_ = cwnd_;
       probe_rtt_done_ = never;

@@ -57,6 +57,8 @@ class congestion {
   /// Bottleneck bandwidth estimate in bytes per second (0 before a sample).
   double bandwidth() const;
   mode state() const { return mode_; }
+  /// How often the flow dipped to re-measure the minimum RTT.
+  std::uint64_t probe_rtts() const { return probe_rtts_; }
 
  private:
   void update_round(const rate_stamp& s);
@@ -101,6 +103,7 @@ class congestion {
   time_point probe_rtt_done_ = never;
   bool probe_rtt_round_done_ = false;
   std::uint64_t prior_cwnd_ = 0;
+  std::uint64_t probe_rtts_ = 0;
 
   // startup exit
   double full_bw_ = 0;
