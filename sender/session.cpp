@@ -89,15 +89,23 @@ class sender_session {
         verdicts_(e.size()),
         aborted_(e.size()) {
     wake_.expires_at(clock::time_point::max());
+    hello_ = hello{0, "ferry-send/" FERRY_VERSION, opts_.to};
+    if (!opts_.to.empty()) hello_.features |= feature::to;
+    if (opts_.compress) hello_.features |= feature::compress;
+  }
+
+  /// Queues our HELLO on the stream (once). The handshake may send it right
+  /// behind AUTH, saving the round trip of waiting for AUTH_REPLY.
+  void queue_hello() {
+    if (hello_queued_) return;
+    hello_queued_ = true;
+    stream_.queue(hello_);
   }
 
   asio::awaitable<void> run() {
-    byte_buffer out;
-    hello h{0, "ferry-send/" FERRY_VERSION, opts_.to};
-    if (!opts_.to.empty()) h.features |= feature::to;
-    if (opts_.compress) h.features |= feature::compress;
-    encode(h, out);
-    co_await stream_.write(out);
+    const hello& h = hello_;
+    queue_hello();
+    co_await stream_.flush();  // (nothing left to send when the handshake took it)
     auto first = co_await stream_.read_frame("handshake");
     if (auto* e = std::get_if<error_frame>(&first)) {
       // `refused` answers a HELLO's `to`: from a receiver asked for none it
@@ -564,6 +572,8 @@ class sender_session {
   bool cancelled_ = false;
   bool reader_done_ = false;
   bool reader_finished_ = false;
+  hello hello_;
+  bool hello_queued_ = false;
   std::exception_ptr reader_error_;
   byte_buffer header_;
   std::optional<session::compressor> compressor_;  // when the receiver granted --compress
@@ -614,12 +624,12 @@ namespace {
 // Preambles, TLS, the receiver's key, our authorisation (secure/handshake).
 asio::awaitable<void> start_secure(net::frame_stream& stream, secure::channel& chan,
                                    const secure::client_plan& plan, const options& opts,
-                                   logger& log) {
+                                   logger& log, early_frames early) {
   secure::client_outcome out;
   std::optional<error_frame> refusal;
   bool in_clear = false;
   try {
-    out = co_await secure::connect(stream, chan, plan);
+    out = co_await secure::connect(stream, chan, plan, early);
   } catch (const secure::refused& r) {
     refusal = r.frame;
     in_clear = r.in_clear;
@@ -713,8 +723,8 @@ asio::awaitable<void> run_send(const options& opts,
   // returns, TCP or UDP, direct or through a proxy.
   auto ch = std::make_unique<secure::channel>(std::move(dialed.transport), tls);
   secure::channel& chan = *ch;
-  auto secure_start = [&](net::frame_stream& stream) -> asio::awaitable<void> {
-    co_await start_secure(stream, chan, plan, opts, log);
+  auto secure_start = [&](net::frame_stream& stream, early_frames early) -> asio::awaitable<void> {
+    co_await start_secure(stream, chan, plan, opts, log, std::move(early));
   };
   co_await run_session(std::move(ch), opts, entries, std::move(hashes), log, progress, result,
                        started, secure_start);
@@ -725,7 +735,7 @@ asio::awaitable<void> run_session(std::unique_ptr<net::transport> carrier, const
                                   std::vector<std::optional<hash128>> hashes, logger& log,
                                   progress_meter& progress, send_result& result,
                                   std::chrono::steady_clock::time_point started,
-                                  std::function<asio::awaitable<void>(net::frame_stream&)> before) {
+                                  before_session before) {
   const char* transport = net::to_string(carrier->kind());
   result.transport = transport;
   net::frame_stream stream(std::move(carrier), opts.timeout);
@@ -765,7 +775,7 @@ asio::awaitable<void> run_session(std::unique_ptr<net::transport> carrier, const
       out.link = carrier.statistics();
     }
   } on_exit{s, result, stream.carrier()};
-  if (before) co_await before(stream);
+  if (before) co_await before(stream, [&s](net::frame_stream&) { s.queue_hello(); });
   co_await s.run();
   co_await stream.finish();
 }

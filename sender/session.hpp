@@ -62,17 +62,24 @@ asio::awaitable<void> run_send(const options& opts,
                                progress_meter& progress, send_result& result,
                                const secure::identity& id, const secure::client_plan& plan);
 
+/// Queues the session's first frames (HELLO) on the stream, for a
+/// handshake that can send them before it hears back (secure::connect).
+using early_frames = std::function<void(net::frame_stream&)>;
+/// What runs on the stream before the session (run_send: the secure
+/// channel's handshake and authorisation), given the session's early frames.
+using before_session = std::function<asio::awaitable<void>(net::frame_stream&, early_frames)>;
+
 /// The session over a connected transport (what run_send does once it has
 /// dialed): the tests run it over a memory transport. `hashes` holds
 /// --skip-identical's (or nothing); the --connect-timeout runs from
-/// `started`. `before` runs first on the stream (run_send: the secure
-/// channel's handshake and authorisation). Taken by value: a coroutine
-/// keeps its parameters, and a reference to a temporary would dangle.
-asio::awaitable<void> run_session(
-    std::unique_ptr<net::transport> carrier, const options& opts,
-    const std::vector<fileio::source_entry>& entries, std::vector<std::optional<hash128>> hashes,
-    logger& log, progress_meter& progress, send_result& result,
-    std::chrono::steady_clock::time_point started,
-    std::function<asio::awaitable<void>(net::frame_stream&)> before = {});
+/// `started`. `before` runs first on the stream. Taken by value: a
+/// coroutine keeps its parameters, and a reference to a temporary would
+/// dangle.
+asio::awaitable<void> run_session(std::unique_ptr<net::transport> carrier, const options& opts,
+                                  const std::vector<fileio::source_entry>& entries,
+                                  std::vector<std::optional<hash128>> hashes, logger& log,
+                                  progress_meter& progress, send_result& result,
+                                  std::chrono::steady_clock::time_point started,
+                                  before_session before = {});
 
 }  // namespace ferry::send

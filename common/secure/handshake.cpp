@@ -147,7 +147,8 @@ asio::awaitable<void> refuse(net::frame_stream& stream, errc why, std::string te
 // ---- Sender --------------------------------------------------------------------
 
 asio::awaitable<client_outcome> connect(net::frame_stream& stream, channel& ch,
-                                        const client_plan& plan) {
+                                        const client_plan& plan,
+                                        std::function<void(net::frame_stream&)> early) {
   preambles seen{};
   {
     byte_buffer ours;
@@ -227,6 +228,7 @@ asio::awaitable<client_outcome> connect(net::frame_stream& stream, channel& ch,
     a.proof = string_of(hmac_sha256(*plan.token, ch.exporter(token_label, seen)));
   }
   stream.queue(a);
+  if (early && !party) early(stream);
   co_await stream.flush();
   auto reply = co_await expect<framing::auth_reply>(stream, "authorisation");
   if (reply.binding != binding)

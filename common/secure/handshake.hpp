@@ -64,9 +64,15 @@ struct client_outcome {
   std::string cipher;
 };
 
-/// Throws failure (secure::errc, framing, net) or refused.
+/// Throws failure (secure::errc, framing, net) or refused. `early`, when
+/// given, queues the session's first frames right behind AUTH when nothing
+/// needs to come back first (a key or a token; a code's CPace exchange goes
+/// first): they leave with AUTH, a round trip sooner. They go only to the
+/// receiver whose key we checked, inside TLS; a receiver that refuses us
+/// never reads them.
 asio::awaitable<client_outcome> connect(net::frame_stream& stream, channel& ch,
-                                        const client_plan& plan);
+                                        const client_plan& plan,
+                                        std::function<void(net::frame_stream&)> early = {});
 
 // ---- Receiver ----------------------------------------------------------------
 
