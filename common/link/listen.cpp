@@ -72,6 +72,9 @@ void listener::listen_udp(const asio::ip::tcp::endpoint& bound) {
   cfg.max_packet = rudp::max_packet_size;  // the sender picks the size
   cfg.send_buffer = 1u << 20;              // we send answers, not content
   cfg.send_buffer_max = cfg.send_buffer;
+  // Until the session authenticates the sender (a TLS handshake and AUTH
+  // are a few KiB), its connection holds at most this much out of order.
+  cfg.untrusted_reorder = 256u << 10;
   cfg.idle_timeout = rudp::idle_timeout_for(plan_.idle_timeout);
   // Every UDP session's reorder ring grows into one pool: a peer may fill
   // its window with data it never completes, 64 peers 64 windows.

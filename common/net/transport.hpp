@@ -75,6 +75,9 @@ class transport {
   virtual transport_kind kind() const = 0;
   /// What the transport measured; none when it keeps no figures.
   virtual std::optional<transport_stats> statistics() const { return std::nullopt; }
+  /// The session authenticated the peer: what a transport holds strangers
+  /// to may lift (UDP mode's reorder memory).
+  virtual void peer_authenticated() {}
 };
 
 /// A connected TCP socket as a transport.

@@ -52,6 +52,7 @@ connection::connection(const config& cfg, std::uint32_t local_cid, std::uint32_t
   last_received_ = now;
   last_eliciting_sent_ = now;
   accept_pending_ = true;
+  if (cfg.untrusted_reorder != 0) recv_.limit_ring(cfg.untrusted_reorder);
   peer_max_data_ = init.max_data;
   advertised_max_data_ = recv_.limit();
 }

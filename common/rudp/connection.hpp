@@ -38,6 +38,10 @@ struct config {
   // the peer uses a quarter of it within half a round trip.
   std::size_t send_buffer_max = 32u << 20;
   std::size_t recv_window_max = 32u << 20;
+  /// Reorder memory a connection may hold before trust_peer() (the session
+  /// authenticated the peer); 0: no such bound. A retry token proves only
+  /// an address: strangers must not fill the receiver's shared pool.
+  std::size_t untrusted_reorder = 0;
   duration idle_timeout = 10s;  // silence after which the peer is dead
   std::uint64_t rate_cap = 0;   // bytes per second; 0 for none
   /// Where the reorder ring grows past 64 KiB, shared by every connection
@@ -113,6 +117,8 @@ class connection {
   /// talking), then lingers briefly. A normal close after all_acked() is
   /// the graceful end.
   void close(close_code code, std::string_view reason, time_point now);
+  /// The session authenticated the peer: config::untrusted_reorder lifts.
+  void trust_peer() { recv_.limit_ring(0); }
 
   /// Ends the connection at once, without telling the peer (its path is
   /// gone: the network said so, or the proxy's association ended).

@@ -27,6 +27,7 @@ bool recv_buffer::grow(std::uint64_t end) {
   const auto need = static_cast<std::size_t>(end - read_);
   if (need <= capacity_) return true;
   const std::size_t bigger = std::min(window_, std::bit_ceil(need));
+  if (ring_cap_ != 0 && bigger > ring_cap_) return false;
   if (pool_) {
     const std::size_t counted = capacity_ > initial_capacity ? capacity_ - initial_capacity : 0;
     if (!pool_->take(bigger - initial_capacity - counted)) return false;

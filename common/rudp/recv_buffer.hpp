@@ -63,6 +63,10 @@ class recv_buffer {
   /// The highest offset the peer may send below, as we would advertise it now.
   std::uint64_t limit() const { return read_ + window_; }
   std::size_t window() const { return window_; }
+  /// Bounds the ring at `bytes` (0: the window): a piece that would need
+  /// more is refused (no_room) and sent again. A stranger's connection is
+  /// held to a little until the session says the peer is authenticated.
+  void limit_ring(std::size_t bytes) { ring_cap_ = bytes; }
   /// Widens the window to `window` (rounded up to a power of two; never
   /// narrower). The ring still grows only as data needs it.
   void widen(std::size_t window) { window_ = std::max(window_, std::bit_ceil(window)); }
@@ -76,6 +80,7 @@ class recv_buffer {
   [[nodiscard]] bool grow(std::uint64_t end);
 
   std::size_t window_;
+  std::size_t ring_cap_ = 0;  // 0: the window
   std::shared_ptr<memory_pool> pool_;
   std::size_t capacity_;
   std::size_t mask_;

@@ -37,6 +37,7 @@ class stream final : public net::transport {
   std::string remote() const override { return d_->name; }
   net::transport_kind kind() const override { return net::transport_kind::udp; }
   std::optional<net::transport_stats> statistics() const override;
+  void peer_authenticated() override { d_->conn.trust_peer(); }
   const conn_driver& driver() const { return *d_; }
 
  private:

@@ -88,6 +88,7 @@ class channel final : public net::transport {
   std::string remote() const override { return inner_->remote(); }
   net::transport_kind kind() const override { return inner_->kind(); }
   std::optional<net::transport_stats> statistics() const override { return inner_->statistics(); }
+  void peer_authenticated() override { inner_->peer_authenticated(); }
 
  private:
   friend struct bio_glue;

@@ -484,6 +484,7 @@ asio::awaitable<sender_identity> accept(net::frame_stream& stream, channel& ch, 
                                 : "your key " + fp + " is not in the receiver's authorized_senders";
     co_await refuse(stream, errc::auth_unknown_sender, why);
   }
+  ch.peer_authenticated();
   stream.queue(framing::auth_reply{framing::auth_status::accepted, binding, {}, {}});
   co_await stream.flush();
   co_return who;

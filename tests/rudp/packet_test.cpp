@@ -269,6 +269,22 @@ TEST(buffers, recv_buffer_reorders_and_bounds) {
   EXPECT_EQ(small.on_frame(4096, a, false), error::flow_control);
 }
 
+// A stranger's connection (not yet authenticated) holds at most its ring
+// cap out of order: a piece beyond is refused (no_room: dropped as if
+// lost), whatever the window; once trusted, the window is the bound again.
+TEST(buffers, recv_buffer_holds_a_stranger_to_its_ring_cap) {
+  recv_buffer rb(8u << 20);
+  rb.limit_ring(256u << 10);
+  const std::vector<std::uint8_t> piece(1000, 7);
+  EXPECT_FALSE(rb.on_frame(100000, piece, false));  // within 256 KiB
+  EXPECT_EQ(rb.on_frame(300000, piece, false), error::no_room);
+  EXPECT_EQ(rb.on_frame(4u << 20, piece, false), error::no_room);
+  EXPECT_LE(rb.capacity(), 256u << 10);
+  rb.limit_ring(0);
+  EXPECT_FALSE(rb.on_frame(4u << 20, piece, false));
+  EXPECT_GT(rb.capacity(), 4u << 20);
+}
+
 // Reading without a copy: peek() lends the in-order bytes up to the ring's
 // end (never past what arrived or `max`), consume() frees them, and the
 // bytes read that way are the stream's, across the wrap.
