@@ -39,6 +39,8 @@ std::error_code conn_driver::failure() const {
   if (abort_ec_) return abort_ec_;
   if (conn.current() == connection::state::established) return {};
   if (conn.current() == connection::state::handshake) return {};
+  // The peer ended it (normally) while we still wanted to talk.
+  if (conn.peer_closed_normally()) return error::peer_closed;
   return asio::error::operation_aborted;
 }
 

@@ -134,6 +134,8 @@ class connection {
   /// normal close). peer_reason() holds the text of the peer's CLOSE.
   std::error_code error() const { return err_; }
   const std::string& peer_reason() const { return peer_reason_; }
+  /// The peer sent CLOSE with code 0.
+  bool peer_closed_normally() const { return peer_closed_normally_; }
   std::uint8_t peer_version() const { return peer_version_; }
 
   std::uint32_t local_cid() const { return local_cid_; }
