@@ -156,6 +156,11 @@ asio::awaitable<client_outcome> connect(net::frame_stream& stream, channel& ch,
     std::copy(ours.begin(), ours.end(), seen.begin());
     co_await write_clear(stream, ch, ours);
   }
+  // Our ClientHello goes out right behind the preamble, a round trip
+  // sooner than waiting for the receiver's: a version 3 receiver reads it
+  // next; one that refuses in clear (busy, shutting down, another
+  // version) drops what it did not read.
+  co_await tls_step(stream, ch.send_first_flight());
   const auto theirs = std::span(seen).subspan(framing::preamble_size);
   co_await read_clear(stream, ch, theirs);
   std::uint16_t version = 0;
@@ -179,9 +184,8 @@ asio::awaitable<client_outcome> connect(net::frame_stream& stream, channel& ch,
                       std::to_string(framing::protocol_version) + ", receiver speaks " +
                       std::to_string(version) + detail);
   }
-  // Our ClientHello goes out; the answer is TLS, or a clear refusal (busy,
+  // The answer to our ClientHello is TLS, or a clear refusal (busy,
   // shutting down) the receiver sent before reading anything.
-  co_await tls_step(stream, ch.send_first_flight());
   std::uint8_t first = 0;
   co_await read_clear(stream, ch, std::span(&first, 1));
   if (first == static_cast<std::uint8_t>(framing::frame_type::error)) {
