@@ -23,9 +23,10 @@
 # against rsync -z), wan (an emulated 100 Mbit/s path, ferry-test-wan over
 # TUN: round trips of 20, 100 and 200 ms x 0, 1 and 5% loss, 256 MiB: UDP
 # mode, TCP mode with cubic and bbr, iperf3; the simulator's figure for the
-# same path beside them), fair (UDP mode beside one TCP cubic, then bbr,
-# flow on 100 Mbit/s, 50 ms: each flow's share). wan and fair need root and
-# /dev/net/tun. --quick shrinks every size and runs 3 rounds.
+# same path beside them; and 1 Gbit/s at 100 ms, 0 and 1%, 1 GiB), fair
+# (UDP mode beside one TCP cubic, then bbr, flow on 100 Mbit/s, 50 ms:
+# each flow's share). wan and fair need root and /dev/net/tun. --quick
+# shrinks every size and runs 3 rounds.
 # Output files go to BENCH_DIR (default a temp dir under /tmp: ext4,
 # through the page cache); each run writes into a fresh name and is
 # removed afterwards, untimed.
@@ -356,11 +357,25 @@ fi
 # Each run is bounded by lossy_limit seconds; a run that does not finish
 # counts the bytes that arrived (the part file) over the limit.
 lossy_send() {  # lossy_send ARGS...
-  local t0 rc=0 s got
+  local t0 rc=0 s got snap0='' snap1
+  # On the emulated link (wan case), UDP mode's own loss count against
+  # what the link applied to its packets during the run: to wan-loss.csv.
+  if [ -n "${WAN_CASE:-}" ] && [ "$1" = --udp ]; then snap0=$(wan_snapshot); fi
   t0=$(now_ns)
-  timeout "$lossy_limit" ip netns exec "$NS_SEND" "$bin/ferry-send" -q "$@" "$ADDR_RECV:$LOSSY_RPORT" \
-    "$work/lossy.bin" || rc=$?
+  timeout "$lossy_limit" ip netns exec "$NS_SEND" "$bin/ferry-send" -q --json "$@" \
+    "$ADDR_RECV:$LOSSY_RPORT" "$work/lossy.bin" >"$work/lossy.json" || rc=$?
   s=$(secs_since "$t0")
+  if [ -n "$snap0" ]; then
+    snap1=$(wan_snapshot)
+    # case, packets UDP mode sent, its loss_percent, link in, random, queue drops
+    printf '%s,%s,%s,%s\n' "$WAN_CASE" \
+      "$(jq -r 'select(.event == "session_end") | "\(.packets_sent),\(.loss_percent)"' \
+        "$work/lossy.json" | tail -n 1)" \
+      "$(awk -v a="$snap0" -v b="$snap1" 'BEGIN { split(a, x, " "); split(b, y, " ")
+          printf "%d,%d", y[1] - x[1], y[2] - x[2] }')" \
+      "$(awk -v a="$snap0" -v b="$snap1" 'BEGIN { split(a, x, " "); split(b, y, " ")
+          printf "%d", y[3] - x[3] }')" >>"$out/wan-loss.csv"
+  fi
   if [ "$rc" -eq 0 ]; then
     check_file "$work/lossy.bin" "$work/lossyin/lossy.bin" "ferry $*"
     awk -v b="$lossy_bytes" -v s="$s" 'BEGIN { printf "%.6f", b / s }' >"$work/lossy.rate"
@@ -514,18 +529,34 @@ if wanted wan; then
     lossy_bytes=$(stat -c %s "$work/lossy.bin")
     saved_runs=$runs saved_limit=$lossy_limit
     runs=$((runs < 2 ? runs : 2)) warmup=0 lossy_limit=$wan_limit
+    : >"$out/wan-loss.csv"
+    # 100 Mbit/s over every round trip and loss; 1 Gbit/s (the emulator
+    # carries about 2.7) at 100 ms without and with 1% loss, 4x the size.
+    paths=''
     for rtt in ${FERRY_WAN_RTTS:-20 100 200}; do
-      for loss in ${FERRY_WAN_LOSSES:-0 1 5}; do
-        wan_up "$bin" 100M "$rtt" "$loss" 100
-        NS_SEND=$WAN_NS_A NS_RECV=$WAN_NS_B ADDR_RECV=$WAN_ADDR_B
-        start_ferry_recv "$work/lossyin" "$ADDR_RECV:0" ip netns exec "$NS_RECV"
-        LOSSY_RPORT=$RPORT
-        say "wan: 100 Mbit/s, ${rtt} ms, ${loss}% loss, ${wan_mib} MiB (at most ${wan_limit}s a run), $runs rounds"
-        rounds "wan${rtt}ms${loss}" Mbit/s "$(awk -v b="$lossy_bytes" 'BEGIN { print b * 8 / 1e6 }')" \
-          lossy_udp lossy_cubic lossy_bbr lossy_iperf3
-        kill "${pids[-1]}" 2>/dev/null || true
-        wan_down
-        say "wan: link counters: $(wan_counters | tr '\n' ' ')"
+      for loss in ${FERRY_WAN_LOSSES:-0 1 5}; do paths+=" 100M:$rtt:$loss"; done
+    done
+    for p in ${FERRY_WAN_1G-100:0 100:1}; do paths+=" 1G:$p"; done
+    for path in $paths; do
+      IFS=: read -r rate rtt loss <<<"$path"
+      WAN_CASE=wan${rtt}ms${loss} size_mib=$wan_mib
+      if [ "$rate" = 1G ]; then
+        WAN_CASE=wan1g${rtt}ms${loss} size_mib=$((wan_mib * 4))
+      fi
+      [ "$(stat -c %s "$work/lossy.bin")" -eq $((size_mib * 1024 * 1024)) ] ||
+        head -c $((size_mib * 1024 * 1024)) /dev/urandom >"$work/lossy.bin"
+      lossy_bytes=$(stat -c %s "$work/lossy.bin")
+      wan_up "$bin" "$rate" "$rtt" "$loss" 100
+      NS_SEND=$WAN_NS_A NS_RECV=$WAN_NS_B ADDR_RECV=$WAN_ADDR_B
+      start_ferry_recv "$work/lossyin" "$ADDR_RECV:0" ip netns exec "$NS_RECV"
+      LOSSY_RPORT=$RPORT
+      say "wan: $rate, ${rtt} ms, ${loss}% loss, ${size_mib} MiB (at most ${wan_limit}s a run), $runs rounds"
+      rounds "$WAN_CASE" Mbit/s "$(awk -v b="$lossy_bytes" 'BEGIN { print b * 8 / 1e6 }')" \
+        lossy_udp lossy_cubic lossy_bbr lossy_iperf3
+      kill "${pids[-1]}" 2>/dev/null || true
+      wan_down
+      say "wan: link counters: $(wan_counters | tr '\n' ' ')"
+      if [ "$rate" = 100M ]; then
         # The virtual-time simulator on the same path and size (tests/rudp/
         # sim_test.cpp, sim_wan): its whole-transfer rate, handshake chatter
         # included, beside the emulator's.
@@ -536,8 +567,8 @@ if wanted wan; then
           [ -z "$sim" ] || echo "wan${rtt}ms${loss},sim_udp,Mbit/s,$sim" >>"$raw"
           say "wan: the simulator: ${sim:-?} Mbit/s"
         fi
-        NS_SEND='' NS_RECV=''
-      done
+      fi
+      NS_SEND='' NS_RECV='' WAN_CASE=''
     done
     runs=$saved_runs warmup=1 lossy_limit=$saved_limit
   fi

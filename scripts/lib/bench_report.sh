@@ -69,6 +69,9 @@ title() {
     lossy5) echo "100 Mbit/s veth, 5% random loss" ;;
     concurrent) echo "Concurrent senders into one receiver" ;;
     encryption) echo "One large file, encrypted by every tool, loopback" ;;
+    wan1g*)
+      local r=${1#wan1g}
+      echo "Emulated path, 1 Gbit/s: ${r%%ms*} ms round trip, ${r#*ms}% random loss" ;;
     wan*)
       local r=${1#wan}
       echo "Emulated path, 100 Mbit/s: ${r%%ms*} ms round trip, ${r#*ms}% random loss" ;;
@@ -112,6 +115,21 @@ notes() {
       echo "\`openssl-min-proto-version=TLS1.3\`, a self-signed P-256 certificate, \`verify=0\`;"
       echo "\`scp -c aes128-gcm@openssh.com\` (the SFTP protocol, OpenSSH 9's default);"
       echo "\`rsync -W --inplace -e ssh\` with the same cipher (no compression)."
+      ;;
+    wan*)
+      echo "Mbit/s of the file's bytes over the whole run (connecting, the handshake and"
+      echo "startup included), so utilisation is the figure over the link's rate; the link"
+      echo "counts whole IP packets, so about 96% is the most a file's bytes can reach. A"
+      echo "run that did not finish within the limit counts what arrived."
+      if [ -s "$out/wan-loss.csv" ]; then
+        awk -F, -v c="$1" '$1 == c && $4 > 0 {
+          printf "UDP mode sent %d packets and counted %.2f%% lost; in the same run the link dropped %.2f%% of the packets it got from the sender (%d at random, %d from its full queue).\n",
+            $2, $3, ($5 + $6) * 100 / $4, $5, $6 }' "$out/wan-loss.csv"
+      fi
+      ;;
+    fair_*)
+      echo "Each flow's Mbit/s over the same window (iperf3's first 5 s omitted, ferry's"
+      echo "part file measured at the same moments); a flow's share is its rate over the sum."
       ;;
     cmp_*)
       echo "MB/s of the data's own bytes (what a user moves), whatever crossed the wire."
@@ -164,6 +182,8 @@ cases=$(awk -F, '!seen[$1]++ && $1 !~ /-cpu-(send|recv)$/ { print $1 }' "$raw")
   target_row "UDP mode, emulated 100 Mbit/s, 200 ms, 1% loss" "$(med wan200ms1 lossy_udp)" 80 Mbit/s
   target_row "100 ms, 1%: UDP mode / TCP cubic" "$(ratio "$(med wan100ms1 lossy_udp)" "$(med wan100ms1 lossy_cubic)")" 20
   target_row "100 ms, 1%: UDP mode / TCP bbr" "$(ratio "$(med wan100ms1 lossy_udp)" "$(med wan100ms1 lossy_bbr)")" 1.3
+  info_row "1 Gbit/s, 100 ms, 0%: UDP mode / TCP bbr" "$(ratio "$(med wan1g100ms0 lossy_udp)" "$(med wan1g100ms0 lossy_bbr)")"
+  info_row "1 Gbit/s, 100 ms, 1%: UDP mode / TCP bbr" "$(ratio "$(med wan1g100ms1 lossy_udp)" "$(med wan1g100ms1 lossy_bbr)")"
   while read -r c; do
     info_row "$c: UDP mode, emulated / simulated" "$(ratio "$(med "$c" lossy_udp)" "$(med "$c" sim_udp)")"
   done < <(awk -F, '$2 == "sim_udp" { print $1 }' "$stats")

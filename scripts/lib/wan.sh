@@ -14,6 +14,7 @@
 #   wan_down                             stops the link (its counters land
 #                                        in WAN_LOG) and removes both namespaces
 #   wan_counters                         the link's counters, after wan_down
+#   wan_snapshot                         "in lost queue_drops" of a_to_b so far
 
 wan_up() {
   local bin=$1 rate=$2 rtt=$3 loss=$4 queue=${5:-100}
@@ -63,3 +64,16 @@ wan_down() {
 # wan_counters: "a_to_b: in N lost N queue_drops N out N bytes_out N ..."
 # and the same for b_to_a (after wan_down).
 wan_counters() { grep -E '^(a_to_b|b_to_a):' "$WAN_LOG"; }
+
+# wan_snapshot: the a-to-b counters so far, "IN LOST QUEUE_DROPS" (the link
+# prints them on SIGUSR1; waits for the new line, bounded).
+wan_snapshot() {
+  local before _
+  before=$(grep -c '^snapshot' "$WAN_LOG")
+  kill -USR1 "$WAN_PID" 2>/dev/null || return 1
+  for _ in $(seq 1 50); do
+    [ "$(grep -c '^snapshot' "$WAN_LOG")" -gt "$before" ] && break
+    sleep 0.02
+  done
+  grep '^snapshot a_to_b:' "$WAN_LOG" | tail -n 1 | awk '{ print $4, $6, $8 }'
+}

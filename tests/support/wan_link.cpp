@@ -19,7 +19,8 @@
 //            --reorder sends that share of packets --jitter + 1 ms late.
 // On SIGINT or SIGTERM, or after --limit seconds (default 600), it prints
 // per direction: packets in, lost (random), queue drops, out, bytes out;
-// then exits, and the devices vanish with their descriptors.
+// then exits, and the devices vanish with their descriptors. SIGUSR1 prints
+// the a-to-b counters so far ("snapshot a_to_b: ...") and goes on.
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
@@ -173,8 +174,12 @@ class direction {
 };
 
 volatile std::sig_atomic_t stop = 0;
+volatile std::sig_atomic_t snapshot = 0;
 void on_signal(int) {
   stop = 1;
+}
+void on_snapshot(int) {
+  snapshot = 1;
 }
 
 }  // namespace
@@ -217,6 +222,7 @@ int main(int argc, char** argv) {
     usage("out of range: --loss and --reorder are percentages, times are not negative");
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
+  std::signal(SIGUSR1, on_snapshot);
   const int fds[2] = {open_tun(a), open_tun(b)};
   direction dirs[2] = {direction(s, seed), direction(s, seed * 7919 + 1)};  // a->b, b->a
   std::printf("ready\n");
@@ -224,6 +230,12 @@ int main(int argc, char** argv) {
   const std::int64_t end = now_ns() + std::int64_t{limit} * 1'000'000'000;
   std::vector<std::uint8_t> buf(65536);
   while (stop == 0) {
+    if (snapshot != 0) {  // the counters so far, for a caller measuring one run
+      snapshot = 0;
+      std::printf("snapshot ");
+      dirs[0].report("a_to_b");
+      std::fflush(stdout);
+    }
     std::int64_t now = now_ns();
     if (now >= end) break;
     std::int64_t next = end;
