@@ -402,7 +402,13 @@ void part_file::keep() {
 void part_file::discard() {
   if (!fd_) return;
   restore_stream();
-  if (!part_name_.empty()) ::unlinkat(parent_->get(), part_name_.c_str(), 0);
+  // Only while the name is still ours: when someone removed our part file
+  // and another session made a new one under the same name, that one stays.
+  struct stat mine {}, named {};
+  if (!part_name_.empty() && ::fstat(fd_.get(), &mine) == 0 &&
+      ::fstatat(parent_->get(), part_name_.c_str(), &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+      mine.st_dev == named.st_dev && mine.st_ino == named.st_ino)
+    ::unlinkat(parent_->get(), part_name_.c_str(), 0);
   fd_.reset();
   parent_.reset();
 }

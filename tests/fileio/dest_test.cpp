@@ -130,6 +130,26 @@ TEST(PartFile, CommitRenamesOnlyThen) {
   expect_committed(t / "inbox/d/f.txt", "hello");
 }
 
+// A session discarding its part file removes it only while the name is
+// still its own: when the file was removed under it and another session
+// made a new part of the same name, that one stays (the bench's cleanup
+// once made ferry-recv lose a transfer this way).
+TEST(PartFile, DiscardLeavesAnotherSessionsPartUnderTheSameName) {
+  temp_dir t;
+  dest_root root;
+  ASSERT_FALSE(dest_root::open((t / "inbox").string(), root));
+  part_file old_part, new_part;
+  ASSERT_FALSE(part_file::create(parent_in(root, {"f"}), "f", 0644, old_part));
+  ASSERT_FALSE(old_part.write(bytes("old")));
+  fs::remove(t / "inbox" / part_name_for("f"));
+  ASSERT_FALSE(part_file::create(parent_in(root, {"f"}), "f", 0644, new_part));
+  ASSERT_FALSE(new_part.write(bytes("new")));
+  old_part.discard();
+  EXPECT_TRUE(fs::exists(t / "inbox" / part_name_for("f")));
+  ASSERT_FALSE(new_part.commit(0644, 1'000'000'000'000'000'000, false, false));
+  expect_committed(t / "inbox/f", "new");
+}
+
 // An anonymous part file has no name at all until commit() links it under
 // the final one, with mode and mtime; discarding leaves nothing.
 TEST(PartFile, AnonymousHasNoNameUntilCommit) {
