@@ -146,7 +146,7 @@ TEST(PartFile, DiscardLeavesAnotherSessionsPartUnderTheSameName) {
   ASSERT_FALSE(new_part.write(bytes("new")));
   old_part.discard();
   EXPECT_TRUE(fs::exists(t / "inbox" / part_name_for("f")));
-  ASSERT_FALSE(new_part.commit(0644, 1'000'000'000'000'000'000, false, false));
+  ASSERT_FALSE(new_part.commit(0640, 1'000'000'000'000'000'123, false, false));
   expect_committed(t / "inbox/f", "new");
 }
 
