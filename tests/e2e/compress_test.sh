@@ -87,6 +87,7 @@ pass "a compressed transfer cut mid-file resumes exactly after $KEPT kept bytes"
 
 # A pipe: tar | ferry-send -z - ... and ferry-recv --once --stdout | tar x.
 out=$WORK/stdout.tar
+: >"$WORK/recv-stdout.err"  # (read below before the background shell may have opened it)
 "$RECV" --listen 127.0.0.1:0 --dir "$WORK/unused" --once --stdout \
   >"$out" 2>"$WORK/recv-stdout.err" &
 rpid=$!

@@ -69,6 +69,10 @@ start_recv() {
   _n=$((_n + 1))
   RECV_OUT=$WORK/recv$_n.out
   RECV_ERR=$WORK/recv$_n.err
+  # Made before the job starts: under set -e and pipefail, reading a log
+  # the background shell has not opened yet would end the test.
+  : >"$RECV_OUT"
+  : >"$RECV_ERR"
   "${RECV_PREFIX[@]}" "$RECV" --listen "${RECV_LISTEN:-127.0.0.1:0}" --dir "$dir" --json "$@" \
     >"$RECV_OUT" 2>"$RECV_ERR" &
   RECV_PID=$!

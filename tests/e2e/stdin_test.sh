@@ -27,6 +27,7 @@ pass "empty stdin"
 stdout_recv() {
   local name=$1
   shift
+  : >"$WORK/$name.err"  # (read below before the background shell may have opened it)
   "$RECV" --listen 127.0.0.1:0 --once --stdout --dir "$WORK/unused" "$@" \
     >"$WORK/$name.stdout" 2>"$WORK/$name.err" &
   SO_PID=$!
@@ -78,6 +79,9 @@ wait_exit "$SO_PID" 20
 [ ! -s "$WORK/tree.stdout" ] || fail "a directory's files reached --stdout"
 # A reader that stops reading: the receiver still hears its signals (it
 # waits on the full pipe without blocking its thread) and ends at SIGTERM.
+# (The log exists before the job starts: under set -e, reading a log the
+# background shell has not opened yet would end the test.)
+: >"$WORK/slow.err"
 "$RECV" --listen 127.0.0.1:0 --once --stdout --dir "$WORK/unused" 2>"$WORK/slow.err" |
   (sleep 15; cat >/dev/null) &
 pipeline=$!
@@ -100,6 +104,7 @@ for _ in $(seq 1 160); do kill -0 "$rpid" 2>/dev/null || break; sleep 0.05; done
 ! kill -0 "$rpid" 2>/dev/null || fail "a receiver blocked on a full stdout ignored SIGTERM for 8 s"
 grep -q 'caught SIGTERM' "$WORK/slow.err" || fail "no SIGTERM line: $(cat "$WORK/slow.err")"
 # A reader that goes away: a message and exit 7, not a silent SIGPIPE.
+: >"$WORK/gone.err"
 "$RECV" --listen 127.0.0.1:0 --once --stdout --dir "$WORK/unused" 2>"$WORK/gone.err" |
   head -c 10 >/dev/null &
 for _ in $(seq 1 200); do

@@ -130,6 +130,9 @@ pass "authorized_senders broken while running: senders are told, nothing is stor
 
 # --stdout has no directory to put a --to in: refused, not ignored.
 printf '%s\n' "$key_line" >"$FERRY_CONFIG_DIR/authorized_senders"
+# (The log exists before the job starts: under set -e, reading a log the
+# background shell has not opened yet would end the test.)
+: >"$WORK/stdout-recv.log"
 "$RECV" --listen 127.0.0.1:0 --dir "$WORK/unused" --once --stdout >"$WORK/content.bin" \
   2>"$WORK/stdout-recv.log" &
 _pids+=("$!")
