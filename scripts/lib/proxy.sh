@@ -49,7 +49,9 @@ proxy_launch() {
       PROXY_PIDS+=("$pid")
       return 0
     fi
-    kill "$pid" 2>/dev/null
+    # (It may be gone already, its port taken: under set -e a failing kill
+    # would end the caller without a word.)
+    kill "$pid" 2>/dev/null || true
   done
   echo "start $name: could not start (see $dir)" >&2
   return 1

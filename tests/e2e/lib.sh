@@ -31,6 +31,12 @@ _cleanup() {
   exit "$rc"
 }
 trap _cleanup EXIT
+# A command that fails unchecked ends the test under set -e: say where,
+# or the test ends without a word (in the main shell only: command
+# substitutions inherit the trap with -E, and their failures are checked).
+set -E
+trap 'rc=$?; [ "$BASH_SUBSHELL" -ne 0 ] ||
+  echo "FAIL: line ${LINENO} (${FUNCNAME[0]:-main}): $BASH_COMMAND exited $rc" >&2' ERR
 
 # Every test has its own identity: one key serves both programs
 # (FERRY_CONFIG_DIR) and is listed in its own authorized_senders, so the
@@ -79,7 +85,8 @@ start_recv() {
   _pids+=("$RECV_PID")
   RECV_PORT=
   for _ in $(seq 1 200); do
-    RECV_PORT=$(jq -r 'select(.event=="listening") | .port' "$RECV_OUT" 2>/dev/null | head -n 1)
+    RECV_PORT=$(jq -r 'select(.event=="listening") | .port' "$RECV_OUT" 2>/dev/null | head -n 1 ||
+      true)  # (a line half written: jq fails on it, the next round reads it whole)
     [ -n "$RECV_PORT" ] && return 0
     kill -0 "$RECV_PID" 2>/dev/null || fail "ferry-recv exited at start: $(cat "$RECV_ERR")"
     sleep 0.05
