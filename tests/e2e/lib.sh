@@ -164,7 +164,10 @@ no_leftovers() {
 # start_helper NAME PROGRAM ARGS...: starts a test helper that prints
 # "port N" once it listens; sets NAME_PID and NAME_PORT (bounded wait).
 start_helper() {
-  local name=$1 program=$2 out=$WORK/helper.$RANDOM port
+  local name=$1 program=$2 out port
+  # (mktemp: a unique name, and a file that exists before the background
+  # job opens it, since the loop below reads it at once.)
+  out=$(mktemp "$WORK/helper.XXXXXX")
   shift 2
   "$FERRY_BIN/$program" "$@" >"$out" 2>"$out.err" &
   printf -v "${name}_PID" '%s' "$!"
