@@ -987,6 +987,29 @@ TEST_F(Sender, ReceiverOfAnotherVersionIsExitFive) {
       << err();
 }
 
+// The sender does not wait for what it need not: its TLS ClientHello
+// follows its preamble before the receiver has said anything, and its
+// HELLO follows its AUTH (key and token methods) before the receiver has
+// answered it. Each saves a round trip (docs/protocol.md, "Handshake").
+TEST_F(Sender, TheClientHelloAndTheHelloDoNotWaitForAnAnswer) {
+  auto p = run({});
+  auto w = l_.accept();
+  ASSERT_TRUE(w && w->read_preamble() == protocol_version);
+  EXPECT_TRUE(w->readable_within(10s)) << "the ClientHello waited for the receiver's preamble";
+  ASSERT_TRUE(w->secure_server(false));
+  const auto h = w->read_as<hello>();
+  ASSERT_TRUE(h) << "the hello waited for the answer to AUTH";
+  w->accept_auth();
+  send_welcome(*w);
+  const auto o = w->read_as<offer>();
+  ASSERT_TRUE(o);
+  ASSERT_TRUE(take_content(*w, o->id));
+  w->send(verdict{o->id, verdict_kind::stored, ""});
+  ASSERT_TRUE(w->read_as<end>());
+  w->send(bye{1, 7});
+  EXPECT_EQ(p->wait_for(10s), 0) << err();
+}
+
 // A receiver that does not confirm --to would store the tree elsewhere:
 // the sender stops before its first offer.
 TEST_F(Sender, AWelcomeWithoutToIsExitFiveAndNothingIsOffered) {

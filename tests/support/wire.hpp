@@ -112,8 +112,9 @@ class wire {
   }
 
   /// Server: after read_preamble() gave the sender's, our preamble, TLS,
-  /// and the sender's AUTH answered "accepted".
-  bool secure_server() {
+  /// and the sender's AUTH answered "accepted" (unless `answer` is false:
+  /// then accept_auth() answers it later).
+  bool secure_server(bool answer = true) {
     framing::byte_buffer pre;
     framing::encode_preamble(pre);
     framing::encode_preamble(pre);
@@ -122,8 +123,18 @@ class wire {
     if (!buf_.empty() || !start_tls(secure::side::server)) return false;
     const auto a = read_as<framing::auth>();
     if (!a) return false;
-    send(framing::auth_reply{framing::auth_status::accepted, binding(), {}, {}});
+    if (answer) accept_auth();
     return true;
+  }
+  void accept_auth() {
+    send(framing::auth_reply{framing::auth_status::accepted, binding(), {}, {}});
+  }
+
+  /// True when the peer has sent bytes we have not read, within `limit`.
+  bool readable_within(std::chrono::milliseconds limit) {
+    if (!buf_.empty() || (ssl_ != nullptr && SSL_has_pending(ssl_) != 0)) return true;
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, static_cast<int>(limit.count())) > 0;
   }
 
   void send(std::span<const std::uint8_t> bytes) {
