@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <limits>
 
 #include "rudp/error.hpp"
 #include "rudp/ring.hpp"
@@ -42,6 +43,8 @@ bool recv_buffer::grow(std::uint64_t end) {
 
 std::error_code recv_buffer::on_frame(std::uint64_t offset, std::span<const std::uint8_t> data,
                                       bool fin) {
+  // (The packet decoder bounds offsets at 2^62; this holds without it.)
+  if (offset > std::numeric_limits<std::uint64_t>::max() - data.size()) return error::flow_control;
   const std::uint64_t end = offset + data.size();
   if (fin) {
     if (final_ && *final_ != end) return error::protocol_violation;

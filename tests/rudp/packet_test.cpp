@@ -285,6 +285,23 @@ TEST(buffers, recv_buffer_holds_a_stranger_to_its_ring_cap) {
   EXPECT_GT(rb.capacity(), 4u << 20);
 }
 
+// A widened window moves the flow-control edge with it, and only it: data
+// up to the new edge is taken, one byte past it is a flow_control error,
+// and widen() never narrows (a second call with less changes nothing).
+TEST(buffers, recv_buffer_a_widened_window_is_still_an_edge) {
+  recv_buffer rb(8u << 20);
+  const std::vector<std::uint8_t> piece(1000, 7);
+  EXPECT_EQ(rb.on_frame((8u << 20) - 999, piece, false), error::flow_control);
+  rb.widen(12u << 20);  // rounded up to a power of two
+  EXPECT_EQ(rb.window(), 16u << 20);
+  rb.widen(1u << 20);
+  EXPECT_EQ(rb.window(), 16u << 20);
+  EXPECT_EQ(rb.limit(), 16u << 20);
+  EXPECT_FALSE(rb.on_frame((16u << 20) - 1000, piece, false));
+  EXPECT_EQ(rb.on_frame((16u << 20) - 999, piece, false), error::flow_control);
+  EXPECT_EQ(rb.on_frame(~std::uint64_t{0} - 10, piece, false), error::flow_control);
+}
+
 // Reading without a copy: peek() lends the in-order bytes up to the ring's
 // end (never past what arrived or `max`), consume() frees them, and the
 // bytes read that way are the stream's, across the wrap.
