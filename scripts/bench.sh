@@ -368,13 +368,11 @@ lossy_send() {  # lossy_send ARGS...
   if [ -n "$snap0" ]; then
     snap1=$(wan_snapshot)
     # case, packets UDP mode sent, its loss_percent, link in, random, queue drops
-    printf '%s,%s,%s,%s\n' "$WAN_CASE" \
+    printf '%s,%s,%s\n' "$WAN_CASE" \
       "$(jq -r 'select(.event == "session_end") | "\(.packets_sent),\(.loss_percent)"' \
         "$work/lossy.json" | tail -n 1)" \
       "$(awk -v a="$snap0" -v b="$snap1" 'BEGIN { split(a, x, " "); split(b, y, " ")
-          printf "%d,%d", y[1] - x[1], y[2] - x[2] }')" \
-      "$(awk -v a="$snap0" -v b="$snap1" 'BEGIN { split(a, x, " "); split(b, y, " ")
-          printf "%d", y[3] - x[3] }')" >>"$out/wan-loss.csv"
+          printf "%d,%d,%d", y[1] - x[1], y[2] - x[2], y[3] - x[3] }')" >>"$out/wan-loss.csv"
   fi
   if [ "$rc" -eq 0 ]; then
     check_file "$work/lossy.bin" "$work/lossyin/lossy.bin" "ferry $*"
