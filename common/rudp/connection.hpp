@@ -147,6 +147,8 @@ class connection {
   stats statistics() const;
   const congestion& cc() const { return cc_; }
   std::uint64_t bytes_in_flight() const { return bytes_in_flight_; }
+  /// The flow-control window we grant now (it grows, see tune_window()).
+  std::size_t recv_window() const { return recv_.window(); }
 
  private:
   struct sent_packet {

@@ -31,6 +31,7 @@ struct outcome {
   time_point closed{};         // when both ends were closed
   stats client, server;
   std::uint64_t client_probe_rtts = 0;
+  std::size_t server_window = 0;  // the server's flow-control window at the end
   std::uint64_t up_dropped = 0, up_overflowed = 0, iterations = 0;
   double goodput_mbit() const {
     return static_cast<double>(verified) * 8 / static_cast<double>(server_eof.count());
@@ -54,6 +55,9 @@ struct scenario {
   std::size_t chat_bytes = 300;
   config cfg{};
   duration limit = std::chrono::hours(2);
+  // The server's application reads at most this many bytes per second
+  // (0: as fast as they come).
+  std::uint64_t read_rate = 0;
 };
 
 const std::array<std::uint8_t, 32> test_secret{1, 2, 3};
@@ -93,6 +97,8 @@ outcome run(const scenario& sc) {
   };
 
   int stalls = 0;
+  double reader_tokens = 0;
+  time_point reader_at{};
   for (std::uint64_t it = 0; it < 200'000'000; ++it) {
     out.iterations = it;
     // Applications: the client streams the pattern, the server checks it and
@@ -114,9 +120,27 @@ outcome run(const scenario& sc) {
       written += client.write({buf.data(), n});
     }
     if (written == sc.bytes) client.finish();
+    time_point reader_wakes = never;
     if (server) {
       while (server->readable() > 0) {
-        const std::size_t n = server->read(buf);
+        std::span<std::uint8_t> room(buf);
+        if (sc.read_rate > 0) {
+          // A token bucket holding 2 ms of reading: a reader that had
+          // nothing to read (a hole waiting for its resend) saves up no more.
+          const double cap = static_cast<double>(sc.read_rate) * 0.002;
+          reader_tokens = std::min(
+              cap, reader_tokens + static_cast<double>(sc.read_rate) *
+                                       std::chrono::duration<double>(now - reader_at).count());
+          reader_at = now;
+          if (reader_tokens < 1) {
+            reader_wakes = now + std::chrono::milliseconds(1);
+            break;
+          }
+          room = room.first(
+              static_cast<std::size_t>(std::min(reader_tokens, static_cast<double>(room.size()))));
+        }
+        const std::size_t n = server->read(room);
+        reader_tokens -= static_cast<double>(n);
         for (std::size_t i = 0; i < n; ++i) {
           if (buf[i] != pattern(out.verified + i)) {
             out.why = "corrupt byte at " + std::to_string(out.verified + i);
@@ -165,8 +189,8 @@ outcome run(const scenario& sc) {
     if (client.closed() && client.error()) break;
     if (server && server->closed() && server->error()) break;
 
-    time_point t = std::min(
-        {up.next(), down.next(), client.next_timeout(), server ? server->next_timeout() : never});
+    time_point t = std::min({up.next(), down.next(), client.next_timeout(),
+                             server ? server->next_timeout() : never, reader_wakes});
     if (t <= now) {
       if (++stalls > 100000) {
         out.why = "busy loop: a deadline that never moves";
@@ -192,7 +216,10 @@ outcome run(const scenario& sc) {
   }
   out.client = client.statistics();
   out.client_probe_rtts = client.cc().probe_rtts();
-  if (server) out.server = server->statistics();
+  if (server) {
+    out.server = server->statistics();
+    out.server_window = server->recv_window();
+  }
   out.up_dropped = up.dropped();
   out.up_overflowed = up.overflowed();
   if (client.error())
@@ -359,14 +386,20 @@ INSTANTIATE_TEST_SUITE_P(paths, sim_wan,
 // 1 Gbit/s over 100 ms: the bandwidth-delay product (12.5 MB) is past the
 // first 8 MiB of window and send buffer, which would cap the rate at
 // 8 MiB a round trip (671 Mbit/s). Both grow to fit, within their caps.
-TEST(sim, windows_grow_to_the_bandwidth_delay_product) {
+// 1 Gbit/s, 100 ms round trip, a queue of 100 ms, full-size packets.
+scenario gigabit_100ms(double loss, std::uint64_t bytes) {
   scenario sc;
-  link_params p = path(50ms, 0, 1000);
+  link_params p = path(50ms, loss, 1000);
   p.queue_limit = static_cast<std::size_t>(p.rate * 0.1);
   p.header = 28;
   both(sc, p);
-  sc.bytes = 512u << 20;
+  sc.bytes = bytes;
   sc.cfg.max_packet = 1472;
+  return sc;
+}
+
+TEST(sim, windows_grow_to_the_bandwidth_delay_product) {
+  scenario sc = gigabit_100ms(0, 512u << 20);
   const auto o = run(sc);
   ASSERT_TRUE(o.done) << o.why;
   report("1 Gbit/s 100 ms rtt", o);
@@ -378,6 +411,26 @@ TEST(sim, windows_grow_to_the_bandwidth_delay_product) {
   ASSERT_TRUE(capped.done) << capped.why;
   report("1 Gbit/s 100 ms, 8 MiB caps", capped);
   EXPECT_LT(capped.bulk_mbit(), 8.0 * 1048576 * 8 / 0.1 / 1e6);
+}
+
+// The window grows only for a reader that keeps up with the path. One that
+// reads at most 200 Mbit/s (and saves up no reading while a loss holds it
+// up) from a 1 Gbit/s, 100 ms path with 2% loss uses up a quarter of 8 MiB
+// in more than half a round trip: the window stays at 8 MiB, where the
+// sender is held back by the reader anyway. A reader that keeps up gets
+// the larger window on the same path.
+TEST(sim, a_slow_reader_keeps_the_first_window) {
+  scenario sc = gigabit_100ms(0.02, 64u << 20);
+  sc.read_rate = 25'000'000;
+  const auto o = run(sc);
+  ASSERT_TRUE(o.done) << o.why;
+  report("1 Gbit/s 100 ms 2% loss, reader at most 200 Mbit/s", o);
+  EXPECT_EQ(o.server_window, sc.cfg.recv_window);
+  // A reader that keeps up gets the larger window on the same path.
+  sc.read_rate = 0;
+  const auto fast = run(sc);
+  ASSERT_TRUE(fast.done) << fast.why;
+  EXPECT_GT(fast.server_window, sc.cfg.recv_window);
 }
 
 // Alone on a clean path the queue empties every gain cycle, so RTT samples
