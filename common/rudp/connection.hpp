@@ -149,6 +149,8 @@ class connection {
   std::uint64_t bytes_in_flight() const { return bytes_in_flight_; }
   /// The flow-control window we grant now (it grows, see tune_window()).
   std::size_t recv_window() const { return recv_.window(); }
+  /// Bytes our send buffer holds now (it grows, see tune_send_buffer()).
+  std::size_t send_capacity() const { return send_.capacity(); }
 
  private:
   struct sent_packet {

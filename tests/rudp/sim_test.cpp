@@ -32,6 +32,7 @@ struct outcome {
   stats client, server;
   std::uint64_t client_probe_rtts = 0;
   std::size_t server_window = 0;  // the server's flow-control window at the end
+  std::size_t client_buffer = 0;  // the client's send buffer at the end
   std::uint64_t up_dropped = 0, up_overflowed = 0, iterations = 0;
   double goodput_mbit() const {
     return static_cast<double>(verified) * 8 / static_cast<double>(server_eof.count());
@@ -216,6 +217,7 @@ outcome run(const scenario& sc) {
   }
   out.client = client.statistics();
   out.client_probe_rtts = client.cc().probe_rtts();
+  out.client_buffer = client.send_capacity();
   if (server) {
     out.server = server->statistics();
     out.server_window = server->recv_window();
@@ -431,6 +433,19 @@ TEST(sim, a_slow_reader_keeps_the_first_window) {
   const auto fast = run(sc);
   ASSERT_TRUE(fast.done) << fast.why;
   EXPECT_GT(fast.server_window, sc.cfg.recv_window);
+}
+
+// The sender's memory follows its congestion window, never the peer's
+// grant: a receiver that grants 1 GiB of window leaves the send buffer
+// within send_buffer_max, and the transfer exact.
+TEST(sim, a_huge_grant_does_not_grow_the_send_buffer_past_its_cap) {
+  scenario sc = gigabit_100ms(0.01, 256u << 20);
+  sc.cfg.recv_window = sc.cfg.recv_window_max = 1u << 30;
+  const auto o = run(sc);
+  ASSERT_TRUE(o.done) << o.why;
+  report("1 Gbit/s 100 ms 1% loss, 1 GiB granted", o);
+  EXPECT_GT(o.client_buffer, sc.cfg.send_buffer);  // it grew with the path
+  EXPECT_LE(o.client_buffer, sc.cfg.send_buffer_max);
 }
 
 // Alone on a clean path the queue empties every gain cycle, so RTT samples
