@@ -818,6 +818,15 @@ if wanted encryption; then
 fi
 
 # ---- report --------------------------------------------------------------------
+# The sizes of the cases this run measured (an --only run names only its own).
+sizes=()
+if wanted file || wanted dante || wanted udp; then sizes+=("big=${big_mib}MiB"); fi
+wanted small && sizes+=("small=${small_n}")
+wanted medium && sizes+=("medium=${medium_n}")
+wanted lossy && sizes+=("lossy=${lossy_mib}MiB/${lossy_limit}s")
+wanted wan && sizes+=("wan=${wan_mib}MiB/${wan_limit}s (1 Gbit/s: $((wan_mib * 4)) MiB)")
+wanted concurrent && sizes+=("concurrent=${conc_n}x${conc_mib}MiB")
+wanted encryption && sizes+=("encryption=${big_mib}MiB/${enc_limit}s")
+wanted compress && sizes+=("compress=/usr/include and ${big_mib}MiB random")
 "$root/scripts/lib/bench_report.sh" "$raw" "$rss_log" "$out" "$quick" "$runs" \
-  "big=${big_mib}MiB small=${small_n} medium=${medium_n} lossy=${lossy_mib}MiB/${lossy_limit}s concurrent=${conc_n}x${conc_mib}MiB encryption=${big_mib}MiB/${enc_limit}s" \
-  "$(df --output=fstype "$work" | tail -n 1)"
+  "${sizes[*]}" "$(df --output=fstype "$work" | tail -n 1)" "$only"
