@@ -13,10 +13,10 @@ constexpr duration min_rtt_window = 10s;
 constexpr duration probe_rtt_time = 200ms;
 constexpr double loss_threshold = 0.15;
 constexpr std::uint64_t loss_min_packets = 8;
-constexpr std::uint64_t ack_threshold_packets = 8;
+constexpr std::uint64_t ack_threshold_packets = 8;  // ack_tracker::ack_threshold
 constexpr duration startup_queue_min = 10ms;  // below this, queueing is not told from ACK delay
 constexpr int startup_delayed_samples = 4;
-constexpr double startup_cwnd_gain = 2;  // ack_tracker::ack_threshold
+constexpr double startup_cwnd_gain = 2;  // as BBRv3: 2.885 overran a queue of one BDP
 
 double seconds(duration d) {
   return static_cast<double>(d.count()) / 1e6;

@@ -109,9 +109,8 @@ class congestion {
   double full_bw_ = 0;
   int full_bw_count_ = 0;
   bool filled_pipe_ = false;
-  bool path_sample_in_round_ = false;
-  int startup_delayed_ =
-      0;  // RTT samples in a row that show a queue  // a sample not limited by the application
+  bool path_sample_in_round_ = false;  // a sample not limited by the application
+  int startup_delayed_ = 0;            // RTT samples in a row that show a queue
 
   // probe_bw gain cycle
   std::size_t cycle_index_ = 0;
