@@ -358,12 +358,11 @@ TEST_P(sim_wan, fills_the_pipe_without_overrunning_its_queue) {
       static_cast<unsigned long long>(o.client.bytes_retransmitted),
       static_cast<unsigned long long>(o.client.probes));
   // Startup probes without overrunning the bottleneck's queue: under 1% of
-  // the packets sent are dropped there. At 200 ms the queue holds half a
-  // bandwidth-delay product, less than one round of startup's doubling can
-  // overshoot before any delay or loss comes back to say so.
-  const double overrun = c.rtt_ms <= 100 ? 0.01 : 0.025;
+  // the packets sent are dropped there, even at 200 ms, where the queue
+  // holds half a bandwidth-delay product (683 of 35,451 at 48 MiB, 1.9%,
+  // while startup was paced from its bandwidth estimate alone).
   EXPECT_LT(static_cast<double>(o.up_overflowed),
-            overrun * static_cast<double>(o.client.packets_sent));
+            0.01 * static_cast<double>(o.client.packets_sent));
   // Random loss does not shrink the rate: the pipe stays mostly full (the
   // bulk's rate includes startup, a larger share the longer the path).
   EXPECT_GT(o.bulk_mbit(), c.floor * link);
