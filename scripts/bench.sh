@@ -828,5 +828,6 @@ wanted wan && sizes+=("wan=${wan_mib}MiB/${wan_limit}s (1 Gbit/s: $((wan_mib * 4
 wanted concurrent && sizes+=("concurrent=${conc_n}x${conc_mib}MiB")
 wanted encryption && sizes+=("encryption=${big_mib}MiB/${enc_limit}s")
 wanted compress && sizes+=("compress=/usr/include and ${big_mib}MiB random")
+wanted fair && sizes+=("fair=$([ "$quick" = 1 ] && echo 20 || echo 40)s window")
 "$root/scripts/lib/bench_report.sh" "$raw" "$rss_log" "$out" "$quick" "$runs" \
   "${sizes[*]}" "$(df --output=fstype "$work" | tail -n 1)" "$only"
