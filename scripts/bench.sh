@@ -47,11 +47,11 @@ done
 if [ "$quick" = 1 ]; then
   : "${runs:=3}"
   big_mib=256 small_n=2000 medium_n=200 lossy_mib=8 lossy_limit=15 conc_n=8 conc_mib=16 enc_limit=120
-  wan_mib=48 wan_limit=30
+  wan_mib=48 wan_limit=30 fair_secs=20
 else
   : "${runs:=5}"
   big_mib=1024 small_n=10000 medium_n=1000 lossy_mib=32 lossy_limit=30 conc_n=32 conc_mib=32 enc_limit=300
-  wan_mib=256 wan_limit=60
+  wan_mib=256 wan_limit=60 fair_secs=40
 fi
 build=${FERRY_BUILD_DIR:-$root/build}
 "$root/scripts/setup.sh" --bench
@@ -614,7 +614,6 @@ if wanted fair; then
   else
     # shellcheck source=lib/wan.sh
     source "$root/scripts/lib/wan.sh"
-    fair_secs=$([ "$quick" = 1 ] && echo 20 || echo 40)
     # enough to outlast the window at the whole link's rate
     head -c $(((fair_secs + 10) * 13 * 1024 * 1024)) /dev/urandom >"$work/lossy.bin"
     wan_up "$bin" 100M 50 0 100
@@ -828,6 +827,6 @@ wanted wan && sizes+=("wan=${wan_mib}MiB/${wan_limit}s (1 Gbit/s: $((wan_mib * 4
 wanted concurrent && sizes+=("concurrent=${conc_n}x${conc_mib}MiB")
 wanted encryption && sizes+=("encryption=${big_mib}MiB/${enc_limit}s")
 wanted compress && sizes+=("compress=/usr/include and ${big_mib}MiB random")
-wanted fair && sizes+=("fair=$([ "$quick" = 1 ] && echo 20 || echo 40)s window")
+wanted fair && sizes+=("fair=${fair_secs}s window")
 "$root/scripts/lib/bench_report.sh" "$raw" "$rss_log" "$out" "$quick" "$runs" \
   "${sizes[*]}" "$(df --output=fstype "$work" | tail -n 1)" "$only"
