@@ -823,7 +823,13 @@ if wanted file || wanted dante || wanted udp; then sizes+=("big=${big_mib}MiB");
 wanted small && sizes+=("small=${small_n}")
 wanted medium && sizes+=("medium=${medium_n}")
 wanted lossy && sizes+=("lossy=${lossy_mib}MiB/${lossy_limit}s")
-wanted wan && sizes+=("wan=${wan_mib}MiB/${wan_limit}s (1 Gbit/s: $((wan_mib * 4)) MiB)")
+if wanted wan; then
+  if [ -n "${FERRY_WAN_1G-100:0 100:1}" ]; then
+    sizes+=("wan=${wan_mib}MiB/${wan_limit}s (1 Gbit/s: $((wan_mib * 4)) MiB)")
+  else
+    sizes+=("wan=${wan_mib}MiB/${wan_limit}s")
+  fi
+fi
 wanted concurrent && sizes+=("concurrent=${conc_n}x${conc_mib}MiB")
 wanted encryption && sizes+=("encryption=${big_mib}MiB/${enc_limit}s")
 wanted compress && sizes+=("compress=/usr/include and ${big_mib}MiB random")
