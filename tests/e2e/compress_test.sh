@@ -87,18 +87,12 @@ pass "a compressed transfer cut mid-file resumes exactly after $KEPT kept bytes"
 
 # A pipe: tar | ferry-send -z - ... and ferry-recv --once --stdout | tar x.
 out=$WORK/stdout.tar
-: >"$WORK/recv-stdout.err"  # (read below before the background shell may have opened it)
 "$RECV" --listen 127.0.0.1:0 --dir "$WORK/unused" --once --stdout \
   >"$out" 2>"$WORK/recv-stdout.err" &
 rpid=$!
 _pids+=("$rpid")
-port=
-for _ in $(seq 1 200); do
-  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/recv-stdout.err" | head -n 1)
-  [ -n "$port" ] && break
-  sleep 0.05
-done
-[ -n "$port" ] || fail "--stdout receiver did not listen: $(cat "$WORK/recv-stdout.err")"
+log_port "$WORK/recv-stdout.err"
+port=$LOG_PORT
 tar -C "$WORK/src" -c tree | timeout 60 "$SEND" "127.0.0.1:$port" -z -q - --name tree.tar ||
   fail "tar | ferry-send -z -"
 wait_exit "$rpid" 20

@@ -85,8 +85,7 @@ start_recv() {
   _pids+=("$RECV_PID")
   RECV_PORT=
   for _ in $(seq 1 200); do
-    RECV_PORT=$(jq -r 'select(.event=="listening") | .port' "$RECV_OUT" 2>/dev/null | head -n 1 ||
-      true)  # (a line half written: jq fails on it, the next round reads it whole)
+    RECV_PORT=$(live_events "$RECV_OUT" 'select(.event=="listening") | .port' | head -n 1)
     [ -n "$RECV_PORT" ] && return 0
     kill -0 "$RECV_PID" 2>/dev/null || fail "ferry-recv exited at start: $(cat "$RECV_ERR")"
     sleep 0.05
@@ -111,11 +110,35 @@ wait_exit() {
   fail "process $pid still running after ${limit}s"
 }
 
+# live_events FILE JQ_PROGRAM: JQ_PROGRAM's raw output over each whole
+# NDJSON line of a log that a process may still be writing. A half-written
+# last line is skipped (the next read has it whole) and a log not yet
+# created gives nothing: under set -e and pipefail, a failing read would
+# end the test.
+live_events() {
+  jq -rcR "fromjson? | $2" "$1" 2>/dev/null || true
+}
+
+# log_port LOG [SECONDS]: waits (10 s by default) until a program's stderr
+# LOG says "listening on 127.0.0.1:PORT" (the log may not exist yet) and
+# sets LOG_PORT; fails the test with the log otherwise.
+log_port() {
+  local log=$1 limit=${2:-10}
+  LOG_PORT=
+  for _ in $(seq 1 $((limit * 20))); do
+    LOG_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$log" 2>/dev/null |
+      head -n 1 || true)
+    [ -n "$LOG_PORT" ] && return 0
+    sleep 0.05
+  done
+  fail "no 'listening on 127.0.0.1:PORT' in $log within ${limit}s: $(cat "$log" 2>/dev/null || true)"
+}
+
 # wait_event FILE JQ_FILTER SECONDS: waits until an NDJSON line matches.
 wait_event() {
   local file=$1 filter=$2 limit=$3
   for _ in $(seq 1 $((limit * 20))); do
-    [ -n "$(jq -c "select($filter)" "$file" 2>/dev/null | head -n 1)" ] && return 0
+    [ -n "$(live_events "$file" "select($filter)" | head -n 1)" ] && return 0
     sleep 0.05
   done
   fail "no event matching '$filter' in $file within ${limit}s"
@@ -212,10 +235,8 @@ wait_part() {
 }
 
 # session_ends: how many sessions the current receiver has ended so far.
-# (Line by line, skipping a last line the receiver is still writing: a
-# whole-file parse would fail on it, and under set -e end the test silently.)
 session_ends() {
-  jq -cR 'fromjson? | select(.event=="session_end")' "$RECV_OUT" | wc -l
+  live_events "$RECV_OUT" 'select(.event=="session_end")' | wc -l
 }
 
 # wait_session_end COUNT SECONDS: waits until the current receiver has ended

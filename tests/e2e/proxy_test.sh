@@ -133,7 +133,7 @@ for round in 1 2; do
     [ "$(jq -c 'select(.event=="listening")' "$RECV_OUT" | wc -l)" -ge "$round" ] && break
     sleep 0.05
   done
-  at=$(jq -r 'select(.event=="listening") | "\(.address):\(.port)"' "$RECV_OUT" 2>/dev/null | sed -n "${round}p" || true)
+  at=$(live_events "$RECV_OUT" 'select(.event=="listening") | "\(.address):\(.port)"' | sed -n "${round}p")
   [ -n "$at" ] || fail "no BIND address announced for round $round"
   has_event "$RECV_OUT" ".event==\"listening\" and .via==\"socks5://127.0.0.1:$bind_proxy\"" ||
     fail "listening event does not name the proxy"

@@ -27,7 +27,8 @@ events() { jq -c "select(.event==\"$2\")" "$1" | wc -l; }
 # ---- one-time code: wrong three times (burned), then right ----------------------
 start_recv "$WORK/in-code" --config-dir "$R"
 wait_event "$RECV_OUT" '.event=="code"' 10
-code1=$(jq -r 'select(.event=="code") | .code' "$RECV_OUT" 2>/dev/null | head -n 1 || true)
+code1=$(live_events "$RECV_OUT" 'select(.event=="code") | .code' | head -n 1)
+[ -n "$code1" ] || fail "no code event: $(cat "$RECV_OUT")"
 grep -q "code: $code1" "$RECV_ERR" || fail "the receiver did not print its code on stderr"
 wrong=00000-00000
 [ "$wrong" != "$code1" ] || wrong=11111-11111
@@ -40,7 +41,7 @@ done
 no_file "$WORK/in-code/$name" "wrong code"
 [ ! -s "$S/known_receivers" ] || fail "a receiver was recorded after a failed code"
 wait_event "$RECV_OUT" '.event=="code" and (.why|test("burned"))' 10
-code2=$(jq -r 'select(.event=="code") | .code' "$RECV_OUT" 2>/dev/null | sed -n 2p || true)
+code2=$(live_events "$RECV_OUT" 'select(.event=="code") | .code' | sed -n 2p)
 if [ -z "$code2" ] || [ "$code2" = "$code1" ]; then fail "no new code after three failures"; fi
 [ "$(events "$RECV_OUT" auth_failed)" -ge 3 ] || fail "the receiver logged no auth_failed events"
 FERRY_CODE=$code1 send_as "$S" "$WORK/src/$name"
@@ -190,7 +191,7 @@ bind_send() {
   _pids+=("$pid")
   wait_event "$WORK/bind.out" '.event=="listening"' 10
   local at
-  at=$(jq -r 'select(.event=="listening") | "\(.address):\(.port)"' "$WORK/bind.out" 2>/dev/null | head -n 1 || true)
+  at=$(live_events "$WORK/bind.out" 'select(.event=="listening") | "\(.address):\(.port)"' | head -n 1)
   rc=0
   timeout 60 "$SEND" --config-dir "$S" "$at" "$WORK/src/$name" 2>"$WORK/bind-send.err" || rc=$?
   [ "$rc" -eq 0 ] || fail "send through BIND exited $rc: $(cat "$WORK/bind-send.err")"

@@ -27,18 +27,12 @@ pass "empty stdin"
 stdout_recv() {
   local name=$1
   shift
-  : >"$WORK/$name.err"  # (read below before the background shell may have opened it)
   "$RECV" --listen 127.0.0.1:0 --once --stdout --dir "$WORK/unused" "$@" \
     >"$WORK/$name.stdout" 2>"$WORK/$name.err" &
   SO_PID=$!
   _pids+=("$SO_PID")
-  SO_PORT=""
-  for _ in $(seq 1 200); do
-    SO_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$WORK/$name.err")
-    [ -n "$SO_PORT" ] && return 0
-    sleep 0.05
-  done
-  fail "the --stdout receiver did not start: $(cat "$WORK/$name.err")"
+  log_port "$WORK/$name.err"
+  SO_PORT=$LOG_PORT
 }
 stdout_recv tar
 mkdir -p "$WORK/untar2"
@@ -79,20 +73,12 @@ wait_exit "$SO_PID" 20
 [ ! -s "$WORK/tree.stdout" ] || fail "a directory's files reached --stdout"
 # A reader that stops reading: the receiver still hears its signals (it
 # waits on the full pipe without blocking its thread) and ends at SIGTERM.
-# (The log exists before the job starts: under set -e, reading a log the
-# background shell has not opened yet would end the test.)
-: >"$WORK/slow.err"
 "$RECV" --listen 127.0.0.1:0 --once --stdout --dir "$WORK/unused" 2>"$WORK/slow.err" |
   (sleep 15; cat >/dev/null) &
 pipeline=$!
 _pids+=("$pipeline")
-SO_PORT=""
-for _ in $(seq 1 200); do
-  SO_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$WORK/slow.err")
-  [ -n "$SO_PORT" ] && break
-  sleep 0.05
-done
-[ -n "$SO_PORT" ] || fail "the slow-reader receiver did not start"
+log_port "$WORK/slow.err"
+SO_PORT=$LOG_PORT
 head -c $((8 * 1024 * 1024)) /dev/urandom >"$WORK/src/eight.bin"
 "$SEND" "127.0.0.1:$SO_PORT" "$WORK/src/eight.bin" 2>/dev/null &
 _pids+=($!)
@@ -104,14 +90,10 @@ for _ in $(seq 1 160); do kill -0 "$rpid" 2>/dev/null || break; sleep 0.05; done
 ! kill -0 "$rpid" 2>/dev/null || fail "a receiver blocked on a full stdout ignored SIGTERM for 8 s"
 grep -q 'caught SIGTERM' "$WORK/slow.err" || fail "no SIGTERM line: $(cat "$WORK/slow.err")"
 # A reader that goes away: a message and exit 7, not a silent SIGPIPE.
-: >"$WORK/gone.err"
 "$RECV" --listen 127.0.0.1:0 --once --stdout --dir "$WORK/unused" 2>"$WORK/gone.err" |
   head -c 10 >/dev/null &
-for _ in $(seq 1 200); do
-  SO_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$WORK/gone.err")
-  [ -n "$SO_PORT" ] && break
-  sleep 0.05
-done
+log_port "$WORK/gone.err"
+SO_PORT=$LOG_PORT
 "$SEND" "127.0.0.1:$SO_PORT" "$WORK/src/eight.bin" 2>"$WORK/gone-send.err" || true
 for _ in $(seq 1 200); do grep -q 'session failed' "$WORK/gone.err" && break; sleep 0.05; done
 grep -q 'Broken pipe' "$WORK/gone.err" || fail "a reader gone: $(cat "$WORK/gone.err")"

@@ -130,19 +130,11 @@ pass "authorized_senders broken while running: senders are told, nothing is stor
 
 # --stdout has no directory to put a --to in: refused, not ignored.
 printf '%s\n' "$key_line" >"$FERRY_CONFIG_DIR/authorized_senders"
-# (The log exists before the job starts: under set -e, reading a log the
-# background shell has not opened yet would end the test.)
-: >"$WORK/stdout-recv.log"
 "$RECV" --listen 127.0.0.1:0 --dir "$WORK/unused" --once --stdout >"$WORK/content.bin" \
   2>"$WORK/stdout-recv.log" &
 _pids+=("$!")
-RECV_PORT=
-for _ in $(seq 1 200); do
-  RECV_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/stdout-recv.log")
-  [ -n "$RECV_PORT" ] && break
-  sleep 0.05
-done
-[ -n "$RECV_PORT" ] || fail "--stdout receiver: $(cat "$WORK/stdout-recv.log")"
+log_port "$WORK/stdout-recv.log"
+RECV_PORT=$LOG_PORT
 send --to sub photos/notes.txt
 expect_rc 1 "--to against --stdout"
 grep -q "receiver refused: this receiver writes its one file to its stdout (--stdout)" "$SEND_ERR" ||
