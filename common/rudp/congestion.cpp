@@ -35,8 +35,15 @@ congestion::congestion(std::size_t mss, std::uint64_t rate_cap)
 
 void congestion::on_initial_rtt(duration rtt) {
   if (rtt <= duration::zero()) rtt = 1ms;
-  pacing_rate_ = high_gain * static_cast<double>(cwnd_) / seconds(rtt);
-  if (rate_cap_ > 0) pacing_rate_ = std::min(pacing_rate_, rate_cap_);
+  pacing_rate_ = capped(window_rate(rtt));
+}
+
+double congestion::window_rate(duration rtt) const {
+  return high_gain * static_cast<double>(cwnd_) / seconds(rtt);
+}
+
+double congestion::capped(double rate) const {
+  return rate_cap_ > 0 ? std::min(rate, rate_cap_) : rate;
 }
 
 double congestion::bandwidth() const {
@@ -47,7 +54,7 @@ double congestion::bandwidth() const {
 }
 
 double congestion::bdp(double gain) const {
-  const double bw = rate_cap_ > 0 ? std::min(bandwidth(), rate_cap_) : bandwidth();
+  const double bw = capped(bandwidth());
   if (bw <= 0 || min_rtt_ == duration::max())
     return static_cast<double>(initial_cwnd_packets * mss_);
   return gain * bw * seconds(min_rtt_);
@@ -230,24 +237,17 @@ void congestion::on_ack_done(time_point now, std::uint64_t in_flight, duration r
 }
 
 void congestion::set_rate_and_cwnd(std::uint64_t acked) {
-  const double bw = bandwidth();
-  if (bw > 0) {
-    double rate = pacing_gain_ * bw;
-    if (rate_cap_ > 0) rate = std::min(rate, rate_cap_);
-    // In startup the pace only grows.
-    if (filled_pipe_ || rate > pacing_rate_) pacing_rate_ = rate;
-  }
-  // In startup the pace also follows the window. Paced from the bandwidth
-  // estimate, which trails a round behind, a round's packets spread over
-  // the whole round trip, and the queue the round builds shows in RTT
-  // samples only after the next round has gone out: at 200 ms over a 100 ms
-  // queue that round overflowed it (about 600 drops; none now). Paced from
-  // the window, a round leaves within about a third of the round trip.
-  if (!filled_pipe_ && min_rtt_ != duration::max()) {
-    double rate = high_gain * static_cast<double>(cwnd_) / seconds(min_rtt_);
-    if (rate_cap_ > 0) rate = std::min(rate, rate_cap_);
-    pacing_rate_ = std::max(pacing_rate_, rate);
-  }
+  double rate = pacing_gain_ * bandwidth();  // 0 before a sample
+  // In startup the pace also follows the window, as it began (see
+  // on_initial_rtt). Paced from the bandwidth estimate alone, which trails
+  // a round behind, a round's packets spread over the whole round trip, and
+  // the queue the round builds shows in RTT samples only after the next
+  // round has gone out: at 200 ms over a 100 ms queue that round overflowed
+  // it (about 600 drops; none now). Paced from the window, a round leaves
+  // within about a third of the round trip.
+  if (!filled_pipe_ && min_rtt_ != duration::max()) rate = std::max(rate, window_rate(min_rtt_));
+  // In startup the pace only grows.
+  if (rate > 0 && (filled_pipe_ || capped(rate) > pacing_rate_)) pacing_rate_ = capped(rate);
   const std::uint64_t floor = min_cwnd_packets * mss_;
   if (mode_ == mode::probe_rtt) {
     cwnd_ = floor;

@@ -65,6 +65,10 @@ class congestion {
   void enter_probe_bw(time_point now);
   void set_rate_and_cwnd(std::uint64_t acked);
   double bdp(double gain) const;
+  /// Startup's pace for the window: high_gain × cwnd per `rtt`.
+  double window_rate(duration rtt) const;
+  /// `rate` held to --rate, if any.
+  double capped(double rate) const;
 
   std::size_t mss_;
   double rate_cap_;
