@@ -404,8 +404,8 @@ void part_file::discard() {
   restore_stream();
   // Only while the name is still ours: when someone removed our part file
   // and another session made a new one under the same name, that one stays.
-  struct stat mine {
-  }, named{};
+  struct stat mine {};
+  struct stat named {};
   if (!part_name_.empty() && ::fstat(fd_.get(), &mine) == 0 &&
       ::fstatat(parent_->get(), part_name_.c_str(), &named, AT_SYMLINK_NOFOLLOW) == 0 &&
       mine.st_dev == named.st_dev && mine.st_ino == named.st_ino)
