@@ -53,6 +53,8 @@ else
   big_mib=1024 small_n=10000 medium_n=1000 lossy_mib=32 lossy_limit=30 conc_n=32 conc_mib=32 enc_limit=300
   wan_mib=256 wan_limit=60 fair_secs=40
 fi
+# The wan case's 1 Gbit/s paths (RTT:LOSS; FERRY_WAN_1G="" for none), 4x the size.
+wan_1g=${FERRY_WAN_1G-100:0 100:1} wan_1g_mib=$((wan_mib * 4))
 build=${FERRY_BUILD_DIR:-$root/build}
 "$root/scripts/setup.sh" --bench
 "$root/scripts/build.sh" "$build" Release >/dev/null
@@ -516,7 +518,8 @@ fi
 # ferry UDP mode, TCP mode with cubic and bbr, and iperf3 cubic, each run
 # cut at wan_limit seconds (then counting what arrived). No warm-up (the
 # path sets the pace) and at most 2 rounds: 9 paths x 4 tools is long.
-# FERRY_WAN_RTTS and FERRY_WAN_LOSSES pick a subset ("100", "1 5").
+# FERRY_WAN_RTTS and FERRY_WAN_LOSSES pick a subset ("100", "1 5"),
+# FERRY_WAN_1G the 1 Gbit/s paths ("" for none).
 if wanted wan; then
   if [ "$(id -u)" -ne 0 ] || [ ! -c /dev/net/tun ]; then
     say "wan: skipped (needs root and /dev/net/tun)"
@@ -534,12 +537,12 @@ if wanted wan; then
     for rtt in ${FERRY_WAN_RTTS:-20 100 200}; do
       for loss in ${FERRY_WAN_LOSSES:-0 1 5}; do paths+=" 100M:$rtt:$loss"; done
     done
-    for p in ${FERRY_WAN_1G-100:0 100:1}; do paths+=" 1G:$p"; done
+    for p in $wan_1g; do paths+=" 1G:$p"; done
     for path in $paths; do
       IFS=: read -r rate rtt loss <<<"$path"
       WAN_CASE=wan${rtt}ms${loss} size_mib=$wan_mib
       if [ "$rate" = 1G ]; then
-        WAN_CASE=wan1g${rtt}ms${loss} size_mib=$((wan_mib * 4))
+        WAN_CASE=wan1g${rtt}ms${loss} size_mib=$wan_1g_mib
       fi
       [ "$(stat -c %s "$work/lossy.bin")" -eq $((size_mib * 1024 * 1024)) ] ||
         head -c $((size_mib * 1024 * 1024)) /dev/urandom >"$work/lossy.bin"
@@ -824,8 +827,8 @@ wanted small && sizes+=("small=${small_n}")
 wanted medium && sizes+=("medium=${medium_n}")
 wanted lossy && sizes+=("lossy=${lossy_mib}MiB/${lossy_limit}s")
 if wanted wan; then
-  if [ -n "${FERRY_WAN_1G-100:0 100:1}" ]; then
-    sizes+=("wan=${wan_mib}MiB/${wan_limit}s (1 Gbit/s: $((wan_mib * 4)) MiB)")
+  if [ -n "$wan_1g" ]; then
+    sizes+=("wan=${wan_mib}MiB/${wan_limit}s (1 Gbit/s: ${wan_1g_mib}MiB)")
   else
     sizes+=("wan=${wan_mib}MiB/${wan_limit}s")
   fi
